@@ -1,0 +1,3 @@
+from eidos.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The ``eidos`` command line: one module per subcommand, registered in ``main``."""

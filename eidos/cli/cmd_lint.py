@@ -1,0 +1,45 @@
+"""``eidos lint``: compile rule files and report every diagnostic."""
+
+from __future__ import annotations
+
+import sys
+
+from eidos.errors import EXIT_FINDINGS, EXIT_OK
+
+
+def register(subparsers, argv) -> None:
+    p = subparsers.add_parser(
+        "lint",
+        help="check rule files: syntax, types, references, cycles, dead conditions",
+        description="Compile rule directories layered over the embedded rule base (or the embedded base "
+        "alone) and report every diagnostic. Exit 1 when there are errors (or warnings with --strict).",
+    )
+    p.add_argument("paths", nargs="*", metavar="DIR", help="rule directories (default: the embedded base)")
+    p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    p.add_argument("--strict", action="store_true", help="treat warnings as findings too")
+    p.add_argument("--no-matrix", action="store_true",
+                   help="skip resolving every combination of enum facts")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from eidos import sources
+    from eidos.cli.render import diagnostics_json, print_diagnostics
+    from eidos.compiler import compile_ruleset
+    from eidos.lint_matrix import matrix_diagnostics
+
+    ruleset = sources.collect(args.paths)
+    graph, reporter = compile_ruleset(ruleset)
+    if graph is not None and not args.no_matrix:
+        reporter.items.extend(matrix_diagnostics(graph))
+    diagnostics = reporter.sorted()
+    if args.output == "json":
+        sys.stdout.write(diagnostics_json(diagnostics))
+    else:
+        print_diagnostics(diagnostics, sys.stdout)
+        errors = sum(1 for d in diagnostics if d.is_error)
+        warnings = len(diagnostics) - errors
+        files = len(ruleset.files)
+        print(f"{files} file(s) checked: {errors} error(s), {warnings} warning(s)")
+    failing = any(d.is_error for d in diagnostics) or (args.strict and diagnostics)
+    return EXIT_FINDINGS if failing else EXIT_OK

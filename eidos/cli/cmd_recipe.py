@@ -1,0 +1,31 @@
+"""``eidos recipe``: resolve facts into a recipe document."""
+
+from __future__ import annotations
+
+from eidos.cli import facts as fact_flags
+
+
+def register(subparsers, argv) -> None:
+    p = subparsers.add_parser(
+        "recipe",
+        help="resolve a cluster's facts into a recipe",
+        description="Resolve facts (flags) against the rule base into a recipe: applied overlays, "
+        "requirements, components with versions and values, and the deployment order.",
+    )
+    fact_flags.add_fact_arguments(p, argv)
+    p.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml", help="document format")
+    p.add_argument("--out", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.add_argument("--explain", action="store_true",
+                   help="say why each overlay did or did not apply and which line set each value")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from eidos import engine, yamlio
+    from eidos.output import emit
+
+    _graph, recipe = fact_flags.resolve_from_args(args, explain=args.explain)
+    doc = engine.recipe_document(recipe, explain=args.explain)
+    text = yamlio.dump_json(doc) if args.output == "json" else yamlio.dump(doc)
+    emit(text, args.out)
+    return 0

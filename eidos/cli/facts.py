@@ -1,0 +1,101 @@
+"""Fact flags derived from the fact schema, shared by every command that takes facts.
+
+The flags (``--service``, ``--accelerator``, …) are not hard-coded: they are read from
+the rule base's ``fact`` declarations, so a rule base that declares ``fact region`` gets
+``--region``. Because argparse needs the flags before parsing, the chosen command loads
+the rule graph first (cached, so this costs a file read) using any ``--rules`` it can
+see in argv.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from eidos.errors import RulesError, UsageError
+
+FLAG_ALIASES = {"accelerator": ["--gpu"]}
+
+
+def _rules_from_argv(argv: list[str]) -> list[str]:
+    dirs = []
+    for i, arg in enumerate(argv):
+        if arg == "--rules" and i + 1 < len(argv):
+            dirs.append(argv[i + 1])
+        elif arg.startswith("--rules="):
+            dirs.append(arg.split("=", 1)[1])
+    return dirs
+
+
+def add_rules_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rules", action="append", default=[], metavar="DIR",
+                        help="a rule base layered over the embedded one (repeatable)")
+    parser.add_argument("--no-cache", action="store_true", help="compile the rules even if a cached graph exists")
+
+
+def add_fact_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> None:
+    """Add --rules and one flag per declared fact (only when the command was chosen)."""
+    add_rules_arguments(parser)
+    group = parser.add_argument_group("facts", "what the cluster is (from the rule base's fact schema)")
+    group.add_argument("--fact", action="append", default=[], metavar="NAME=VALUE",
+                       help="set any declared fact by name")
+    if argv is None:
+        return
+    from eidos import engine
+
+    try:
+        graph = engine.load_graph(_rules_from_argv(argv), use_cache="--no-cache" not in argv)
+    except RulesError:
+        return  # run() loads again and reports the diagnostics properly
+    except Exception:  # unreadable --rules etc.: reported by run()
+        return
+    for name in sorted(graph.facts):
+        spec = graph.facts[name]
+        flags = [f"--{name}"] + FLAG_ALIASES.get(name, [])
+        if spec.kind == "enum":
+            helptext = " | ".join(spec.values)
+        else:
+            helptext = spec.kind
+        if spec.doc:
+            helptext = f"{spec.doc} ({helptext})"
+        group.add_argument(*flags, dest=f"fact_{name}", metavar=name.upper(), help=helptext)
+
+
+def facts_from_args(args: argparse.Namespace, graph) -> tuple[dict, dict]:
+    """Typed facts from flags; returns (facts, where each came from)."""
+    raw: dict[str, str] = {}
+    for item in getattr(args, "fact", []) or []:
+        if "=" not in item:
+            raise UsageError(f"--fact {item}: expected NAME=VALUE")
+        name, value = item.split("=", 1)
+        raw[name.strip()] = value
+    for key, value in vars(args).items():
+        if key.startswith("fact_") and value is not None:
+            raw[key[5:]] = value
+    facts, sources = {}, {}
+    for name, value in raw.items():
+        spec = graph.facts.get(name)
+        if spec is None:
+            from eidos.diagnostics import did_you_mean
+
+            raise UsageError(f"unknown fact '{name}'", hint=did_you_mean(name, graph.facts))
+        facts[name] = spec.coerce(value)
+        sources[name] = {"value": str(facts[name]), "from": "flag"}
+    return facts, sources
+
+
+def load_graph_from_args(args: argparse.Namespace):
+    from eidos import engine
+
+    return engine.load_graph(args.rules or [], use_cache=not getattr(args, "no_cache", False))
+
+
+def resolve_from_args(args: argparse.Namespace, *, explain: bool = False):
+    """(graph, recipe) for the facts given on the command line."""
+    from eidos import engine
+
+    graph = load_graph_from_args(args)
+    facts, sources = facts_from_args(args, graph)
+    if not facts:
+        flags = ", ".join(f"--{n}" for n in sorted(graph.facts))
+        raise UsageError(f"no facts given: pass at least one of {flags}")
+    return graph, engine.resolve(graph, facts, explain=explain, fact_sources=sources)

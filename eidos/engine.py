@@ -1,0 +1,48 @@
+"""The engine's front door: load (or compile) rules, resolve facts, render documents.
+
+Commands and other subsystems (bundles, validation) call these functions instead of
+wiring parser, compiler, cache and matcher together themselves.
+"""
+
+from __future__ import annotations
+
+from eidos import cache, sources
+from eidos.errors import RulesError
+from eidos.graph import RuleGraph
+from eidos.recipe import Recipe, to_document
+
+_matchers: dict[int, object] = {}
+
+
+def load_graph(rules_dirs=(), *, use_cache: bool = True) -> RuleGraph:
+    """The embedded rule base plus ``rules_dirs`` layered on top; raises RulesError."""
+    ruleset = sources.collect(list(rules_dirs))
+    if use_cache:
+        graph = cache.load(ruleset.digest)
+        if graph is not None:
+            return graph
+    from eidos.compiler import compile_ruleset
+
+    graph, reporter = compile_ruleset(ruleset)
+    if graph is None:
+        raise RulesError(reporter.sorted())
+    if use_cache:
+        cache.store(graph)
+    return graph
+
+
+def matcher(graph: RuleGraph):
+    from eidos.matcher import Matcher
+
+    m = _matchers.get(id(graph))
+    if m is None or m.graph is not graph:
+        m = _matchers[id(graph)] = Matcher(graph)
+    return m
+
+
+def resolve(graph: RuleGraph, facts: dict, *, explain: bool = False, fact_sources: dict | None = None) -> Recipe:
+    return matcher(graph).resolve(facts, explain=explain, fact_sources=fact_sources)
+
+
+def recipe_document(recipe: Recipe, *, explain: bool = False) -> dict:
+    return to_document(recipe, explain=explain)

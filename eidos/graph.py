@@ -1,0 +1,222 @@
+"""The compiled rule graph: everything the matcher needs, nothing it has to re-check.
+
+The graph is plain frozen data (picklable, so it can be cached by content hash). Payload
+files (values and manifests) are read and parsed at compile time and carried inside the
+graph, so resolving a recipe never touches the file system.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import attrs
+
+from eidos.diagnostics import Diagnostic, Span
+from eidos.errors import UsageError
+from eidos.expr import IR, FactType
+from eidos.diagnostics import did_you_mean
+
+ValuePath = tuple[Union[str, int], ...]
+
+
+@attrs.frozen(slots=True)
+class FactSchema:
+    name: str
+    kind: str  # enum | int | float | version | string | bool
+    values: tuple[str, ...]
+    aliases: tuple[tuple[str, str], ...]
+    doc: str
+    span: Span
+
+    @property
+    def type(self) -> FactType:
+        return FactType(self.name, self.kind, self.values, self.aliases)
+
+    def coerce(self, raw: object):
+        """Turn a user-supplied value (flag text, inferred value) into the fact's type."""
+        text = str(raw).strip()
+        if self.kind == "enum":
+            lowered = text.lower()
+            for value in self.values:
+                if value.lower() == lowered:
+                    return value
+            for alias, target in self.aliases:
+                if alias.lower() == lowered:
+                    return target
+            known = list(self.values) + [a for a, _ in self.aliases]
+            hint = did_you_mean(lowered, known)
+            raise UsageError(
+                f"'{raw}' is not a known {self.name}; known: {', '.join(self.values)}",
+                hint=hint,
+            )
+        if self.kind == "int":
+            try:
+                value = int(text)
+            except ValueError:
+                raise UsageError(f"{self.name} must be an integer, got '{raw}'") from None
+            if value < 0:
+                raise UsageError(f"{self.name} must not be negative, got {value}")
+            return value
+        if self.kind == "float":
+            try:
+                return float(text)
+            except ValueError:
+                raise UsageError(f"{self.name} must be a number, got '{raw}'") from None
+        if self.kind == "version":
+            from eidos.versions import Version, VersionError
+
+            try:
+                return Version.parse(text)
+            except VersionError as err:
+                raise UsageError(f"{self.name}: {err}") from None
+        if self.kind == "bool":
+            if text.lower() in ("true", "yes", "1"):
+                return True
+            if text.lower() in ("false", "no", "0"):
+                return False
+            raise UsageError(f"{self.name} must be true or false, got '{raw}'")
+        return text
+
+
+@attrs.frozen(slots=True)
+class Payload:
+    """A values or manifest file, read once at compile time."""
+
+    path: str  # as referenced in rules (relative to a rule base root)
+    origin: str  # display path of the file actually read
+    text: str
+    data: object = None  # parsed YAML for values files
+    lines: tuple[tuple[ValuePath, int], ...] = ()  # key path -> line, for provenance
+
+
+@attrs.frozen(slots=True)
+class ValueOp:
+    kind: str  # "values" | "set" | "unset"
+    path: ValuePath  # key path for set/unset; () for a values file
+    value: object  # plain value for set; payload path for values
+    span: Span
+
+
+@attrs.frozen(slots=True)
+class ComponentSpec:
+    """A catalog entry with its defaults."""
+
+    name: str
+    kind: str  # helm | kustomize | manifest
+    repository: str
+    chart: str
+    version: str
+    source: str
+    tag: str
+    path: str
+    namespace: str
+    manifests: tuple[str, ...]
+    needs: tuple[str, ...]
+    display: str
+    aliases: tuple[str, ...]
+    scheduling: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]  # (role, nodeSelector, tolerations)
+    ops: tuple[ValueOp, ...]
+    doc: str
+    span: Span
+    version_span: Span
+
+
+@attrs.frozen(slots=True)
+class ComponentChange:
+    """An overlay's mention of a component: include it, then customise."""
+
+    name: str
+    version: str | None
+    version_span: Span | None
+    namespace: str | None
+    manifests: tuple[str, ...]
+    drop_manifests: tuple[str, ...]
+    needs: tuple[str, ...]
+    drop_needs: tuple[str, ...]
+    ops: tuple[ValueOp, ...]
+    span: Span
+
+
+@attrs.frozen(slots=True)
+class RequirementSpec:
+    name: str | None
+    ir: IR
+    text: str
+    severity: str  # error | warning | info
+    message: str
+    remedy: str
+    replace: bool
+    owner: str
+    span: Span
+
+
+@attrs.frozen(slots=True)
+class OverlaySpec:
+    name: str
+    parent: str | None
+    chain: tuple[str, ...]  # root first, this overlay last
+    condition: IR  # effective: own `when` AND every ancestor's
+    condition_text: str
+    specificity: int  # distinct facts the effective condition tests
+    depth: int
+    requirements: tuple[RequirementSpec, ...]
+    components: tuple[ComponentChange, ...]
+    drops: tuple[tuple[str, Span], ...]
+    doc: str
+    span: Span
+
+    @property
+    def order_key(self) -> tuple:
+        """The one total order of application: parents first, then specificity, then name."""
+        return (self.specificity, self.depth, self.name)
+
+
+@attrs.frozen(slots=True)
+class CheckSpec:
+    name: str
+    condition: IR
+    condition_text: str
+    requirements: tuple[RequirementSpec, ...]
+    category: str
+    doc: str
+    span: Span
+
+
+@attrs.frozen(slots=True)
+class InferSpec:
+    fact: str
+    value: object  # a constant of the fact's type, or an IR Operand (path) to read
+    from_path: bool
+    condition: IR
+    condition_text: str
+    span: Span
+
+
+@attrs.frozen(slots=True)
+class RuleGraph:
+    facts: dict[str, FactSchema]
+    components: dict[str, ComponentSpec]
+    overlays: dict[str, OverlaySpec]
+    checks: dict[str, CheckSpec]
+    infers: tuple[InferSpec, ...]
+    payloads: dict[str, Payload]
+    # frozenset of (fact, value) equality atoms -> overlay names whose condition needs them
+    index: dict[frozenset, tuple[str, ...]]
+    source_hash: str
+    warnings: tuple[Diagnostic, ...] = ()
+
+    def read_payload(self, path: str) -> str:
+        """Text of a values or manifest file the rules reference (used by bundles)."""
+        payload = self.payloads.get(path)
+        if payload is None:
+            raise KeyError(path)
+        return payload.text
+
+    def component_by_key(self, key: str) -> ComponentSpec | None:
+        """Look a component up by name or by one of its aliases."""
+        if key in self.components:
+            return self.components[key]
+        for spec in self.components.values():
+            if key in spec.aliases:
+                return spec
+        return None

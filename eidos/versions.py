@@ -1,0 +1,149 @@
+"""Version values and their one total order.
+
+Cluster versions come in many dialects: ``v1.33.5-eks-3025e55`` (EKS), ``v1.32.4-gke.1415000``
+(GKE), ``6.8.0-1028-aws`` (Ubuntu kernels), ``580.82.07`` (drivers), ``1.2.3-rc.1``
+(pre-releases), ``1.2.3.4`` (four parts). Every comparison operator in eidos goes through
+``Version.key`` so that ``==``, ``<`` and ranges can never disagree (the reference compared
+at the shorter precision for ``<`` but at full precision for ``==``).
+
+The order:
+
+* a leading ``v``/``V`` is ignored;
+* numeric release parts compare numerically, missing parts count as zero
+  (``1.30 == 1.30.0 < 1.30.5``), leading zeros are insignificant (``24.04 == 24.4``);
+* a pre-release (suffix starting with alpha, beta, rc, pre, preview or dev) orders
+  before its release, pre-releases among themselves by SemVer precedence;
+* any other suffix (``-eks-…``, ``-1028-aws``, ``-gke.…``, ``+build``) is a vendor or
+  build tag: kept for display, ignored by comparison, so ``v1.33.5-eks-3025e55 == 1.33.5``.
+
+That makes the order a total preorder: versions that differ only in vendor tags are
+equal, and every operator agrees with every other.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Union
+
+import attrs
+
+_VERSION_RE = re.compile(
+    r"""^[vV]?
+    (?P<release>\d+(?:\.\d+)*)
+    (?P<suffix>[-+.~_][0-9A-Za-z.+~_-]*)?$""",
+    re.VERBOSE,
+)
+_PRERELEASE_TAGS = ("alpha", "beta", "rc", "pre", "preview", "dev")
+_PRERELEASE_RE = re.compile(r"^(?:" + "|".join(_PRERELEASE_TAGS) + r")(?:[0-9.]|$)", re.IGNORECASE)
+
+Identifier = tuple[int, Union[int, str]]
+
+
+class VersionError(ValueError):
+    """A string that is not a version; the message says why in user terms."""
+
+
+def _identifiers(text: str) -> tuple[Identifier, ...]:
+    """SemVer-style identifiers: numbers sort before words, numbers numerically."""
+    out: list[Identifier] = []
+    for part in re.split(r"[.\-]", text):
+        if not part:
+            continue
+        # split "rc1" into "rc", 1 so rc2 < rc10
+        for chunk in re.findall(r"\d+|[^\d]+", part):
+            out.append((0, int(chunk)) if chunk.isdigit() else (1, chunk.lower()))
+    return tuple(out)
+
+
+@attrs.frozen(slots=True, eq=False, order=False)
+class Version:
+    """A parsed version; ``text`` keeps the spelling the user wrote."""
+
+    text: str
+    release: tuple[int, ...]
+    prerelease: tuple[Identifier, ...] | None
+    vendor: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Version":
+        if not isinstance(text, str):
+            raise VersionError(f"expected a version string, got {type(text).__name__}")
+        raw = text.strip()
+        if not raw:
+            raise VersionError("empty version")
+        m = _VERSION_RE.match(raw)
+        if not m:
+            raise VersionError(f"'{text}' is not a version (expected digits separated by dots, e.g. 1.32.4)")
+        release = tuple(int(p) for p in m.group("release").split("."))
+        suffix = m.group("suffix") or ""
+        prerelease: tuple[Identifier, ...] | None = None
+        vendor = ""
+        if suffix:
+            build_split = suffix.split("+", 1)
+            head = build_split[0]
+            tag = head[1:] if head[:1] in "-.~_" else head
+            if tag and _PRERELEASE_RE.match(tag):
+                prerelease = _identifiers(tag)
+                vendor = ("+" + build_split[1]) if len(build_split) > 1 else ""
+            else:
+                vendor = suffix
+        return cls(raw, release, prerelease, vendor)
+
+    @property
+    def key(self) -> tuple:
+        """The comparison key; equal keys mean equal versions."""
+        release = list(self.release)
+        while len(release) > 1 and release[-1] == 0:
+            release.pop()
+        pre = (0, self.prerelease) if self.prerelease is not None else (1, ())
+        return (tuple(release), pre)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __lt__(self, other: "Version") -> bool:
+        return self.key < other.key
+
+    def __le__(self, other: "Version") -> bool:
+        return self.key <= other.key
+
+    def __gt__(self, other: "Version") -> bool:
+        return self.key > other.key
+
+    def __ge__(self, other: "Version") -> bool:
+        return self.key >= other.key
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Version({self.text!r})"
+
+
+def parse_version(value: object) -> Version:
+    """Coerce a snapshot or query value to a version (ints count as one-part versions)."""
+    if isinstance(value, Version):
+        return value
+    if isinstance(value, bool):
+        raise VersionError(f"expected a version, got the boolean {str(value).lower()}")
+    if isinstance(value, int):
+        return Version.parse(str(value))
+    if isinstance(value, float):
+        raise VersionError(
+            f"expected a version, got the number {value!r}; versions must be strings "
+            "(a YAML float loses trailing zeros)"
+        )
+    return Version.parse(str(value))
+
+
+def is_version(text: str) -> bool:
+    try:
+        Version.parse(text)
+    except VersionError:
+        return False
+    return True

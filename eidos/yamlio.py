@@ -1,0 +1,123 @@
+"""YAML in and out, the one place eidos touches ruamel.yaml.
+
+Loading returns plain Python values (dict, list, str, int, float, bool, None), never
+ruamel's comment-carrying subclasses, so nothing downstream depends on the YAML library.
+Aliases are allowed, but a document that expands past ``MAX_NODES`` values is refused:
+deep-merging a "billion laughs" document would otherwise exhaust memory.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from eidos.errors import InputError
+
+MAX_NODES = 1_000_000
+
+Lines = dict  # value path (tuple) -> 1-based line number
+
+
+def _yaml(typ: str):
+    from ruamel.yaml import YAML
+
+    y = YAML(typ=typ, pure=True)
+    y.allow_duplicate_keys = False
+    return y
+
+
+def _plain(node: Any, budget: list[int], path: tuple, lines: Lines | None) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise InputError(f"document expands to more than {MAX_NODES} values (YAML alias bomb?)")
+    if isinstance(node, dict):
+        out = {}
+        lc = getattr(node, "lc", None)
+        for key, value in node.items():
+            k = key if isinstance(key, (str, int, float, bool)) or key is None else str(key)
+            if isinstance(k, (int, float, bool)) or k is None:
+                k = json.dumps(k) if not isinstance(k, str) else k
+            if lines is not None and lc is not None:
+                try:
+                    lines[path + (k,)] = lc.key(key)[0] + 1
+                except (KeyError, TypeError, AttributeError):
+                    pass
+            out[k] = _plain(value, budget, path + (k,), lines)
+        return out
+    if isinstance(node, (list, tuple)):
+        lc = getattr(node, "lc", None)
+        items = []
+        for i, value in enumerate(node):
+            if lines is not None and lc is not None:
+                try:
+                    lines[path + (i,)] = lc.item(i)[0] + 1
+                except (KeyError, TypeError, AttributeError, IndexError):
+                    pass
+            items.append(_plain(value, budget, path + (i,), lines))
+        return items
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    # timestamps and other YAML scalars: keep their text, the form the author wrote
+    return str(node)
+
+
+def load(text: str, name: str = "<input>", *, with_lines: bool = False):
+    """Parse one YAML document. With ``with_lines`` also return {path: line} for keys."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        raw = _yaml("rt" if with_lines else "safe").load(text)
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        raise InputError(f"{where}: invalid YAML: {err.problem or err.context}") from None
+    except YAMLError as err:
+        raise InputError(f"{name}: invalid YAML: {err}") from None
+    except RecursionError:
+        raise InputError(f"{name}: YAML nested too deeply") from None
+    lines: Lines | None = {} if with_lines else None
+    try:
+        data = _plain(raw, [MAX_NODES], (), lines)
+    except RecursionError:
+        raise InputError(f"{name}: YAML nested too deeply") from None
+    except InputError as err:
+        raise InputError(f"{name}: {err.message}") from None
+    return (data, lines) if with_lines else data
+
+
+def load_all(text: str, name: str = "<input>") -> list:
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        docs = list(_yaml("safe").load_all(text))
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        raise InputError(f"{where}: invalid YAML: {err.problem or err.context}") from None
+    except YAMLError as err:
+        raise InputError(f"{name}: invalid YAML: {err}") from None
+    return [_plain(d, [MAX_NODES], (), None) for d in docs if d is not None]
+
+
+def dump(data: Any) -> str:
+    """Block-style YAML with keys in the order given (callers order them deliberately)."""
+    import io
+
+    y = _yaml("safe")
+    y.default_flow_style = False
+    y.sort_base_mapping_type_on_output = False
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    buf = io.StringIO()
+    y.dump(data, buf)
+    return buf.getvalue()
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
