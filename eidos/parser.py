@@ -86,7 +86,7 @@ class _Builder(Transformer):
     def fact_decl(self, meta, children):
         name, ftype, doc = children
         kind, values, aliases = ftype
-        return ast.FactDecl(self._name(name), kind, values, aliases, doc or "", self._span(meta))
+        return ast.FactDecl(self._name(name), kind, values, aliases, doc[1] if doc else "", self._span(meta))
 
     def enum_type(self, meta, children):
         names, aliases = children

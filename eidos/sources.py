@@ -102,9 +102,9 @@ def _walk(root: Path, subdirs: tuple[str, ...] | None) -> list[tuple[str, Path]]
     return out
 
 
-def collect(rule_dirs: list[str] | tuple[str, ...] = ()) -> RuleSet:
-    """Read every rule file of the embedded base plus the given directories."""
-    layers = [Layer(embedded_root(), "", True)]
+def collect(rule_dirs: list[str] | tuple[str, ...] = (), *, embedded: bool = True) -> RuleSet:
+    """Read every rule file of the embedded base (unless ``embedded`` is false) plus the given directories."""
+    layers = [Layer(embedded_root(), "", True)] if embedded else []
     for d in rule_dirs:
         path = Path(d)
         if not path.exists():
@@ -115,7 +115,7 @@ def collect(rule_dirs: list[str] | tuple[str, ...] = ()) -> RuleSet:
 
     by_rel: dict[str, RuleFile] = {}
     hasher = hashlib.sha256()
-    hasher.update(f"eidos {__version__}\n".encode())
+    hasher.update(f"eidos {__version__} embedded={embedded}\n".encode())
     hasher.update(grammar_path().read_bytes())
     for index, layer in enumerate(layers):
         subdirs = ("rules", "recipes") if layer.embedded else None

@@ -30,7 +30,7 @@ import attrs
 _VERSION_RE = re.compile(
     r"""^[vV]?
     (?P<release>\d+(?:\.\d+)*)
-    (?P<suffix>[-+.~_][0-9A-Za-z.+~_-]*)?$""",
+    (?P<suffix>(?:[-+~][0-9A-Za-z]|[A-Za-z])[0-9A-Za-z.+~_-]*)?$""",
     re.VERBOSE,
 )
 _PRERELEASE_TAGS = ("alpha", "beta", "rc", "pre", "preview", "dev")
@@ -81,7 +81,7 @@ class Version:
         if suffix:
             build_split = suffix.split("+", 1)
             head = build_split[0]
-            tag = head[1:] if head[:1] in "-.~_" else head
+            tag = head[1:] if head[:1] in "-~" else head
             if tag and _PRERELEASE_RE.match(tag):
                 prerelease = _identifiers(tag)
                 vendor = ("+" + build_split[1]) if len(build_split) > 1 else ""

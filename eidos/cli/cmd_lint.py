@@ -16,6 +16,8 @@ def register(subparsers, argv) -> None:
     )
     p.add_argument("paths", nargs="*", metavar="DIR", help="rule directories (default: the embedded base)")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    p.add_argument("--standalone", action="store_true",
+                   help="check the given directories alone, without the embedded rule base under them")
     p.add_argument("--strict", action="store_true", help="treat warnings as findings too")
     p.add_argument("--no-matrix", action="store_true",
                    help="skip resolving every combination of enum facts")
@@ -28,7 +30,7 @@ def run(args) -> int:
     from eidos.compiler import compile_ruleset
     from eidos.lint_matrix import matrix_diagnostics
 
-    ruleset = sources.collect(args.paths)
+    ruleset = sources.collect(args.paths, embedded=not args.standalone)
     graph, reporter = compile_ruleset(ruleset)
     if graph is not None and not args.no_matrix:
         reporter.items.extend(matrix_diagnostics(graph))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from eidos.errors import RulesError, UsageError
+from eidos.errors import UsageError
 
 FLAG_ALIASES = {"accelerator": ["--gpu"]}
 
@@ -42,12 +42,10 @@ def add_fact_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) 
         return
     from eidos import engine
 
-    try:
-        graph = engine.load_graph(_rules_from_argv(argv), use_cache="--no-cache" not in argv)
-    except RulesError:
-        return  # run() loads again and reports the diagnostics properly
-    except Exception:  # unreadable --rules etc.: reported by run()
-        return
+    # The command was chosen: rules that do not compile, or an unreadable --rules
+    # directory, are reported now (exit 2 with every diagnostic), before argparse
+    # would complain about fact flags it has not been told about.
+    graph = engine.load_graph(_rules_from_argv(argv), use_cache="--no-cache" not in argv)
     for name in sorted(graph.facts):
         spec = graph.facts[name]
         flags = [f"--{name}"] + FLAG_ALIASES.get(name, [])

@@ -14,7 +14,7 @@ import os
 import sys
 
 from eidos import __version__
-from eidos.errors import EXIT_ENVIRONMENT, EXIT_USAGE, EidosError, RulesError
+from eidos.errors import EXIT_ENVIRONMENT, EXIT_USAGE, EidosError, RulesError, UsageError
 
 # subcommand name -> module under eidos.cli; each module has register(subparsers, argv) and run(args)
 COMMANDS = {
@@ -30,7 +30,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so usage errors share one exit path."""
 
     def error(self, message: str):  # noqa: D401 - argparse API
-        raise EidosError(f"{self.prog}: {message}", hint=f"see '{self.prog} --help'")
+        raise UsageError(f"{self.prog.removeprefix('eidos ')}: {message}" if self.prog != "eidos" else message,
+                         hint=f"see '{self.prog} --help'")
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
