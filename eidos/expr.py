@@ -223,9 +223,9 @@ class Checker:
         if isinstance(e, ast.Always):
             return TrueE()
         if isinstance(e, ast.And):
-            return AndE(tuple(self._all(e.items, allow)))
+            return AndE(_flatten(AndE, self._all(e.items, allow)))
         if isinstance(e, ast.Or):
-            return OrE(tuple(self._all(e.items, allow)))
+            return OrE(_flatten(OrE, self._all(e.items, allow)))
         if isinstance(e, ast.Not):
             return NotE(self._expr(e.operand, allow))
         if isinstance(e, ast.Compare):
@@ -409,6 +409,14 @@ class Checker:
         except re.error as err:
             self._fail("E302", f"invalid regular expression: {err}", e.span)
         return Match(operand, e.pattern)
+
+
+def _flatten(kind, items) -> tuple:
+    """``a and (b and c)`` is ``a and b and c``: one canonical IR per meaning of grouping."""
+    out: list = []
+    for item in items:
+        out.extend(item.items if isinstance(item, kind) else (item,))
+    return tuple(out)
 
 
 def _num_text(value) -> str:

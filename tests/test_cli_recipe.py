@@ -186,3 +186,9 @@ def test_corrupt_cache_is_ignored(tmp_path):
 
 def test_version_flag():
     assert ok(run_eidos("--version")).startswith("eidos ")
+
+
+def test_shipped_example_lints_and_resolves():
+    assert run_eidos("lint", "--strict", "examples/rules").returncode == 0
+    doc = json.loads(ok(run_eidos(*GB200, "--nodes", "16", "--rules", "examples/rules", "-o", "json")))
+    assert doc["overlays"][-1] == "gb200-large"
