@@ -38,6 +38,8 @@ def add_fact_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) 
     group = parser.add_argument_group("facts", "what the cluster is (from the rule base's fact schema)")
     group.add_argument("--fact", action="append", default=[], metavar="NAME=VALUE",
                        help="set any declared fact by name")
+    group.add_argument("--snapshot", metavar="FILE|-|cm://NS/NAME",
+                       help="infer facts from a snapshot (flags override what is inferred)")
     if argv is None:
         return
     from eidos import engine
@@ -87,13 +89,32 @@ def load_graph_from_args(args: argparse.Namespace):
     return engine.load_graph(args.rules or [], use_cache=not getattr(args, "no_cache", False))
 
 
+def snapshot_facts(args: argparse.Namespace, graph) -> tuple[dict, dict]:
+    """Facts inferred from ``--snapshot`` (empty when none was given)."""
+    source = getattr(args, "snapshot", None)
+    if not source:
+        return {}, {}
+    from eidos.inference import infer_facts
+    from eidos.snapshot.io import load_snapshot
+
+    snapshot = load_snapshot(source)
+    return infer_facts(graph, lambda operand: snapshot.lookup(operand.segments))
+
+
 def resolve_from_args(args: argparse.Namespace, *, explain: bool = False):
-    """(graph, recipe) for the facts given on the command line."""
+    """(graph, recipe) for the facts given on the command line and/or inferred from a snapshot."""
     from eidos import engine
 
     graph = load_graph_from_args(args)
-    facts, sources = facts_from_args(args, graph)
+    facts, sources = snapshot_facts(args, graph)
+    flag_facts, flag_sources = facts_from_args(args, graph)
+    for name, value in flag_facts.items():
+        if name in sources and facts.get(name) != value:
+            flag_sources[name]["overrides"] = sources[name]
+    facts.update(flag_facts)
+    sources.update(flag_sources)
     if not facts:
         flags = ", ".join(f"--{n}" for n in sorted(graph.facts))
-        raise UsageError(f"no facts given: pass at least one of {flags}")
+        hint = "the snapshot gave no fact either" if getattr(args, "snapshot", None) else None
+        raise UsageError(f"no facts given: pass at least one of {flags}, or --snapshot", hint=hint)
     return graph, engine.resolve(graph, facts, explain=explain, fact_sources=sources)

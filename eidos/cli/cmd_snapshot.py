@@ -1,0 +1,161 @@
+"""``eidos snapshot``: capture this node (and its cluster) or deploy the agent to a GPU node.
+
+Exit codes: 0 a snapshot was written (collectors that failed or were unavailable are
+recorded inside it); 2 bad flags or unreadable input; 3 the cluster was unreachable, the
+agent failed or timed out, or the output could not be written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from eidos.errors import UsageError
+
+DEFAULT_COLLECTOR_TIMEOUT = 20.0
+DEFAULT_AGENT_TIMEOUT = 300.0
+
+
+def register(subparsers, argv) -> None:
+    p = subparsers.add_parser(
+        "snapshot",
+        help="capture a snapshot of this node and its cluster, or of a GPU node via an agent Job",
+        description=(
+            "Collect OS, kernel, systemd, GPU and Kubernetes facts into a snapshot document. "
+            "Collectors that cannot run here are recorded as unavailable or failed, with the "
+            "reason; the snapshot is still written. With --deploy-agent, a short-lived Job "
+            "collects on a GPU node instead."
+        ),
+    )
+    out = p.add_argument_group("output")
+    out.add_argument("-o", "--output", default="-", metavar="DEST",
+                     help="file path, '-' for stdout (default) or cm://namespace/name")
+    out.add_argument("--format", choices=("yaml", "json"),
+                     help="output format (default: json for *.json paths, else yaml)")
+    local = p.add_argument_group("collection")
+    local.add_argument("--host-root", default="/", metavar="DIR",
+                       help="where the host's / is mounted (default /; the agent uses /host)")
+    local.add_argument("--collector-timeout", type=float, default=DEFAULT_COLLECTOR_TIMEOUT,
+                       metavar="SECONDS", help="deadline for each collector (default 20)")
+    local.add_argument("--systemd-unit", action="append", metavar="UNIT",
+                       help="systemd unit to record (repeatable; default containerd, docker, kubelet)")
+    cl = p.add_argument_group("cluster")
+    cl.add_argument("--no-cluster", action="store_true", help="do not contact a Kubernetes API")
+    cl.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default KUBECONFIG, ~/.kube/config)")
+    cl.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
+    cl.add_argument("--image-namespace", action="append", metavar="NS",
+                    help="namespace whose pod images are recorded (repeatable; default GPU operator namespaces)")
+    ag = p.add_argument_group("agent")
+    ag.add_argument("--deploy-agent", action="store_true",
+                    help="run the collectors on a GPU node through a Job")
+    ag.add_argument("--namespace", default="gpu-operator",
+                    help="namespace for the agent's objects (default gpu-operator; must allow hostPath pods)")
+    ag.add_argument("--image", default=os.environ.get("EIDOS_AGENT_IMAGE"),
+                    help="agent image built from the project's Dockerfile (default $EIDOS_AGENT_IMAGE)")
+    ag.add_argument("--image-pull-secret", action="append", metavar="NAME", help="repeatable")
+    ag.add_argument("--node-selector", action="append", metavar="KEY=VALUE",
+                    help="repeatable; default nvidia.com/gpu.present=true")
+    ag.add_argument("--toleration", action="append", metavar="KEY[=VALUE][:EFFECT]",
+                    help="repeatable; default tolerates nvidia.com/gpu:NoSchedule; '*' tolerates all")
+    ag.add_argument("--timeout", type=float, default=DEFAULT_AGENT_TIMEOUT, metavar="SECONDS",
+                    help="how long to wait for the agent Job (default 300)")
+    ag.add_argument("--cleanup", action=argparse.BooleanOptionalAction, default=True,
+                    help="delete the agent's objects afterwards (default yes)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from eidos.snapshot import io
+
+    if args.collector_timeout <= 0:
+        raise UsageError("--collector-timeout must be positive")
+    fmt = io.format_for(args.output, args.format)
+    if io.is_configmap(args.output):
+        io.parse_cm_uri(args.output)  # fail on a bad URI before collecting anything
+
+    def cluster_factory():
+        from eidos.snapshot.cluster import Cluster
+
+        return Cluster.connect(args.kubeconfig, args.context, timeout=args.collector_timeout)
+
+    if args.deploy_agent:
+        snapshot = _agent(args, cluster_factory)
+    else:
+        snapshot = _local(args)
+    io.write_snapshot(snapshot, args.output, fmt, cluster_factory=cluster_factory)
+    _summary(snapshot, args.output)
+    return 0
+
+
+def _local(args):
+    from eidos.snapshot.collectors import GPU_NAMESPACES, HostContext, take_snapshot
+    from eidos.snapshot.collectors.systemd import DEFAULT_UNITS
+
+    root = Path(args.host_root)
+    if not root.is_dir():
+        raise UsageError(f"--host-root {args.host_root}: not a directory")
+    ctx = HostContext(root=root, timeout=args.collector_timeout, env=dict(os.environ))
+    return take_snapshot(
+        ctx,
+        units=tuple(args.systemd_unit or DEFAULT_UNITS),
+        cluster=not args.no_cluster,
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        namespaces=tuple(args.image_namespace or GPU_NAMESPACES),
+    )
+
+
+def _agent(args, cluster_factory):
+    from eidos.snapshot import agent
+    from eidos.snapshot.collectors import GPU_NAMESPACES
+    from eidos.snapshot.collectors.k8s import collect_cluster
+
+    if args.no_cluster:
+        raise UsageError("--deploy-agent needs a cluster; drop --no-cluster")
+    if args.host_root != "/":
+        raise UsageError("--host-root applies to local collection; the agent always uses /host")
+    if not args.image:
+        raise UsageError(
+            "--deploy-agent needs the agent image: pass --image or set EIDOS_AGENT_IMAGE",
+            hint="build it from the repository's Dockerfile (see docs/snapshot.md)",
+        )
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    opts = agent.AgentOptions(
+        image=args.image,
+        namespace=args.namespace,
+        node_selector=agent.parse_node_selector(args.node_selector)
+        if args.node_selector else dict(agent.DEFAULT_NODE_SELECTOR),
+        tolerations=tuple(agent.parse_toleration(t) for t in args.toleration)
+        if args.toleration else agent.DEFAULT_TOLERATIONS,
+        timeout=args.timeout,
+        cleanup=args.cleanup,
+        collector_timeout=args.collector_timeout,
+        systemd_units=tuple(args.systemd_unit or ()),
+        image_pull_secrets=tuple(args.image_pull_secret or ()),
+    )
+    cluster = cluster_factory()
+    try:
+        snapshot = agent.run_agent(cluster, opts, agent.Progress())
+        measurement, statuses = collect_cluster(
+            lambda: cluster,
+            node_name=snapshot.source_node,
+            namespaces=tuple(args.image_namespace or GPU_NAMESPACES),
+            close=False,
+        )
+        return snapshot.replace_type(measurement, tuple(statuses), "K8s")
+    finally:
+        cluster.close()
+
+
+def _summary(snapshot, destination: str) -> None:
+    """One line on a terminal when writing to a file; nothing in pipes and CI."""
+    if destination == "-" or not sys.stderr.isatty() or os.environ.get("CI", "").lower() == "true":
+        return
+    counts: dict[str, int] = {}
+    for c in snapshot.collectors:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    print(f"eidos: wrote {destination} (collectors: {parts})", file=sys.stderr)

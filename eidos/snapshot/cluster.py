@@ -1,0 +1,365 @@
+"""The one narrow door to the Kubernetes API.
+
+Everything eidos does with a cluster goes through :class:`Cluster`: load a kubeconfig (path,
+``KUBECONFIG`` list, ``~/.kube/config``, ``--context``) or the in-cluster service account,
+read the server version, nodes, pods and custom objects, get/put ConfigMaps, create and
+delete the agent's objects, read a pod's log.
+
+Design choices, and why:
+
+* the ``kubernetes`` package is imported inside :meth:`Cluster.connect` only; it costs about
+  a quarter second and most commands never talk to a cluster;
+* responses are read as plain JSON (``_preload_content=False``) rather than the client's
+  typed models: they are faster on large pod lists, and an API server (or emulator) that
+  omits an optional field cannot make deserialisation fail;
+* every API error becomes an :class:`~eidos.errors.EnvironmentFailure` subclass whose
+  message is built from the HTTP status and the server's one-line ``message`` only. Raw
+  exception text (headers, bodies) and the client configuration are never printed, so
+  tokens, client keys and passwords from a kubeconfig cannot reach logs or reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from eidos.errors import EnvironmentFailure, InputError
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class ClusterError(EnvironmentFailure):
+    """An API call failed; ``status`` is the HTTP status (0 when no answer came back)."""
+
+    def __init__(self, message: str, status: int = 0, *, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class NotFound(ClusterError):
+    pass
+
+
+class Conflict(ClusterError):
+    pass
+
+
+class Forbidden(ClusterError):
+    pass
+
+
+class Unreachable(ClusterError):
+    """No usable answer from the API server (refused, DNS, TLS, timeout)."""
+
+
+class NoCluster(EnvironmentFailure):
+    """No kubeconfig and not running inside a cluster."""
+
+
+def _kubeconfig_candidates(kubeconfig: str | None, env) -> list[str]:
+    if kubeconfig:
+        return [kubeconfig]
+    if env.get("KUBECONFIG"):
+        return [p for p in env["KUBECONFIG"].split(os.pathsep) if p]
+    return [str(Path("~/.kube/config").expanduser())]
+
+
+def config_available(kubeconfig: str | None = None, env=None) -> bool:
+    """Cheap check (no client import): is there any cluster configuration to try?"""
+    env = os.environ if env is None else env
+    if any(Path(p).expanduser().is_file() for p in _kubeconfig_candidates(kubeconfig, env)):
+        return True
+    return bool(env.get("KUBERNETES_SERVICE_HOST")) and not kubeconfig
+
+
+class Cluster:
+    """A connected API client plus the few operations eidos needs."""
+
+    def __init__(self, api_client, description: str, timeout: float = DEFAULT_TIMEOUT):
+        self._api = api_client
+        self.description = description  # e.g. "context prod-eks" or "in-cluster"; no secrets
+        self.timeout = timeout
+
+    def __repr__(self) -> str:  # never show the configuration (it may hold credentials)
+        return f"Cluster({self.description})"
+
+    # ---- connecting ---------------------------------------------------------------------
+
+    @classmethod
+    def connect(
+        cls,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        env=None,
+    ) -> Cluster:
+        """Connect using ``kubeconfig`` (or ``KUBECONFIG``/``~/.kube/config``) and ``context``,
+        else the in-cluster service account."""
+        env = os.environ if env is None else env
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
+        cfg = client.Configuration()
+        files = [str(Path(p).expanduser()) for p in _kubeconfig_candidates(kubeconfig, env)]
+        existing = [p for p in files if Path(p).is_file()]
+        if kubeconfig and not existing:
+            raise InputError(f"{kubeconfig}: kubeconfig file not found")
+        try:
+            if existing:
+                config.load_kube_config(
+                    config_file=os.pathsep.join(existing),
+                    context=context,
+                    client_configuration=cfg,
+                    persist_config=False,
+                )
+                description = f"context {context}" if context else "current context"
+            elif env.get("KUBERNETES_SERVICE_HOST"):
+                if context:
+                    raise InputError("--context needs a kubeconfig; none was found")
+                config.load_incluster_config(client_configuration=cfg)
+                description = "in-cluster service account"
+            else:
+                raise NoCluster(
+                    "no cluster configuration: no kubeconfig "
+                    f"({', '.join(files)}) and not running inside a cluster"
+                )
+        except ConfigException as err:
+            # these messages name files and keys, never credential values
+            raise InputError(f"cannot load cluster configuration: {_one_line(str(err))}") from None
+        except (OSError, ValueError, TypeError, KeyError) as err:
+            raise InputError(
+                f"cannot load cluster configuration: {type(err).__name__}: {_one_line(str(err))}"
+            ) from None
+        cfg.retries = 1
+        return cls(client.ApiClient(cfg), description, timeout)
+
+    def close(self) -> None:
+        try:
+            self._api.close()
+        except Exception:  # closing a pool must never mask the real outcome
+            pass
+
+    # ---- plumbing -----------------------------------------------------------------------
+
+    def _call(self, what: str, fn, *args, **kwargs) -> Any:
+        """Call a client method, return parsed JSON, translate every failure."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        kwargs.setdefault("_preload_content", False)
+        kwargs.setdefault("_request_timeout", (min(10.0, self.timeout), self.timeout))
+        try:
+            resp = fn(*args, **kwargs)
+        except ApiException as err:
+            raise _api_error(what, err) from None
+        except HTTPError as err:
+            raise Unreachable(f"{what}: API server unreachable ({type(err).__name__})") from None
+        except OSError as err:
+            raise Unreachable(f"{what}: API server unreachable ({err.strerror or err})") from None
+        raw = resp.data
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ClusterError(f"{what}: API server sent a non-JSON answer") from None
+
+    def _core(self):
+        from kubernetes import client
+
+        return client.CoreV1Api(self._api)
+
+    # ---- reads --------------------------------------------------------------------------
+
+    def server_version(self) -> dict:
+        from kubernetes import client
+
+        return self._call("get server version", client.VersionApi(self._api).get_code)
+
+    def list_nodes(self) -> list[dict]:
+        return self._items(self._call("list nodes", self._core().list_node))
+
+    def get_node(self, name: str) -> dict:
+        return self._call(f"get node {name}", self._core().read_node, name)
+
+    def list_pods(self, namespace: str | None = None, label_selector: str | None = None) -> list[dict]:
+        kw = {"label_selector": label_selector} if label_selector else {}
+        if namespace:
+            items = self._items(
+                self._call(
+                    f"list pods in {namespace}",
+                    self._core().list_namespaced_pod,
+                    namespace,
+                    **kw,
+                )
+            )
+        else:
+            items = self._items(self._call("list pods", self._core().list_pod_for_all_namespaces, **kw))
+        if label_selector:  # some API emulators ignore selectors; filter again, cheaply
+            items = [p for p in items if _labels_match(p, label_selector)]
+        if namespace:
+            items = [p for p in items if (p.get("metadata") or {}).get("namespace") in (None, namespace)]
+        return items
+
+    def list_cluster_objects(self, group: str, version: str, plural: str) -> list[dict]:
+        from kubernetes import client
+
+        api = client.CustomObjectsApi(self._api)
+        return self._items(
+            self._call(f"list {plural}.{group}", api.list_cluster_custom_object, group, version, plural)
+        )
+
+    def pod_log(self, namespace: str, name: str, tail_lines: int = 40) -> str:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            resp = self._core().read_namespaced_pod_log(
+                name,
+                namespace,
+                tail_lines=tail_lines,
+                _preload_content=False,
+                _request_timeout=(min(10.0, self.timeout), self.timeout),
+            )
+        except ApiException as err:
+            raise _api_error(f"read log of pod {namespace}/{name}", err) from None
+        except Exception as err:  # a log is a courtesy; never let it mask the real failure
+            raise Unreachable(f"read log of pod {namespace}/{name}: {type(err).__name__}") from None
+        return resp.data.decode("utf-8", "replace")
+
+    # ---- ConfigMaps ---------------------------------------------------------------------
+
+    def get_configmap(self, namespace: str, name: str) -> dict:
+        return self._call(
+            f"get ConfigMap {namespace}/{name}",
+            self._core().read_namespaced_config_map,
+            name,
+            namespace,
+        )
+
+    def put_configmap(self, namespace: str, name: str, data: dict, labels: dict | None = None) -> None:
+        """Create the ConfigMap, or update its data and labels if it exists."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace, "labels": dict(labels or {})},
+            "data": dict(data),
+        }
+        try:
+            self._call(
+                f"create ConfigMap {namespace}/{name}",
+                self._core().create_namespaced_config_map,
+                namespace,
+                body,
+            )
+        except Conflict:
+            patch = {"metadata": {"labels": dict(labels or {})}, "data": dict(data)}
+            self._call(
+                f"update ConfigMap {namespace}/{name}",
+                self._core().patch_namespaced_config_map,
+                name,
+                namespace,
+                patch,
+            )
+
+    # ---- objects the agent creates ------------------------------------------------------
+
+    def create(self, manifest: dict) -> dict:
+        kind = manifest["kind"]
+        name = manifest["metadata"]["name"]
+        ns = manifest["metadata"].get("namespace")
+        method, namespaced = self._method("create", kind)
+        args = (ns, manifest) if namespaced else (manifest,)
+        return self._call(f"create {kind} {_qual(ns, name)}", method, *args)
+
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Delete an object; True if it was there. Jobs take their pods with them."""
+        method, namespaced = self._method("delete", kind)
+        args = (name, namespace) if namespaced else (name,)
+        kw = {"propagation_policy": "Background"} if kind == "Job" else {}
+        try:
+            self._call(f"delete {kind} {_qual(namespace, name)}", method, *args, **kw)
+        except NotFound:
+            return False
+        return True
+
+    def read_job(self, namespace: str, name: str) -> dict:
+        from kubernetes import client
+
+        return self._call(
+            f"get Job {namespace}/{name}",
+            client.BatchV1Api(self._api).read_namespaced_job,
+            name,
+            namespace,
+        )
+
+    def _method(self, verb: str, kind: str):
+        from kubernetes import client
+
+        core = client.CoreV1Api(self._api)
+        rbac = client.RbacAuthorizationV1Api(self._api)
+        batch = client.BatchV1Api(self._api)
+        table = {
+            "ServiceAccount": (core, "namespaced_service_account", True),
+            "ConfigMap": (core, "namespaced_config_map", True),
+            "Role": (rbac, "namespaced_role", True),
+            "RoleBinding": (rbac, "namespaced_role_binding", True),
+            "ClusterRole": (rbac, "cluster_role", False),
+            "ClusterRoleBinding": (rbac, "cluster_role_binding", False),
+            "Job": (batch, "namespaced_job", True),
+        }
+        if kind not in table:
+            raise ValueError(f"eidos does not manage {kind} objects")
+        api, suffix, namespaced = table[kind]
+        return getattr(api, f"{verb}_{suffix}"), namespaced
+
+    @staticmethod
+    def _items(listing: Any) -> list[dict]:
+        items = listing.get("items") if isinstance(listing, dict) else None
+        return [i for i in items or [] if isinstance(i, dict)]
+
+
+def _qual(ns: str | None, name: str) -> str:
+    return f"{ns}/{name}" if ns else name
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _api_error(what: str, err) -> ClusterError:
+    status = int(getattr(err, "status", 0) or 0)
+    message = ""
+    body = getattr(err, "body", None)
+    if body:
+        try:
+            parsed = json.loads(body)
+            if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+                message = _one_line(parsed["message"])
+        except (ValueError, TypeError):
+            pass
+    reason = message or _one_line(getattr(err, "reason", "") or "") or "error"
+    text = f"{what}: {reason} (HTTP {status})" if status else f"{what}: {reason}"
+    if status == 404:
+        return NotFound(text, status)
+    if status == 409:
+        return Conflict(text, status)
+    if status in (401, 403):
+        return Forbidden(text, status, hint="check your credentials and RBAC permissions")
+    if status == 0:
+        return Unreachable(text, status)
+    return ClusterError(text, status)
+
+
+def _labels_match(obj: dict, selector: str) -> bool:
+    labels = ((obj.get("metadata") or {}).get("labels")) or {}
+    for term in selector.split(","):
+        key, sep, value = term.partition("=")
+        if sep and labels.get(key.strip()) != value.strip().lstrip("="):
+            return False
+        if not sep and key.strip() not in labels:
+            return False
+    return True

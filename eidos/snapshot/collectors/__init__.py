@@ -1,0 +1,123 @@
+"""Collectors and the one function that runs them all: :func:`take_snapshot`.
+
+Node collectors (``os-release``, ``kernel``, ``sysctl``, ``kmod``, ``cmdline``, ``systemd``,
+``gpu``) read below a host root; the cluster collectors (``k8s-*``) use the Kubernetes API.
+They run concurrently, each under a deadline, and every one of them reports a status in
+the snapshot; a failure is recorded, never fatal.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import socket
+import threading
+from collections.abc import Mapping
+
+from eidos import __version__
+from eidos.snapshot.collectors import cmdline, gpu, kernel, kmod, os_release, systemd
+from eidos.snapshot.collectors.base import HostContext, read_text, run_collectors
+from eidos.snapshot.collectors.k8s import GPU_NAMESPACES, PARTS, collect_cluster
+from eidos.snapshot.model import (
+    API_VERSION,
+    KIND,
+    STATUS_UNAVAILABLE,
+    CollectorStatus,
+    Snapshot,
+)
+
+
+def node_collectors(units: tuple[str, ...] = systemd.DEFAULT_UNITS):
+    return [
+        os_release.COLLECTOR,
+        kernel.KERNEL,
+        kernel.SYSCTL,
+        kmod.COLLECTOR,
+        cmdline.COLLECTOR,
+        systemd.make_collector(units) if units != systemd.DEFAULT_UNITS else systemd.COLLECTOR,
+        gpu.COLLECTOR,
+    ]
+
+
+def node_name(ctx: HostContext) -> str:
+    """The Kubernetes node name if the agent was told (downward API), else the host name."""
+    for var in ("NODE_NAME", "KUBERNETES_NODE_NAME"):
+        if ctx.env.get(var):
+            return ctx.env[var]
+    try:
+        name = read_text(ctx.path("proc/sys/kernel/hostname"), 4096).strip()
+        if name:
+            return name
+    except OSError:
+        pass
+    return socket.gethostname()
+
+
+def timestamp(env: Mapping[str, str]) -> str:
+    """UTC RFC 3339; honours SOURCE_DATE_EPOCH for reproducible output."""
+    epoch = env.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        moment = _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
+    else:
+        moment = _dt.datetime.now(tz=_dt.UTC)
+    return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cluster_disabled(reason: str) -> list[CollectorStatus]:
+    return [CollectorStatus(p, "K8s", STATUS_UNAVAILABLE, reason) for p in PARTS]
+
+
+def take_snapshot(
+    ctx: HostContext,
+    *,
+    units: tuple[str, ...] = systemd.DEFAULT_UNITS,
+    cluster: bool = True,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    namespaces: tuple[str, ...] = GPU_NAMESPACES,
+) -> Snapshot:
+    """Collect everything this environment offers into one (possibly partial) snapshot."""
+    name = node_name(ctx)
+    k8s_box: dict = {}
+    k8s_thread = None
+    if not cluster:
+        k8s_box["result"] = (None, cluster_disabled("disabled (--no-cluster)"))
+    else:
+        from eidos.snapshot.cluster import config_available
+
+        if not config_available(kubeconfig, ctx.env):
+            k8s_box["result"] = (
+                None,
+                cluster_disabled("no kubeconfig found and not running inside a cluster"),
+            )
+        else:
+            def run_k8s():
+                from eidos.snapshot.cluster import Cluster
+
+                k8s_box["result"] = collect_cluster(
+                    lambda: Cluster.connect(kubeconfig, context, timeout=ctx.timeout, env=ctx.env),
+                    node_name=name,
+                    namespaces=namespaces,
+                )
+
+            k8s_thread = threading.Thread(target=run_k8s, name="collector-k8s", daemon=True)
+            k8s_thread.start()
+    measurements, statuses = run_collectors(node_collectors(units), ctx)
+    if k8s_thread is not None:
+        # each API call has its own timeout; allow for connect + four calls
+        k8s_thread.join(ctx.timeout * 5 + 10)
+    k8s_measurement, k8s_statuses = k8s_box.get(
+        "result", (None, cluster_disabled(f"timed out after {ctx.timeout:g}s"))
+    )
+    if k8s_measurement is not None:
+        measurements.append(k8s_measurement)
+    statuses.extend(k8s_statuses)
+    return Snapshot(
+        api_version=API_VERSION,
+        kind=KIND,
+        metadata={"source-node": name, "timestamp": timestamp(ctx.env), "version": __version__},
+        measurements=tuple(measurements),
+        collectors=tuple(statuses),
+    )
+
+
+__all__ = ["GPU_NAMESPACES", "HostContext", "node_collectors", "take_snapshot"]

@@ -1,0 +1,155 @@
+"""``GPU``: every GPU from ``nvidia-smi -q -x``, plus flat summary keys.
+
+The reference kept only the first GPU, so a node with mixed or half-broken GPUs looked fine.
+Here each ``<gpu>`` becomes its own subtype ``gpu0``, ``gpu1``… (document order, which is
+PCI bus order) and ``GPU.smi`` summarises the node:
+
+* ``driver-version``, ``cuda-version``, ``gpu-count`` (int: ``<gpu>`` elements),
+  ``attached-gpus`` (int, as nvidia-smi reports it), ``model`` and ``architecture`` (of the
+  first GPU), ``models`` (sorted distinct product names), ``homogeneous`` (bool);
+* the reference's key names, so rules written against its snapshots keep working:
+  ``driver``, ``gpu.model``, ``gpu.product-architecture``, ``gpu.vbios-version``,
+  ``gpu.gsp-firmware-version``, ``gpu.persistence-mode``, ``gpu.addressing-mode``,
+  ``gpu.display-mode``, ``gpu.display-active`` (from the first GPU).
+
+Per-GPU keys are listed in ``GPU_FIELDS``; elements a driver does not report are left out
+(so ``exists`` means something), text such as ``N/A`` is kept verbatim. Counts and sizes in
+MiB are ints. ``nvidia-smi`` missing is ``unavailable``; a non-zero exit, a timeout or XML
+that is not an ``nvidia_smi_log`` is ``failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+from eidos.snapshot.collectors.base import (
+    Collector,
+    CollectorFailed,
+    HostContext,
+    Unavailable,
+    first_line,
+    run_command,
+)
+from eidos.snapshot.model import Subtype
+
+# per-GPU key -> element paths tried in order (nvidia-smi DTD versions moved some of them)
+GPU_FIELDS: dict[str, tuple[str, ...]] = {
+    "product-name": ("product_name",),
+    "product-brand": ("product_brand",),
+    "architecture": ("product_architecture",),
+    "uuid": ("uuid",),
+    "serial": ("serial",),
+    "pci-bus-id": ("pci/pci_bus_id",),
+    "vbios-version": ("vbios_version",),
+    "gsp-firmware-version": ("gsp_firmware_version",),
+    "display-mode": ("display_mode",),
+    "display-active": ("display_active",),
+    "persistence-mode": ("persistence_mode",),
+    "addressing-mode": ("addressing_mode",),
+    "compute-mode": ("compute_mode",),
+    "mig-mode": ("mig_mode/current_mig",),
+    "mig-mode-pending": ("mig_mode/pending_mig",),
+    "ecc-mode": ("ecc_mode/current_ecc",),
+    "ecc-mode-pending": ("ecc_mode/pending_ecc",),
+    "memory-total": ("fb_memory_usage/total",),
+    "power-limit": ("gpu_power_readings/current_power_limit", "power_readings/power_limit"),
+    "fabric-state": ("fabric/state",),
+    "fabric-status": ("fabric/status",),
+    "fabric-clique-id": ("fabric/cliqueId",),
+    "fabric-cluster-uuid": ("fabric/clusterUuid",),
+    "fabric-health-bandwidth": ("fabric/health/bandwidth",),
+}
+INT_FIELDS = {"minor-number": "minor_number"}
+_MIB = re.compile(r"^\s*(\d+)\s*MiB\s*$")
+COMPAT_KEYS = {
+    "gpu.model": "product-name",
+    "gpu.product-architecture": "architecture",
+    "gpu.vbios-version": "vbios-version",
+    "gpu.gsp-firmware-version": "gsp-firmware-version",
+    "gpu.persistence-mode": "persistence-mode",
+    "gpu.addressing-mode": "addressing-mode",
+    "gpu.display-mode": "display-mode",
+    "gpu.display-active": "display-active",
+}
+
+
+def _text(node: ET.Element, path: str) -> str | None:
+    el = node.find(path)
+    if el is None or el.text is None:
+        return None
+    return " ".join(el.text.split())
+
+
+def parse_gpu(gpu: ET.Element, index: int) -> dict:
+    data: dict = {"index": index}
+    for key, paths in GPU_FIELDS.items():
+        for path in paths:
+            value = _text(gpu, path)
+            if value is not None:
+                data[key] = value
+                break
+    if "pci-bus-id" not in data and gpu.get("id"):
+        data["pci-bus-id"] = gpu.get("id")
+    for key, path in INT_FIELDS.items():
+        value = _text(gpu, path)
+        if value is not None and value.isdigit():
+            data[key] = int(value)
+    m = _MIB.match(data.get("memory-total", ""))
+    if m:
+        data["memory-total-mib"] = int(m.group(1))
+    mig = gpu.find("mig_devices")
+    if mig is not None:
+        data["mig-devices"] = len(mig.findall("mig_device"))
+    return data
+
+
+def parse_smi_xml(text: str) -> list[Subtype]:
+    """``nvidia-smi -q -x`` output -> ``smi`` summary + one subtype per GPU."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as err:
+        raise CollectorFailed(f"nvidia-smi printed invalid XML: {err}") from None
+    if root.tag != "nvidia_smi_log":
+        raise CollectorFailed(f"nvidia-smi XML has root <{root.tag}>, expected <nvidia_smi_log>")
+    gpus = [parse_gpu(g, i) for i, g in enumerate(root.findall("gpu"))]
+    smi: dict = {"gpu-count": len(gpus)}
+    for key, path in (("driver-version", "driver_version"), ("cuda-version", "cuda_version")):
+        value = _text(root, path)
+        if value is not None:
+            smi[key] = value
+    if "driver-version" in smi:
+        smi["driver"] = smi["driver-version"]
+    attached = _text(root, "attached_gpus")
+    if attached is not None and attached.isdigit():
+        smi["attached-gpus"] = int(attached)
+    if gpus:
+        first = gpus[0]
+        models = sorted({g["product-name"] for g in gpus if "product-name" in g})
+        if "product-name" in first:
+            smi["model"] = first["product-name"]
+        if "architecture" in first:
+            smi["architecture"] = first["architecture"]
+        smi["models"] = models
+        smi["homogeneous"] = len(models) <= 1 and len(
+            {g.get("vbios-version") for g in gpus}
+        ) <= 1
+        for compat, key in COMPAT_KEYS.items():
+            if key in first:
+                smi[compat] = first[key]
+    return [Subtype("smi", smi)] + [Subtype(f"gpu{g['index']}", g) for g in gpus]
+
+
+def collect(ctx: HostContext) -> list[Subtype]:
+    exe = shutil.which("nvidia-smi", path=ctx.env.get("PATH"))
+    if exe is None:
+        raise Unavailable("nvidia-smi not found on PATH (no NVIDIA driver or GPU here)")
+    result = run_command([exe, "-q", "-x"], ctx.timeout, ctx.env)
+    if result.returncode != 0:
+        msg = first_line(result.stdout + "\n" + result.stderr) or "no output"
+        raise CollectorFailed(f"nvidia-smi exited with status {result.returncode}: {msg}")
+    return parse_smi_xml(result.stdout)
+
+
+COLLECTOR = Collector("gpu", "GPU", collect)

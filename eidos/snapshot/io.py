@@ -1,0 +1,417 @@
+"""Reading and writing snapshot documents: files, ``-`` (stdin/stdout) and ``cm://ns/name``.
+
+Readers accept our own format (``eidos.dev/v1alpha1``) and the reference's unchanged
+(``cns.nvidia.com/v1alpha1``, metadata ``source``/``source-node``, older
+``snapshot-version``/``snapshot-timestamp``, documents without kind/apiVersion). Every shape
+error names the source and, for YAML, the line: a malformed snapshot is an ``InputError``,
+never a traceback.
+
+The format is chosen deliberately, never guessed differently by writer and reader (a flaw
+of the reference): an explicit ``--format`` wins, else a ``.json`` extension means JSON, else
+YAML. Readers detect JSON by content (a document starting with ``{``), which also covers
+stdin and ConfigMaps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eidos import yamlio
+from eidos.errors import EnvironmentFailure, InputError, UsageError
+from eidos.measurements import MEASUREMENT_TYPES
+from eidos.snapshot.model import (
+    KIND,
+    STATUSES,
+    SUPPORTED_API_VERSIONS,
+    Snapshot,
+    from_document,
+    to_document,
+)
+
+FORMATS = ("yaml", "json")
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+CONFIGMAP_LIMIT = 1024 * 1024  # the API server refuses bigger ConfigMaps
+CM_DATA_KEYS = {"yaml": "snapshot.yaml", "json": "snapshot.json"}
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+ClusterFactory = Callable[[], Any]  # returns an eidos.snapshot.cluster.Cluster
+
+
+# ---- destinations ----------------------------------------------------------------------
+
+
+def is_configmap(target: str | None) -> bool:
+    return bool(target) and target.strip().startswith("cm://")
+
+
+def parse_cm_uri(uri: str) -> tuple[str, str]:
+    """``cm://namespace/name`` -> (namespace, name); both must be valid Kubernetes names."""
+    text = uri.strip()
+    if not text.startswith("cm://"):
+        raise UsageError(f"{uri!r}: a ConfigMap URI looks like cm://namespace/name")
+    ns, sep, name = text[len("cm://") :].partition("/")
+    ns, name = ns.strip(), name.strip()
+    if not sep or not ns or not name:
+        raise UsageError(f"{uri!r}: a ConfigMap URI needs a namespace and a name: cm://namespace/name")
+    if not _DNS_LABEL.match(ns):
+        raise UsageError(f"{uri!r}: {ns!r} is not a valid namespace name")
+    if not _DNS_SUBDOMAIN.match(name):
+        raise UsageError(f"{uri!r}: {name!r} is not a valid ConfigMap name")
+    return ns, name
+
+
+def format_for(destination: str | None, explicit: str | None) -> str:
+    """--format wins; else ``.json`` -> json; else yaml (stdout and ConfigMaps included)."""
+    if explicit:
+        if explicit not in FORMATS:
+            raise UsageError(f"unknown format {explicit!r}; choose one of: {', '.join(FORMATS)}")
+        return explicit
+    if destination and not is_configmap(destination) and destination != "-":
+        if Path(destination).suffix.lower() == ".json":
+            return "json"
+    return "yaml"
+
+
+# ---- serialisation ---------------------------------------------------------------------
+
+
+def dumps(snapshot: Snapshot, fmt: str = "yaml") -> str:
+    """The canonical text of a snapshot: the same snapshot always gives the same bytes."""
+    doc = to_document(snapshot)
+    if fmt == "json":
+        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return _dump_yaml(doc)
+
+
+# Characters a YAML reader treats as line breaks; in a plain or single-quoted scalar they
+# would come back as spaces, so strings holding them are written double-quoted (escaped).
+_BREAKS = ("\x85", "\u2028", "\u2029", "\r")
+
+
+def _dump_yaml(doc: dict) -> str:
+    """:func:`eidos.yamlio.dump` settings, plus a string representer that keeps odd line
+    breaks intact, in a representer subclass so yamlio's global behaviour is untouched."""
+    import io as _io
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.representer import SafeRepresenter
+
+    class _Representer(SafeRepresenter):
+        pass
+
+    def represent_str(rep, data: str):
+        if any(ch in data for ch in _BREAKS):
+            return rep.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+        return SafeRepresenter.represent_str(rep, data)
+
+    _Representer.add_representer(str, represent_str)
+    y = YAML(typ="safe", pure=True)
+    y.Representer = _Representer
+    y.default_flow_style = False
+    y.sort_base_mapping_type_on_output = False
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    buf = _io.StringIO()
+    y.dump(doc, buf)
+    return buf.getvalue()
+
+
+def write_snapshot(
+    snapshot: Snapshot,
+    destination: str | None,
+    fmt: str | None = None,
+    *,
+    cluster_factory: ClusterFactory | None = None,
+) -> None:
+    """Write to a file (atomically), stdout (``-``/None) or a ConfigMap (``cm://ns/name``)."""
+    from eidos.output import emit
+
+    fmt = format_for(destination, fmt)
+    text = dumps(snapshot, fmt)
+    if is_configmap(destination):
+        ns, name = parse_cm_uri(destination)
+        size = len(text.encode("utf-8"))
+        if size > CONFIGMAP_LIMIT - 4096:
+            raise EnvironmentFailure(
+                f"{destination}: snapshot is {size} bytes; a ConfigMap holds at most 1 MiB",
+                hint="write to a file instead (-o snapshot.yaml)",
+            )
+        cluster = _cluster(cluster_factory)
+        labels = {
+            "app.kubernetes.io/managed-by": "eidos",
+            "app.kubernetes.io/component": "snapshot",
+        }
+        data = {CM_DATA_KEYS[fmt]: text, "format": fmt}
+        if snapshot.timestamp:
+            data["timestamp"] = snapshot.timestamp
+        cluster.put_configmap(ns, name, data, labels=labels)
+        return
+    emit(text, destination)
+
+
+def _cluster(factory: ClusterFactory | None):
+    if factory is not None:
+        return factory()
+    from eidos.snapshot.cluster import Cluster
+
+    return Cluster.connect()
+
+
+# ---- reading ---------------------------------------------------------------------------
+
+
+def read_source(source: str, *, cluster_factory: ClusterFactory | None = None) -> tuple[str, str]:
+    """Return (text, display name) for a file path, ``-`` or ``cm://ns/name``."""
+    if source == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        return _decode(data, "<stdin>"), "<stdin>"
+    if is_configmap(source):
+        ns, name = parse_cm_uri(source)
+        cm = _cluster(cluster_factory).get_configmap(ns, name)
+        data = cm.get("data") or {}
+        fmt = data.get("format")
+        keys = [CM_DATA_KEYS[fmt]] if fmt in CM_DATA_KEYS else []
+        keys += [k for k in ("snapshot.yaml", "snapshot.json") if k not in keys]
+        for key in keys:
+            if isinstance(data.get(key), str):
+                return data[key], f"{source}#{key}"
+        raise InputError(f"{source}: ConfigMap has no snapshot.yaml or snapshot.json key")
+    path = Path(source)
+    try:
+        if path.is_dir():
+            raise InputError(f"{source}: is a directory, expected a snapshot file")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_INPUT_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{source}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{source}: permission denied") from None
+    except OSError as err:
+        raise InputError(f"{source}: cannot read: {err.strerror or err}") from None
+    return _decode(data, source), source
+
+
+def _decode(data: bytes, name: str) -> str:
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"{name}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{name}: not UTF-8 text (byte {err.start})") from None
+
+
+def load_snapshot(source: str, *, cluster_factory: ClusterFactory | None = None) -> Snapshot:
+    """Load a snapshot from a file path, ``-`` (stdin) or ``cm://namespace/name``."""
+    text, name = read_source(source, cluster_factory=cluster_factory)
+    return parse_snapshot(text, name)
+
+
+def parse_snapshot(text: str, name: str = "<input>") -> Snapshot:
+    """Parse YAML or JSON text into a Snapshot, or raise InputError naming the location."""
+    lines: dict = {}
+    if text.lstrip().startswith("{"):
+        doc = _load_json(text, name)
+    else:
+        doc, lines = yamlio.load(text, name, with_lines=True)
+    try:
+        return _Validator(name, lines).snapshot(doc)
+    except RecursionError:
+        raise InputError(f"{name}: document nested too deeply") from None
+
+
+def _load_json(text: str, name: str) -> Any:
+    def pairs(items):
+        out = {}
+        for k, v in items:
+            if k in out:
+                raise InputError(f"{name}: duplicate key {k!r}")
+            out[k] = v
+        return out
+
+    def bad_constant(c):
+        raise InputError(f"{name}: {c} is not a valid JSON number")
+
+    try:
+        return json.loads(text, object_pairs_hook=pairs, parse_constant=bad_constant)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{name}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+    except RecursionError:
+        raise InputError(f"{name}: JSON nested too deeply") from None
+
+
+class _Validator:
+    """Checks document shape and reports ``file:line: path: problem``."""
+
+    def __init__(self, name: str, lines: dict):
+        self.name = name
+        self.lines = lines or {}
+
+    def fail(self, path: tuple, problem: str):
+        line = None
+        probe = path
+        while probe and line is None:
+            line = self.lines.get(probe)
+            probe = probe[:-1]
+        where = f"{self.name}:{line}" if line else self.name
+        shown = _show_path(path)
+        raise InputError(f"{where}: {shown + ': ' if shown else ''}{problem}")
+
+    def mapping(self, value, path, what):
+        if not isinstance(value, dict):
+            self.fail(path, f"{what} must be a mapping, got {_kind(value)}")
+        return value
+
+    def keys(self, value: dict, path, allowed):
+        for k in value:
+            if k not in allowed:
+                self.fail(path + (k,), f"unknown key {k!r} (allowed: {', '.join(allowed)})")
+
+    def snapshot(self, doc) -> Snapshot:
+        if doc is None:
+            self.fail((), "empty document, expected a Snapshot")
+        self.mapping(doc, (), "a snapshot")
+        self.keys(doc, (), ("kind", "apiVersion", "metadata", "measurements", "collectors"))
+        kind = doc.get("kind")
+        if kind is not None and kind != KIND:
+            self.fail(("kind",), f"kind is {kind!r}, expected {KIND!r}")
+        api = doc.get("apiVersion")
+        if api is not None and api not in SUPPORTED_API_VERSIONS:
+            self.fail(
+                ("apiVersion",),
+                f"unsupported apiVersion {api!r} (supported: {', '.join(SUPPORTED_API_VERSIONS)})",
+            )
+        if "measurements" not in doc:
+            self.fail((), "not a snapshot: no 'measurements' list")
+        meta = _or(doc.get("metadata"), {})
+        self.mapping(meta, ("metadata",), "metadata")
+        for k, v in meta.items():
+            if isinstance(v, (dict, list)):
+                self.fail(("metadata", k), "metadata values must be scalars")
+            self.value(v, ("metadata", k))
+        measurements = _or(doc.get("measurements"), [])
+        if not isinstance(measurements, list):
+            self.fail(("measurements",), f"measurements must be a list, got {_kind(measurements)}")
+        seen_types: set = set()
+        out_ms = []
+        for i, m in enumerate(measurements):
+            out_ms.append(self.measurement(m, ("measurements", i), seen_types))
+        collectors = _or(doc.get("collectors"), [])
+        if not isinstance(collectors, list):
+            self.fail(("collectors",), f"collectors must be a list, got {_kind(collectors)}")
+        out_cs = [self.collector(c, ("collectors", i)) for i, c in enumerate(collectors)]
+        clean = {
+            "apiVersion": api,
+            "kind": kind,
+            "metadata": meta,
+            "measurements": out_ms,
+            "collectors": out_cs,
+        }
+        try:
+            return from_document(clean)
+        except Exception as err:  # defence in depth: validation above should make this unreachable
+            raise InputError(f"{self.name}: not a valid snapshot: {err}") from None
+
+    def measurement(self, m, path, seen_types) -> dict:
+        self.mapping(m, path, "a measurement")
+        self.keys(m, path, ("type", "subtypes"))
+        mtype = m.get("type")
+        if not isinstance(mtype, str):
+            self.fail(path + ("type",), "measurement type missing or not a string")
+        if mtype not in MEASUREMENT_TYPES:
+            self.fail(
+                path + ("type",),
+                f"unknown measurement type {mtype!r} (known: {', '.join(MEASUREMENT_TYPES)})",
+            )
+        if mtype in seen_types:
+            self.fail(path + ("type",), f"measurement type {mtype!r} appears twice")
+        seen_types.add(mtype)
+        subtypes = _or(m.get("subtypes"), [])
+        if not isinstance(subtypes, list):
+            self.fail(path + ("subtypes",), f"subtypes must be a list, got {_kind(subtypes)}")
+        names: set = set()
+        out = []
+        for j, st in enumerate(subtypes):
+            sp = path + ("subtypes", j)
+            self.mapping(st, sp, "a subtype")
+            self.keys(st, sp, ("subtype", "data", "context"))
+            sname = st.get("subtype")
+            if not isinstance(sname, str) or not sname:
+                self.fail(sp + ("subtype",), "subtype name missing or not a string")
+            if sname in names:
+                self.fail(sp + ("subtype",), f"subtype {sname!r} appears twice in {mtype}")
+            names.add(sname)
+            data = _or(st.get("data"), {})
+            self.mapping(data, sp + ("data",), "data")
+            self.value(data, sp + ("data",))
+            context = _or(st.get("context"), {})
+            self.mapping(context, sp + ("context",), "context")
+            self.value(context, sp + ("context",))
+            out.append({"subtype": sname, "data": data, "context": context})
+        return {"type": mtype, "subtypes": out}
+
+    def collector(self, c, path) -> dict:
+        self.mapping(c, path, "a collector status")
+        self.keys(c, path, ("name", "type", "status", "reason", "durationSeconds"))
+        for key in ("name", "type", "status"):
+            if not isinstance(c.get(key), str):
+                self.fail(path + (key,), f"{key} missing or not a string")
+        if c["status"] not in STATUSES:
+            self.fail(path + ("status",), f"status must be one of {', '.join(STATUSES)}")
+        reason = c.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            self.fail(path + ("reason",), "reason must be a string")
+        dur = c.get("durationSeconds", 0)
+        if isinstance(dur, bool) or not isinstance(dur, (int, float)) or not math.isfinite(dur):
+            self.fail(path + ("durationSeconds",), "durationSeconds must be a number")
+        return {
+            "name": c["name"],
+            "type": c["type"],
+            "status": c["status"],
+            "reason": reason,
+            "durationSeconds": dur,
+        }
+
+    def value(self, v, path):
+        if isinstance(v, dict):
+            for k, item in v.items():
+                if not isinstance(k, str):
+                    self.fail(path, f"key {k!r} is not a string")
+                self.value(item, path + (k,))
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                self.value(item, path + (i,))
+        elif isinstance(v, float) and not math.isfinite(v):
+            self.fail(path, f"{v} is not a finite number")
+        elif not (v is None or isinstance(v, (str, int, float, bool))):
+            self.fail(path, f"unsupported value type {_kind(v)}")
+
+
+def _or(value, default):
+    """``None`` (key absent or null) means empty; any other value is checked as given."""
+    return default if value is None else value
+
+
+def _kind(v) -> str:
+    if v is None:
+        return "null"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(v), type(v).__name__
+    )
+
+
+def _show_path(path: tuple) -> str:
+    out = ""
+    for seg in path:
+        if isinstance(seg, int):
+            out += f"[{seg}]"
+        else:
+            out += ("." if out else "") + str(seg)
+    return out

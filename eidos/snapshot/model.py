@@ -1,0 +1,336 @@
+"""The snapshot document: what a node or cluster looked like at one moment.
+
+A snapshot holds *measurements* (one per type: ``K8s``, ``GPU``, ``OS``, ``SystemD``), each
+made of named *subtypes* whose ``data`` maps keys to values. Values keep their YAML/JSON type
+(an int stays an int, ``"24.04"`` stays a string) and may nest (lists, mappings).
+
+Two things the reference format lacked are first-class here:
+
+* every collector that ran reports a status (``ok`` / ``failed`` / ``unavailable``), a reason
+  and its duration, so a partial snapshot is still valid and says what is missing and why;
+* the model is canonical on construction: measurements in ``MEASUREMENT_TYPES`` order,
+  subtypes in natural name order (``gpu2`` before ``gpu10``), mapping keys sorted, collectors
+  by name. Serialising the same snapshot therefore always gives the same bytes, no matter in
+  which order collectors finished.
+
+The classes are frozen attrs classes; (un)structuring to plain dicts goes through one cattrs
+converter. Validation with file locations happens in :mod:`eidos.snapshot.io` before
+structuring, so the converter only ever sees well-formed data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from eidos.measurements import MEASUREMENT_TYPES, MISSING
+
+API_VERSION = "eidos.dev/v1alpha1"
+REFERENCE_API_VERSION = "cns.nvidia.com/v1alpha1"
+SUPPORTED_API_VERSIONS = (API_VERSION, REFERENCE_API_VERSION)
+KIND = "Snapshot"
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+STATUS_UNAVAILABLE = "unavailable"
+STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_UNAVAILABLE)
+
+_NUM_RE = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders embedded numbers numerically: gpu2 < gpu10."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _NUM_RE.split(name) if p)
+
+
+def canonical(value: Any) -> Any:
+    """Deep copy with mapping keys sorted, so equal data always serialises identically."""
+    if isinstance(value, Mapping):
+        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    return value
+
+
+def _type_rank(mtype: str) -> tuple:
+    if mtype in MEASUREMENT_TYPES:
+        return (MEASUREMENT_TYPES.index(mtype), "")
+    return (len(MEASUREMENT_TYPES), mtype)
+
+
+@attrs.frozen
+class Subtype:
+    """One named group of readings, e.g. ``OS.release`` or ``SystemD.containerd.service``."""
+
+    name: str
+    data: dict = attrs.field(factory=dict, converter=canonical)
+    # The reference format's optional string context; never filled by its collectors, kept so
+    # reading and writing one of its snapshots loses nothing.
+    context: dict = attrs.field(factory=dict, converter=canonical)
+
+
+def _sort_subtypes(subtypes) -> tuple[Subtype, ...]:
+    return tuple(sorted(subtypes, key=lambda s: natural_key(s.name)))
+
+
+@attrs.frozen
+class Measurement:
+    """All subtypes of one measurement type."""
+
+    type: str
+    subtypes: tuple[Subtype, ...] = attrs.field(default=(), converter=_sort_subtypes)
+
+    def subtype(self, name: str) -> Subtype | None:
+        for st in self.subtypes:
+            if st.name == name:
+                return st
+        return None
+
+
+@attrs.frozen
+class CollectorStatus:
+    """How one collector fared: ``ok``, ``failed`` (it tried and broke) or ``unavailable``
+    (its source does not exist here, e.g. no ``nvidia-smi`` or no cluster)."""
+
+    name: str
+    type: str
+    status: str = attrs.field(validator=attrs.validators.in_(STATUSES))
+    reason: str | None = None
+    duration_seconds: float = attrs.field(default=0.0, converter=lambda v: round(float(v), 3))
+
+    @property
+    def ok(self) -> bool:
+        return self.status == STATUS_OK
+
+
+def _sort_measurements(ms) -> tuple[Measurement, ...]:
+    return tuple(sorted(ms, key=lambda m: _type_rank(m.type)))
+
+
+def _sort_collectors(cs) -> tuple[CollectorStatus, ...]:
+    return tuple(sorted(cs, key=lambda c: (c.name, c.type)))
+
+
+@attrs.frozen
+class Snapshot:
+    """A whole snapshot document.
+
+    ``api_version`` and ``kind`` are kept as read (``None`` when a document omitted them, as
+    the later reference's mock snapshots do) so converting a file between YAML and JSON does
+    not rewrite its identity. Snapshots eidos collects carry ``eidos.dev/v1alpha1``.
+    """
+
+    api_version: str | None = API_VERSION
+    kind: str | None = KIND
+    metadata: dict = attrs.field(factory=dict, converter=canonical)
+    measurements: tuple[Measurement, ...] = attrs.field(default=(), converter=_sort_measurements)
+    collectors: tuple[CollectorStatus, ...] = attrs.field(default=(), converter=_sort_collectors)
+    _index: dict = attrs.field(init=False, repr=False, eq=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        index = {m.type: {st.name: st.data for st in m.subtypes} for m in self.measurements}
+        object.__setattr__(self, "_index", index)
+
+    # ---- navigation --------------------------------------------------------------------
+
+    def types(self) -> tuple[str, ...]:
+        """Measurement types present, in canonical order."""
+        return tuple(m.type for m in self.measurements)
+
+    def measurement(self, mtype: str) -> Measurement | None:
+        for m in self.measurements:
+            if m.type == mtype:
+                return m
+        return None
+
+    def subtypes(self, mtype: str) -> tuple[str, ...]:
+        """Subtype names of one measurement type (empty if the type is absent)."""
+        return tuple(self._index.get(mtype, {}))
+
+    def collector(self, name: str) -> CollectorStatus | None:
+        for c in self.collectors:
+            if c.name == name:
+                return c
+        return None
+
+    def lookup(self, segments: tuple) -> Any:
+        """Value at ``(type, subtype, key, *deeper)`` or ``MISSING``.
+
+        Each segment is matched exactly first. If that fails for a string segment inside a
+        mapping, the longest run of following string segments joined with ``.`` that names an
+        existing key is used instead, so ``("SystemD", "containerd", "service", "ActiveState")``
+        and ``("GPU", "smi", "gpu", "model")`` reach the dotted names the reference wrote
+        (``containerd.service``, ``gpu.model``). Integer segments index lists. With only two
+        segments the whole subtype data mapping is returned (treat it as read-only).
+        """
+        segments = tuple(segments)
+        if len(segments) < 2 or not isinstance(segments[0], str):
+            return MISSING
+        current: Any = self._index.get(segments[0], MISSING)
+        rest = segments[1:]
+        while rest and current is not MISSING:
+            current, rest = _step(current, rest)
+        return current
+
+    def iter_values(self) -> Iterator[tuple[tuple, Any]]:
+        """Every leaf value with its segment path, in canonical order (for diffs and reports)."""
+        for m in self.measurements:
+            for st in m.subtypes:
+                yield from _walk((m.type, st.name), st.data)
+
+    # ---- metadata views (the reference spelled these several ways) -----------------------
+
+    @property
+    def source_node(self) -> str | None:
+        return _first(self.metadata, "source-node", "source")
+
+    @property
+    def timestamp(self) -> str | None:
+        return _first(self.metadata, "timestamp", "snapshot-timestamp")
+
+    @property
+    def tool_version(self) -> str | None:
+        return _first(self.metadata, "version", "snapshot-version")
+
+    # ---- derivation ----------------------------------------------------------------------
+
+    def replace_type(
+        self, measurement: Measurement | None, collectors: tuple[CollectorStatus, ...], mtype: str
+    ) -> Snapshot:
+        """A copy whose ``mtype`` measurement and that type's collector statuses are replaced
+        (used to merge the CLI's cluster view into an agent's node snapshot)."""
+        ms = [m for m in self.measurements if m.type != mtype]
+        if measurement is not None and measurement.subtypes:
+            ms.append(measurement)
+        cs = [c for c in self.collectors if c.type != mtype] + list(collectors)
+        return attrs.evolve(self, measurements=tuple(ms), collectors=tuple(cs))
+
+
+def _first(meta: Mapping, *keys: str) -> str | None:
+    for k in keys:
+        v = meta.get(k)
+        if v not in (None, ""):
+            return str(v)
+    return None
+
+
+def _step(current: Any, rest: tuple) -> tuple[Any, tuple]:
+    seg = rest[0]
+    if isinstance(current, list):
+        if isinstance(seg, int) and not isinstance(seg, bool) and 0 <= seg < len(current):
+            return current[seg], rest[1:]
+        return MISSING, ()
+    if not isinstance(current, Mapping):
+        return MISSING, ()
+    if isinstance(seg, str) and seg in current:
+        return current[seg], rest[1:]
+    # dotted-name fallback: longest run of string segments first
+    run = 0
+    while run < len(rest) and isinstance(rest[run], str):
+        run += 1
+    for n in range(run, 1, -1):
+        key = ".".join(rest[:n])
+        if key in current:
+            return current[key], rest[n:]
+    return MISSING, ()
+
+
+def _walk(prefix: tuple, value: Any) -> Iterator[tuple[tuple, Any]]:
+    if isinstance(value, Mapping) and value:
+        for k, v in value.items():
+            yield from _walk(prefix + (k,), v)
+    elif isinstance(value, list) and value:
+        for i, v in enumerate(value):
+            yield from _walk(prefix + (i,), v)
+    else:
+        yield prefix, value
+
+
+# ---- (un)structuring ---------------------------------------------------------------------
+
+converter = cattrs.Converter()
+
+converter.register_unstructure_hook(
+    Subtype,
+    make_dict_unstructure_fn(
+        Subtype,
+        converter,
+        name=override(rename="subtype"),
+        context=override(omit_if_default=True),
+    ),
+)
+converter.register_structure_hook(
+    Subtype,
+    make_dict_structure_fn(
+        Subtype, converter, name=override(rename="subtype"), _cattrs_forbid_extra_keys=True
+    ),
+)
+converter.register_unstructure_hook(
+    CollectorStatus,
+    make_dict_unstructure_fn(
+        CollectorStatus,
+        converter,
+        reason=override(omit_if_default=True),
+        duration_seconds=override(rename="durationSeconds"),
+    ),
+)
+converter.register_structure_hook(
+    CollectorStatus,
+    make_dict_structure_fn(
+        CollectorStatus,
+        converter,
+        duration_seconds=override(rename="durationSeconds"),
+        _cattrs_forbid_extra_keys=True,
+    ),
+)
+converter.register_unstructure_hook(
+    Snapshot,
+    make_dict_unstructure_fn(
+        Snapshot,
+        converter,
+        api_version=override(rename="apiVersion", omit_if_default=False),
+        _index=override(omit=True),
+        collectors=override(omit_if_default=True),
+    ),
+)
+converter.register_structure_hook(
+    Snapshot,
+    make_dict_structure_fn(
+        Snapshot,
+        converter,
+        api_version=override(rename="apiVersion"),
+        _index=override(omit=True),
+        _cattrs_forbid_extra_keys=True,
+    ),
+)
+# dict-typed fields hold arbitrary plain data: pass through untouched
+converter.register_structure_hook(dict, lambda v, _t: v)
+
+
+def to_document(snapshot: Snapshot) -> dict:
+    """Plain, ordered dict in document order: kind, apiVersion, metadata, measurements,
+    collectors. Absent identity fields (``None``) are left out, as they were read."""
+    raw = converter.unstructure(snapshot)
+    doc: dict = {}
+    if raw.get("kind") is not None:
+        doc["kind"] = raw["kind"]
+    if raw.get("apiVersion") is not None:
+        doc["apiVersion"] = raw["apiVersion"]
+    if snapshot.metadata:
+        doc["metadata"] = raw["metadata"]
+    doc["measurements"] = [
+        {"type": m["type"], "subtypes": m["subtypes"]} for m in raw["measurements"]
+    ]
+    if snapshot.collectors:
+        doc["collectors"] = raw["collectors"]
+    return doc
+
+
+def from_document(doc: dict) -> Snapshot:
+    """Structure an already validated document (see :func:`eidos.snapshot.io.parse_snapshot`)."""
+    return converter.structure(doc, Snapshot)
