@@ -25,6 +25,7 @@ from eidos.graph import (
     ComponentSpec,
     FactSchema,
     InferSpec,
+    LazyOverlays,
     OverlaySpec,
     Payload,
     RequirementSpec,
@@ -127,7 +128,7 @@ class _Compiler:
         return RuleGraph(
             facts=fact_specs,
             components=comp_specs,
-            overlays=overlay_specs,
+            overlays=LazyOverlays(overlay_specs),
             checks=check_specs,
             infers=tuple(infer_specs),
             payloads=dict(sorted(self.payloads.items())),

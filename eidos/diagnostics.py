@@ -7,14 +7,17 @@ renders as text for people, JSON for tools and SARIF-like annotations for CI.
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import attrs
 
 
-@attrs.frozen(slots=True)
-class Span:
-    """A place in a source file; lines and columns are 1-based as editors show them."""
+class Span(NamedTuple):
+    """A place in a source file; lines and columns are 1-based as editors show them.
+
+    A named tuple rather than an attrs class: every AST node and graph entry carries one,
+    and tuples pickle several times faster, which matters for the compiled-graph cache.
+    """
 
     file: str
     line: int

@@ -7,7 +7,9 @@ graph, so resolving a recipe never touches the file system.
 
 from __future__ import annotations
 
-from typing import Union
+import pickle
+from collections.abc import Mapping
+from typing import Iterator, Union
 
 import attrs
 
@@ -171,6 +173,44 @@ class OverlaySpec:
         return (self.specificity, self.depth, self.name)
 
 
+class LazyOverlays(Mapping):
+    """Overlays by name, each kept pickled until first used.
+
+    A query evaluates only the few overlays the index hands it, so loading a cached graph
+    should not pay to rebuild ten thousand overlays it will never touch. Each overlay is
+    stored as its own pickle and decoded on first access; a freshly compiled graph starts
+    fully decoded and encodes lazily when it is itself pickled.
+    """
+
+    __slots__ = ("_blobs", "_decoded", "_names")
+
+    def __init__(self, specs: dict | None = None, blobs: dict | None = None):
+        self._decoded: dict = dict(specs or {})
+        self._blobs: dict = dict(blobs or {})
+        self._names: tuple = tuple(sorted(set(self._decoded) | set(self._blobs)))
+
+    def __getitem__(self, name: str) -> "OverlaySpec":
+        spec = self._decoded.get(name)
+        if spec is None:
+            spec = self._decoded[name] = pickle.loads(self._blobs[name])
+        return spec
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._decoded or name in self._blobs
+
+    def __reduce__(self):
+        for name, spec in self._decoded.items():
+            if name not in self._blobs:
+                self._blobs[name] = pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
+        return (LazyOverlays, (None, self._blobs))
+
+
 @attrs.frozen(slots=True)
 class CheckSpec:
     name: str
@@ -196,7 +236,7 @@ class InferSpec:
 class RuleGraph:
     facts: dict[str, FactSchema]
     components: dict[str, ComponentSpec]
-    overlays: dict[str, OverlaySpec]
+    overlays: Mapping[str, OverlaySpec]  # a LazyOverlays
     checks: dict[str, CheckSpec]
     infers: tuple[InferSpec, ...]
     payloads: dict[str, Payload]

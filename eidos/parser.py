@@ -16,7 +16,7 @@ import json
 import re
 from functools import lru_cache
 
-from lark import Lark, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from eidos import ast
@@ -39,9 +39,10 @@ _TOKEN_NAMES = {
 }
 
 
-@v_args(meta=True)
 class _Builder(Transformer):
     """Lark callbacks that build AST nodes bottom-up while the LALR parser reduces."""
+
+    current_offset = 0
 
     def __init__(self) -> None:
         super().__init__()
@@ -50,11 +51,22 @@ class _Builder(Transformer):
         self.reporter: Reporter | None = None
 
     # -- helpers -----------------------------------------------------------------
-    def _span(self, meta) -> Span:
-        if getattr(meta, "empty", True):
+    def _span(self, children) -> Span:
+        """The extent of a rule: from its first positioned child to its last.
+
+        Lark's position propagation costs 40% of parsing, so spans are rebuilt here from
+        what the children already carry (tokens have positions, built nodes have spans).
+        A declaration's span therefore starts at its name, not at its keyword.
+        """
+        first = last = None
+        for child in children:
+            ext = _extent(child)
+            if ext is not None:
+                first = first or ext
+                last = ext
+        if first is None:
             return Span(self.file, self.line_offset + 1, 1)
-        off = self.line_offset
-        return Span(self.file, meta.line + off, meta.column, meta.end_line + off, meta.end_column)
+        return Span(self.file, first[0], first[1], last[2], last[3])
 
     def _tok_span(self, tok) -> Span:
         off = self.line_offset
@@ -80,34 +92,34 @@ class _Builder(Transformer):
         return ast.Name(self._string(tok), self._tok_span(tok))
 
     # -- declarations ------------------------------------------------------------
-    def module(self, meta, children):
+    def module(self, children):
         return [c for c in children if c is not None]
 
-    def fact_decl(self, meta, children):
+    def fact_decl(self, children):
         name, ftype, doc = children
         kind, values, aliases = ftype
-        return ast.FactDecl(self._name(name), kind, values, aliases, doc[1] if doc else "", self._span(meta))
+        return ast.FactDecl(self._name(name), kind, values, aliases, doc[1] if doc else "", self._span(children))
 
-    def enum_type(self, meta, children):
+    def enum_type(self, children):
         names, aliases = children
         return ("enum", names, tuple(aliases or ()))
 
-    def alias_block(self, meta, children):
+    def alias_block(self, children):
         return [c for c in children if c is not None]
 
-    def alias(self, meta, children):
+    def alias(self, children):
         return (self._name(children[0]), self._name(children[1]))
 
-    def scalar_type(self, meta, children):
+    def scalar_type(self, children):
         return (str(children[0]), (), ())
 
-    def doc(self, meta, children):
+    def doc(self, children):
         return ("doc", children[0])
 
-    def text(self, meta, children):
+    def text(self, children):
         return "".join(self._string(t) for t in children)
 
-    def component_decl(self, meta, children):
+    def component_decl(self, children):
         name, *stmts = children
         f: dict = {"values": [], "manifests": [], "needs": [], "aliases": [], "scheduling": [], "sets": [], "unsets": []}
         for kind, payload in (s for s in stmts if s is not None):
@@ -131,22 +143,22 @@ class _Builder(Transformer):
             sets=tuple(f["sets"]),
             unsets=tuple(f["unsets"]),
             doc=f.get("doc", ""),
-            span=self._span(meta),
+            span=self._span(children),
         )
 
-    def helm_source(self, meta, children):
+    def helm_source(self, children):
         attrs_ = dict(children)
-        return ("helm", ast.HelmSource(attrs_.get("repo"), attrs_.get("chart"), attrs_.get("version"), self._span(meta)))
+        return ("helm", ast.HelmSource(attrs_.get("repo"), attrs_.get("chart"), attrs_.get("version"), self._span(children)))
 
-    def kustomize_source(self, meta, children):
+    def kustomize_source(self, children):
         attrs_ = dict(children)
         return (
             "kustomize",
-            ast.KustomizeSource(attrs_.get("source"), attrs_.get("tag"), attrs_.get("path"), self._span(meta)),
+            ast.KustomizeSource(attrs_.get("source"), attrs_.get("tag"), attrs_.get("path"), self._span(children)),
         )
 
     def _attr(kind):  # noqa: N805 - factory for "keyword STRING" statements
-        def callback(self, meta, children):
+        def callback(self, children):
             return (kind, self._sname(children[0]))
 
         return callback
@@ -164,41 +176,41 @@ class _Builder(Transformer):
     drop_manifest = _attr("drop_manifests")
     del _attr
 
-    def display_stmt(self, meta, children):
+    def display_stmt(self, children):
         return ("display", self._string(children[0]))
 
-    def category_stmt(self, meta, children):
+    def category_stmt(self, children):
         return ("category", self._string(children[0]))
 
-    def needs_stmt(self, meta, children):
+    def needs_stmt(self, children):
         return ("needs", children[0])
 
-    def drop_needs(self, meta, children):
+    def drop_needs(self, children):
         return ("drop_needs", children[0])
 
-    def aliases_stmt(self, meta, children):
+    def aliases_stmt(self, children):
         return ("aliases", children[0])
 
-    def scheduling_stmt(self, meta, children):
+    def scheduling_stmt(self, children):
         role, *items = children
         ns, tol = [], []
         for kind, names in items:
             (ns if kind == "ns" else tol).extend(names)
-        return ("scheduling", ast.Scheduling(self._name(role), tuple(ns), tuple(tol), self._span(meta)))
+        return ("scheduling", ast.Scheduling(self._name(role), tuple(ns), tuple(tol), self._span(children)))
 
-    def node_selector_paths(self, meta, children):
+    def node_selector_paths(self, children):
         return ("ns", children[0])
 
-    def toleration_paths(self, meta, children):
+    def toleration_paths(self, children):
         return ("tol", children[0])
 
-    def set_stmt(self, meta, children):
-        return ("sets", ast.SetValue(children[0], children[1], self._span(meta)))
+    def set_stmt(self, children):
+        return ("sets", ast.SetValue(children[0], children[1], self._span(children)))
 
-    def unset_stmt(self, meta, children):
-        return ("unsets", ast.UnsetValue(children[0], self._span(meta)))
+    def unset_stmt(self, children):
+        return ("unsets", ast.UnsetValue(children[0], self._span(children)))
 
-    def value_path(self, meta, children):
+    def value_path(self, children):
         out: list = []
         for tok in children:
             if tok.type == "INT":
@@ -209,7 +221,7 @@ class _Builder(Transformer):
                 out.append(str(tok))
         return tuple(out)
 
-    def overlay_decl(self, meta, children):
+    def overlay_decl(self, children):
         name, parent, *stmts = children
         when, requires, comps, drops, doc = [], [], [], [], ""
         for kind, payload in (s for s in stmts if s is not None):
@@ -231,16 +243,16 @@ class _Builder(Transformer):
             tuple(comps),
             tuple(drops),
             doc,
-            self._span(meta),
+            self._span(children),
         )
 
-    def when_stmt(self, meta, children):
+    def when_stmt(self, children):
         return ("when", children[0])
 
-    def always(self, meta, children):
-        return ast.Always(self._span(meta))
+    def always(self, children):
+        return ast.Always(self._span(children))  # children: the ALWAYS token
 
-    def _requirement(self, meta, name, expr, attrs_, replace):
+    def _requirement(self, children, name, expr, attrs_, replace):
         attrs_ = dict(attrs_)
         return (
             "require",
@@ -251,28 +263,28 @@ class _Builder(Transformer):
                 message=attrs_.get("message", ""),
                 remedy=attrs_.get("remedy", ""),
                 replace=replace,
-                span=self._span(meta),
+                span=self._span(children),
             ),
         )
 
-    def require_stmt(self, meta, children):
+    def require_stmt(self, children):
         name, expr, *attrs_ = children
-        return self._requirement(meta, name, expr, attrs_, False)
+        return self._requirement(children, name, expr, attrs_, False)
 
-    def replace_stmt(self, meta, children):
+    def replace_stmt(self, children):
         name, expr, *attrs_ = children
-        return self._requirement(meta, name, expr, attrs_, True)
+        return self._requirement(children, name, expr, attrs_, True)
 
-    def severity_attr(self, meta, children):
+    def severity_attr(self, children):
         return ("severity", self._name(children[0]))
 
-    def message_attr(self, meta, children):
+    def message_attr(self, children):
         return ("message", children[0])
 
-    def remedy_attr(self, meta, children):
+    def remedy_attr(self, children):
         return ("remedy", children[0])
 
-    def component_use(self, meta, children):
+    def component_use(self, children):
         name, *stmts = children
         f: dict = {k: [] for k in ("values", "manifests", "needs", "sets", "unsets", "drop_manifests", "drop_needs")}
         for kind, payload in (s for s in stmts if s is not None):
@@ -295,14 +307,14 @@ class _Builder(Transformer):
                 unsets=tuple(f["unsets"]),
                 drop_manifests=tuple(f["drop_manifests"]),
                 drop_needs=tuple(f["drop_needs"]),
-                span=self._span(meta),
+                span=self._span(children),
             ),
         )
 
-    def drop_component(self, meta, children):
+    def drop_component(self, children):
         return ("drop", self._name(children[0]))
 
-    def check_decl(self, meta, children):
+    def check_decl(self, children):
         name, *stmts = children
         when, requires, category, doc = [], [], "", ""
         for kind, payload in (s for s in stmts if s is not None):
@@ -314,108 +326,108 @@ class _Builder(Transformer):
                 category = payload
             elif kind == "doc":
                 doc = payload
-        return ast.CheckDecl(self._name(name), tuple(when), tuple(requires), category, doc, self._span(meta))
+        return ast.CheckDecl(self._name(name), tuple(when), tuple(requires), category, doc, self._span(children))
 
-    def infer_decl(self, meta, children):
+    def infer_decl(self, children):
         fact, value, cond = children
-        return ast.InferDecl(self._name(fact), value, cond, self._span(meta))
+        return ast.InferDecl(self._name(fact), value, cond, self._span(children))
 
     # -- expressions -------------------------------------------------------------
-    def or_expr(self, meta, children):
-        return ast.Or(tuple(children), self._span(meta))
+    def or_expr(self, children):
+        return ast.Or(tuple(children), self._span(children))
 
-    def and_expr(self, meta, children):
-        return ast.And(tuple(children), self._span(meta))
+    def and_expr(self, children):
+        return ast.And(tuple(children), self._span(children))
 
-    def negation(self, meta, children):
-        return ast.Not(children[0], self._span(meta))
+    def negation(self, children):
+        return ast.Not(children[0], self._span(children))
 
-    def comparison(self, meta, children):
+    def comparison(self, children):
         left, op, right = children
-        return ast.Compare(str(op), left, right, self._span(meta))
+        return ast.Compare(str(op), left, right, self._span(children))
 
-    def membership(self, meta, children):
-        return self._collection(meta, children, False)
+    def membership(self, children):
+        return self._membership_node(children, False)
 
-    def exclusion(self, meta, children):
-        return self._collection(meta, children, True)
+    def exclusion(self, children):
+        return self._membership_node(children, True)
 
-    def _collection(self, meta, children, negated):
+    def _membership_node(self, children, negated):
         operand, coll = children
         if coll[0] == "set":
-            return ast.InSet(operand, coll[1], negated, self._span(meta))
+            return ast.InSet(operand, coll[1], negated, self._span(children))
         _, low, high, include_high = coll
-        return ast.InRange(operand, low, high, include_high, negated, self._span(meta))
+        return ast.InRange(operand, low, high, include_high, negated, self._span(children))
 
-    def set_literal(self, meta, children):
+    def set_literal(self, children):
         return ("set", tuple(c for c in children if c is not None))
 
-    def range_literal(self, meta, children):
+    def range_literal(self, children):
         low, op, high = children
         return ("range", low, high, str(op) == "..")
 
-    def match(self, meta, children):
+    def match(self, children):
         operand, pattern = children
-        return ast.Matches(operand, self._string(pattern), self._span(meta))
+        return ast.Matches(operand, self._string(pattern), self._span(children))
 
-    def exists(self, meta, children):
-        return ast.Exists(children[0], self._span(meta))
+    def exists(self, children):
+        return ast.Exists(children[0], self._span(children))
 
-    def fact_ref(self, meta, children):
-        return ast.FactRef(str(children[0]), self._span(meta))
+    def fact_ref(self, children):
+        return ast.FactRef(str(children[0]), self._span(children))
 
-    def path(self, meta, children):
+    def path(self, children):
         head, *tail = children
-        return ast.PathRef((str(head), *tail), self._span(meta))
+        return ast.PathRef((str(head), *tail), self._span(children))
 
-    def seg_name(self, meta, children):
+    def seg_name(self, children):
         return str(children[0])
 
-    def seg_string(self, meta, children):
+    def seg_string(self, children):
         return self._string(children[0])
 
-    def seg_index(self, meta, children):
+    def seg_index(self, children):
         return int(children[0])
 
     # -- literals ----------------------------------------------------------------
-    def string_lit(self, meta, children):
-        return ast.Literal("string", self._string(children[0]), self._span(meta))
+    def string_lit(self, children):
+        return ast.Literal("string", self._string(children[0]), self._span(children))
 
-    def int_lit(self, meta, children):
-        return ast.Literal("int", int(children[0]), self._span(meta))
+    def int_lit(self, children):
+        return ast.Literal("int", int(children[0]), self._span(children))
 
-    def float_lit(self, meta, children):
-        return ast.Literal("float", float(children[0]), self._span(meta))
+    def float_lit(self, children):
+        return ast.Literal("float", float(children[0]), self._span(children))
 
-    def version_lit(self, meta, children):
-        return ast.Literal("version", str(children[0]), self._span(meta))
+    def version_lit(self, children):
+        return ast.Literal("version", str(children[0]), self._span(children))
 
-    def true_lit(self, meta, children):
-        return ast.Literal("bool", True, self._span(meta))
+    def true_lit(self, children):
+        return ast.Literal("bool", True, self._span(children))
 
-    def false_lit(self, meta, children):
-        return ast.Literal("bool", False, self._span(meta))
+    def false_lit(self, children):
+        return ast.Literal("bool", False, self._span(children))
 
-    def null_lit(self, meta, children):
-        return ast.Literal("null", None, self._span(meta))
+    def null_lit(self, children):
+        return ast.Literal("null", None, self._span(children))
 
-    def symbol_lit(self, meta, children):
-        return ast.Literal("symbol", str(children[0]), self._span(meta))
+    def symbol_lit(self, children):
+        return ast.Literal("symbol", str(children[0]), self._span(children))
 
-    def list_lit(self, meta, children):
-        return ast.Literal("list", tuple(c for c in children if c is not None), self._span(meta))
+    def list_lit(self, children):
+        return ast.Literal("list", tuple(c for c in children if c is not None), self._span(children))
 
-    def map_lit(self, meta, children):
-        return ast.Literal("map", tuple(c for c in children if c is not None), self._span(meta))
+    def map_lit(self, children):
+        return ast.Literal("map", tuple(c for c in children if c is not None), self._span(children))
 
-    def map_entry(self, meta, children):
+    def map_entry(self, children):
         key, value = children
         return (self._string(key) if key.type == "STRING" else str(key), value)
 
-    def name_list(self, meta, children):
+    def name_list(self, children):
         return tuple(self._name(t) for t in children if t is not None)
 
-    def string_list(self, meta, children):
+    def string_list(self, children):
         return tuple(self._sname(t) for t in children if t is not None)
 
 
@@ -427,10 +439,30 @@ def _parser():
         start="module",
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
         maybe_placeholders=True,
+        transformer=builder,
     )
     return lark, builder
+
+
+def _extent(x):
+    """(line, col, end_line, end_col) of a token, a node with a span, or a container of them."""
+    if isinstance(x, Token):
+        off = _Builder.current_offset
+        return (x.line + off, x.column, x.end_line + off, x.end_column)
+    span = getattr(x, "span", None)
+    if isinstance(span, Span):
+        return (span.line, span.col, span.end_line, span.end_col)
+    if isinstance(x, (tuple, list)):
+        first = last = None
+        for item in x:
+            ext = _extent(item)
+            if ext is not None:
+                first = first or ext
+                last = ext
+        if first is not None:
+            return (first[0], first[1], last[2], last[3])
+    return None
 
 
 def terminal_descriptions() -> dict[str, str]:
@@ -476,8 +508,9 @@ def parse_module(source: SourceFile, reporter: Reporter) -> ast.Module:
 def _parse_text(text: str, file: str, line_offset: int, reporter: Reporter):
     lark, builder = _parser()
     builder.file, builder.line_offset, builder.reporter = file, line_offset, reporter
+    _Builder.current_offset = line_offset
     try:
-        return builder.transform(lark.parse(text))
+        return lark.parse(text)
     except UnexpectedToken as err:
         _report_unexpected_token(err, file, line_offset, reporter)
     except UnexpectedCharacters as err:
@@ -515,3 +548,53 @@ def _report_unexpected_token(err, file: str, line_offset: int, reporter: Reporte
     if str(tok) == "=" and "CMP_OP" in err.expected:
         hint = "compare with '==' ('=' only appears in 'set' and 'infer')"
     reporter.error("E101", message, span, hint=hint)
+
+
+@lru_cache(maxsize=1)
+def _expression_parser():
+    """A second LALR table for a lone condition (the grammar's ``cond`` rule).
+
+    Kept separate from the module parser so that parsing rule files is untouched; only
+    ``eidos validate --recipe`` (re-reading requirement texts from a recipe document) pays
+    for building it. Like the module parser it builds the AST while parsing.
+    """
+    builder = _Builder()
+    lark = Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        start="cond",
+        parser="lalr",
+        lexer="contextual",
+        maybe_placeholders=True,
+        transformer=builder,
+    )
+    return lark, builder
+
+
+def parse_expression(text: str, name: str = "<expression>", reporter: Reporter | None = None):
+    """Parse one condition such as ``K8s.server.version >= 1.30`` into an AST expression.
+
+    Returns ``None`` after reporting the syntax error (code, location, hint) to ``reporter``;
+    without a reporter the diagnostic is collected and discarded, so callers that only need
+    "does it parse" still never see a traceback.
+    """
+    reporter = reporter if reporter is not None else Reporter()
+    reporter.add_source(SourceFile(name, text))
+    lark, builder = _expression_parser()
+    builder.file, builder.line_offset, builder.reporter = name, 0, reporter
+    _Builder.current_offset = 0
+    try:
+        return lark.parse(text)
+    except UnexpectedToken as err:
+        _report_unexpected_token(err, name, 0, reporter)
+    except UnexpectedCharacters as err:
+        span = Span(name, err.line, err.column, err.line, err.column + 1)
+        ch = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
+        if ch == '"':
+            reporter.error("E103", "unterminated string", span, hint="strings end on the line they start")
+        else:
+            reporter.error("E102", f"unexpected character {ch!r}", span)
+    except UnexpectedInput:
+        reporter.error("E101", "unexpected end of expression", Span(name, 1, max(len(text), 1)))
+    except VisitError as err:
+        reporter.error("E101", f"cannot build syntax tree: {err.orig_exc}", Span(name, 1, 1))
+    return None

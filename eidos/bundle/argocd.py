@@ -1,12 +1,21 @@
 """Argo CD deployer: app-of-apps with sync waves in deployment order.
 
-Each component is an ``Application`` whose source is the component itself: a Helm chart
-(repoURL = chart repository, chart = chart name, targetRevision = version verbatim, values
-inline in ``helm.valuesObject``) or a Kustomize path. Manifests travel in the bundle as a
-small chart under ``components/<name>/manifests`` and get their own Application, one wave
-after their component, reading that path from the GitOps repository. The parent
-Application reads ``apps/`` from the same repository, which is why ``--repo`` and
-``--revision`` are required: a bundle with a placeholder URL cannot sync.
+Every Application reads from the GitOps repository (``--repo`` at ``--revision``), so the
+revision the user commits is the revision that deploys:
+
+* a Helm component is a multi-source Application (``spec.sources``, Argo CD >= 2.6): the
+  chart (repoURL = chart repository, chart = chart name, targetRevision = version verbatim)
+  takes ``helm.valueFiles: [$values/<repo-path>/components/<name>/values.yaml]`` from the
+  second source, the GitOps repository with ``ref: values``. The values live in the bundle
+  (the same file the script deployer writes), never inline in the Application;
+* a Kustomize component builds its own repository at its tag, plus the GitOps repository
+  as a reference-only source (``ref: bundle``, no path: nothing is rendered from it) so
+  that the Application records the bundle revision it was synced with, like all others;
+* manifests travel as a small chart under ``components/<name>/manifests`` and get their
+  own Application, one wave after their component, reading that path from the GitOps
+  repository; the parent Application reads ``apps/`` from there too.
+
+That is why ``--repo`` and ``--revision`` are required: a placeholder URL cannot sync.
 
 OCI charts: Argo CD takes the registry path without ``oci://`` and needs a repository
 Secret with ``enableOCI: "true"``; the bundle carries one per registry path (no credentials).
@@ -17,10 +26,11 @@ from __future__ import annotations
 import re
 
 from eidos.bundle import yamlout
-from eidos.bundle.context import GENERATOR, Context, manifest_chart
+from eidos.bundle.context import GENERATOR, Context
 from eidos.bundle.files import FileSet
 from eidos.bundle.model import Component
 from eidos.bundle.readme import components_table, requirements_section
+from eidos.bundle.script import component_files, values_path
 
 ARGOCD_NAMESPACE = "argocd"
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -43,7 +53,9 @@ def _sync_policy(*, server_side: bool) -> dict:
     }
 
 
-def _application(ctx: Context, name: str, wave: int, source: dict, namespace: str) -> dict:
+def _application(ctx: Context, name: str, wave: int, sources: list[dict], namespace: str) -> dict:
+    """One Application; a single source goes to ``spec.source``, several to ``spec.sources``."""
+    spec_source = {"source": sources[0]} if len(sources) == 1 else {"sources": sources}
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -56,7 +68,7 @@ def _application(ctx: Context, name: str, wave: int, source: dict, namespace: st
         },
         "spec": {
             "project": "default",
-            "source": source,
+            **spec_source,
             "destination": {"server": IN_CLUSTER, "namespace": namespace},
             "syncPolicy": _sync_policy(server_side=True),
         },
@@ -67,19 +79,30 @@ def oci_registry_path(component: Component) -> str:
     return component.repository.removeprefix("oci://").rstrip("/")
 
 
-def _component_source(component: Component) -> dict:
+VALUES_REF = "values"  # source holding the values files of chart Applications
+BUNDLE_REF = "bundle"  # reference-only GitOps source of Kustomize Applications
+
+
+def _gitops_source(ctx: Context, ref: str) -> dict:
+    assert ctx.gitops is not None
+    return {"repoURL": ctx.gitops.repo, "targetRevision": ctx.gitops.revision, "ref": ref}
+
+
+def _component_sources(ctx: Context, component: Component) -> list[dict]:
+    assert ctx.gitops is not None
     if component.type == "helm":
-        source = {
+        chart = {
             "repoURL": oci_registry_path(component) if component.is_oci else component.repository,
             "chart": component.chart,
             "targetRevision": component.version,
+            "helm": {
+                "releaseName": component.name,
+                "valueFiles": [f"${VALUES_REF}/{ctx.gitops.join(values_path(component))}"],
+            },
         }
-        helm: dict = {"releaseName": component.name}
-        if component.values:
-            helm["valuesObject"] = component.values
-        source["helm"] = helm
-        return source
-    return {"repoURL": component.source, "targetRevision": component.tag, "path": component.path}
+        return [chart, _gitops_source(ctx, VALUES_REF)]
+    own = {"repoURL": component.source, "targetRevision": component.tag, "path": component.path}
+    return [own, _gitops_source(ctx, BUNDLE_REF)]
 
 
 def _repository_secret(ctx: Context, url: str) -> dict:
@@ -112,7 +135,7 @@ def applications(ctx: Context) -> list[tuple[str, dict]]:
     for component in ctx.components:
         if component.type != "manifest":
             app = _application(
-                ctx, component.name, wave, _component_source(component), component.namespace
+                ctx, component.name, wave, _component_sources(ctx, component), component.namespace
             )
             out.append((f"{component.name}.yaml", app))
             wave += 1
@@ -123,7 +146,7 @@ def applications(ctx: Context) -> list[tuple[str, dict]]:
                 "path": ctx.gitops.join("components", component.name, "manifests"),
                 "helm": {"releaseName": component.manifest_release},
             }
-            app = _application(ctx, component.manifest_release, wave, source, component.namespace)
+            app = _application(ctx, component.manifest_release, wave, [source], component.namespace)
             out.append((f"{component.manifest_release}.yaml", app))
             wave += 1
     return out
@@ -178,6 +201,13 @@ def readme(ctx: Context, apps: list[tuple[str, dict]]) -> str:
         for _, obj in apps
     )
     where = ctx.gitops.path or "the repository root"
+    kustomize_note = ""
+    if any(c.type == "kustomize" for c in ctx.components):
+        kustomize_note = (
+            "Kustomize Applications build their own repository at its tag and list this\n"
+            f"repository as a second, reference-only source (`ref: {BUNDLE_REF}`, nothing is read\n"
+            "from it), so that every Application records the bundle revision it synced with.\n\n"
+        )
     return (
         f"# {ctx.stack_name}\n\n"
         f"Argo CD app-of-apps for {ctx.criteria_text()}, generated by {GENERATOR}.\n\n"
@@ -189,6 +219,12 @@ def readme(ctx: Context, apps: list[tuple[str, dict]]) -> str:
         f"   under {where} (the Applications read `apps/` and `components/` from there).\n"
         "2. Apply the parent Application:\n\n"
         "```sh\nkubectl apply -n argocd -f app-of-apps.yaml\n```\n\n"
+        "Requires Argo CD 2.6 or newer: chart Applications have two sources, the chart and\n"
+        f"this repository (`ref: {VALUES_REF}`), and read their values from\n"
+        f"`$values/{ctx.gitops.join('components/<component>/values.yaml')}`. Change values by\n"
+        "regenerating the bundle (`eidos bundle --set ...`) and committing it, not in the\n"
+        "Applications.\n\n"
+        f"{kustomize_note}"
         "## Sync waves\n\n| Wave | Object | Kind |\n|---|---|---|\n"
         f"{waves}\n\n"
         "Argo CD waits for a wave to be healthy before the next one only if it can assess the\n"
@@ -209,8 +245,7 @@ def render(ctx: Context) -> FileSet:
         "app-of-apps.yaml",
         yamlout.dump(app_of_apps(ctx), f"Parent Application, generated by {GENERATOR}."),
     )
-    for component in ctx.components:
-        if component.manifests:
-            files.update(manifest_chart(ctx, component, f"components/{component.name}/manifests"))
+    # components/<name>/values.yaml (read through $values) and the manifest charts.
+    files.update(component_files(ctx))
     files.add("README.md", readme(ctx, apps))
     return files

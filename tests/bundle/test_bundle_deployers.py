@@ -201,12 +201,22 @@ def test_argocd_applications():
         "skyhook-operator",
         "skyhook-operator-manifests",
     ]
-    prom = apps["prometheus"]["spec"]["source"]
+    prom = apps["prometheus"]["spec"]["sources"][0]
     assert (prom["chart"], prom["targetRevision"]) == ("kube-prometheus-stack", "81.2.2")
-    gpu = apps["gpu-operator"]["spec"]["source"]
+    gpu, values = apps["gpu-operator"]["spec"]["sources"]
     assert gpu["targetRevision"] == "v25.3.3"
-    assert gpu["helm"]["valuesObject"]["driver"]["version"] == "580.82.07"
-    assert apps["nvsentinel"]["spec"]["source"]["repoURL"] == "ghcr.io/nvidia"
+    assert gpu["helm"] == {
+        "releaseName": "gpu-operator",
+        "valueFiles": ["$values/clusters/gb200/components/gpu-operator/values.yaml"],
+    }
+    assert values == {
+        "repoURL": "https://github.com/acme/gitops.git",
+        "targetRevision": "main",
+        "ref": "values",
+    }
+    gpu_values = yamlio.load(files["components/gpu-operator/values.yaml"].content.decode())
+    assert gpu_values["driver"]["version"] == "580.82.07"
+    assert apps["nvsentinel"]["spec"]["sources"][0]["repoURL"] == "ghcr.io/nvidia"
     manifests = apps["gpu-operator-manifests"]["spec"]["source"]
     assert manifests == {
         "repoURL": "https://github.com/acme/gitops.git",
@@ -270,11 +280,20 @@ def test_kustomize_and_manifest_components(deployer):
     assert "components/extras/manifests/templates/kernel-module-params.yaml" in files
     if deployer == "argocd":
         app = yamlio.load(files["apps/app.yaml"].content.decode())
-        assert app["spec"]["source"] == {
-            "repoURL": "https://github.com/org/repo.git",
-            "targetRevision": "v1.0.0",
-            "path": "deploy/overlays/prod",
-        }
+        assert app["spec"]["sources"] == [
+            {
+                "repoURL": "https://github.com/org/repo.git",
+                "targetRevision": "v1.0.0",
+                "path": "deploy/overlays/prod",
+            },
+            {
+                "repoURL": "https://github.com/acme/gitops.git",
+                "targetRevision": "main",
+                "ref": "bundle",
+            },
+        ]
+        assert "components/app/values.yaml" not in files  # kustomize: no values file
+        assert "components/prometheus/values.yaml" in files
         extras = yamlio.load(files["apps/extras.yaml"].content.decode())
         assert extras["spec"]["source"]["path"] == "clusters/gb200/components/extras/manifests"
 

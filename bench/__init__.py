@@ -1,0 +1,1 @@
+"""eidos benchmarks: ``python -m bench`` (see bench/README.md)."""

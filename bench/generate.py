@@ -1,0 +1,103 @@
+"""Generated rule bases with the shapes real ones have, at any size.
+
+Shape: a fact schema like the embedded one plus a ``zone`` fact whose width grows with the
+rule base (a rule base grows by covering more environments: about 20 overlays per zone),
+so a query matches a handful of overlays whatever the size, as in real rule bases; a
+40-component catalog with values files; overlays in inheritance chains up to six deep,
+rooted at a zone and each adding one or two fact tests (equality, ``in`` sets, an
+occasional ``nodes`` bound), customising one or two components (a values file, ``set``s)
+and adding requirements (named ones refined with ``replace`` down the chain).
+Deterministic for a given size and seed.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+BASE_FACTS = {
+    "service": ["eks", "gke", "aks", "oke", "kind"],
+    "accelerator": ["h100", "h200", "gb200", "b200", "a100", "l40", "l40s"],
+    "os": ["ubuntu", "rhel", "cos", "amazonlinux"],
+    "intent": ["training", "inference"],
+    "platform": ["kubeflow", "dynamo"],
+}
+COMPONENTS = 40
+OVERLAYS_PER_ZONE = 20
+
+
+def fact_space(overlays: int) -> dict[str, list[str]]:
+    zones = max(2, overlays // OVERLAYS_PER_ZONE)
+    return {**BASE_FACTS, "zone": [f"z{i:04d}" for i in range(zones)]}
+
+
+def write_rule_base(root: Path, overlays: int, seed: int = 42) -> Path:
+    rng = random.Random(seed)
+    facts_space = fact_space(overlays)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "values").mkdir(exist_ok=True)
+    facts = "\n".join(f"fact {name}: enum {{ {', '.join(values)} }}" for name, values in facts_space.items())
+    (root / "facts.eidos").write_text(facts + "\nfact nodes: int\n")
+
+    catalog = []
+    for i in range(COMPONENTS):
+        (root / "values" / f"c{i:02d}.yaml").write_text(
+            f"replicas: {1 + i % 3}\nimage:\n  repository: registry.example.com/c{i:02d}\n  tag: v1.{i}.0\n"
+            "resources:\n  limits:\n    cpu: 500m\n    memory: 512Mi\n"
+        )
+        # components need one of the base's (always included), as operators need cert-manager
+        needs = f"\n  needs c{rng.randrange(min(i, 5)):02d}" if i and rng.random() < 0.5 else ""
+        catalog.append(
+            f'component c{i:02d} {{\n  helm repo "https://charts.example.com" chart "c{i:02d}" version "v1.{i}.0"\n'
+            f'  values "values/c{i:02d}.yaml"{needs}\n}}'
+        )
+    (root / "catalog.eidos").write_text("\n\n".join(catalog) + "\n")
+
+    decls = ["overlay base {\n  when always\n  require k8s: K8s.server.version >= 1.25\n"
+             + "".join(f"  component c{i:02d}\n" for i in range(5)) + "}"]
+    tested: dict[str, set[str]] = {"base": set()}
+    depth = {"base": 0}
+    names = ["base"]
+    for n in range(overlays):
+        name = f"o{n:05d}"
+        candidates = [p for p in names[-50:] if p != "base" and depth[p] < 6 and len(tested[p]) < len(facts_space)]
+        parent = rng.choice(candidates) if candidates and rng.random() < 0.8 else "base"
+        tests, used = [], set(tested[parent])
+        if parent == "base":
+            tests.append(f"zone == {rng.choice(facts_space['zone'])}")
+            used.add("zone")
+        free = [f for f in facts_space if f not in used]
+        for fact in rng.sample(free, k=min(len(free), rng.choice((1, 1, 2)))):
+            values = facts_space[fact]
+            if rng.random() < 0.25 and len(values) > 2:
+                tests.append(f"{fact} in {{ {', '.join(rng.sample(values, 2))} }}")
+            else:
+                tests.append(f"{fact} == {rng.choice(values)}")
+            used.add(fact)
+        if rng.random() < 0.1:
+            tests.append(f"nodes >= {rng.choice((2, 4, 8, 16))}")
+        body = [f"  when {' and '.join(tests)}"]
+        if parent == "base" or rng.random() < 0.3:
+            body.append(f"  replace k8s: K8s.server.version >= 1.{26 + depth[parent] + 1}")
+        body.append(f'  require OS.sysctl["/proc/sys/kernel/osrelease"] >= 6.{rng.randrange(1, 9)}')
+        for _ in range(rng.choice((1, 2))):
+            c = rng.randrange(COMPONENTS)
+            values = f'    values "values/c{rng.randrange(COMPONENTS):02d}.yaml"\n' if rng.random() < 0.3 else ""
+            body.append(
+                f"  component c{c:02d} {{\n{values}    set settings.{name} = \"{rng.randrange(10**6)}\"\n"
+                f"    set image.tag = \"v2.{rng.randrange(50)}.0\"\n  }}"
+            )
+        decls.append(f"overlay {name} extends {parent} {{\n" + "\n".join(body) + "\n}")
+        tested[name] = used
+        depth[name] = depth[parent] + 1
+        names.append(name)
+    per_file = 500
+    for i in range(0, len(decls), per_file):
+        (root / f"overlays-{i // per_file:03d}.eidos").write_text("\n\n".join(decls[i:i + per_file]) + "\n")
+    return root
+
+
+def random_query(rng: random.Random, overlays: int) -> dict:
+    query = {name: rng.choice(values) for name, values in fact_space(overlays).items()}
+    query["nodes"] = rng.choice((1, 2, 4, 8, 16, 32))
+    return query

@@ -1,0 +1,241 @@
+"""The benchmark scenarios. Each is a generator of measurements:
+``{"scenario", "size", "metric", "value", "unit"}``.
+
+Sizes: ``tiny`` (a smoke run for the test suite: seconds, proves the harness works) and
+``full`` (the figures in docs/performance.md). Timings are wall-clock medians or
+percentiles of repeated runs on this machine; what matters is the ratios and the trends
+(flat resolve time as the rule base grows), measured side by side in one run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.generate import random_query, write_rule_base
+
+SIZES = {
+    "tiny": {"latency_runs": 3, "overlays": (20, 60), "queries": 30, "fleet": 5, "records": 2, "repeat": 1},
+    "full": {"latency_runs": 15, "overlays": (100, 1000, 10000), "queries": 1000, "fleet": 1000, "records": 20,
+             "repeat": 5},
+}
+
+
+def _m(scenario, size, metric, value, unit):
+    return {"scenario": scenario, "size": size, "metric": metric, "value": round(value, 6), "unit": unit}
+
+
+def _median_run(cmd, runs, env=None, fresh_cache=False):
+    times = []
+    for _ in range(runs):
+        run_env = dict(os.environ, **(env or {}))
+        if fresh_cache:
+            run_env["EIDOS_CACHE_DIR"] = tempfile.mkdtemp(prefix="eidos-bench-cold-")
+        start = time.perf_counter()
+        subprocess.run(cmd, env=run_env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _eidos_command() -> list[str]:
+    script = Path(sys.executable).with_name("eidos")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "eidos"]
+
+
+# ---------------------------------------------------------------- 1. CLI latency
+def cli_latency(size: str):
+    cfg = SIZES[size]
+    query = ["recipe", "--service", "eks", "--accelerator", "gb200", "--os", "ubuntu", "--intent", "training"]
+    cache = tempfile.mkdtemp(prefix="eidos-bench-warm-")
+    env = {"EIDOS_CACHE_DIR": cache}
+    cmd = _eidos_command() + query
+    subprocess.run(cmd, env=dict(os.environ, **env), check=True, stdout=subprocess.DEVNULL)  # warm the cache
+    python = _median_run([sys.executable, "-c", "pass"], cfg["latency_runs"])
+    warm = _median_run(cmd, cfg["latency_runs"], env)
+    cold = _median_run(cmd, max(3, cfg["latency_runs"] // 2), fresh_cache=True)
+    yield _m("cli-latency", size, "python -c pass (median)", python * 1000, "ms")
+    yield _m("cli-latency", size, "eidos recipe, warm cache (median)", warm * 1000, "ms")
+    yield _m("cli-latency", size, "eidos recipe, cold cache (median)", cold * 1000, "ms")
+    yield _m("cli-latency", size, "warm / python ratio", warm / python, "x")
+
+
+# ---------------------------------------------------------------- 2. compile and resolve scaling
+def _percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def compile_and_resolve(size: str):
+    from eidos import cache, sources
+    from eidos.compiler import compile_ruleset
+    from eidos.matcher import Matcher
+
+    class ScanMatcher(Matcher):
+        """The naive baseline: evaluate every overlay's condition for every query."""
+
+        def candidates(self, facts):
+            return set(self.graph.overlays)
+
+    cfg = SIZES[size]
+    workdir = Path(tempfile.mkdtemp(prefix="eidos-bench-rules-"))
+    os.environ["EIDOS_CACHE_DIR"] = str(workdir / "cache")
+    for count in cfg["overlays"]:
+        root = write_rule_base(workdir / f"rules-{count}", count)
+        start = time.perf_counter()
+        ruleset = sources.collect([str(root)], embedded=False)
+        graph, reporter = compile_ruleset(ruleset)
+        compile_s = time.perf_counter() - start
+        if graph is None:
+            raise RuntimeError("generated rule base does not compile: " + reporter.sorted()[0].render())
+        cache.store(graph)
+        start = time.perf_counter()
+        loaded = cache.load(sources.collect([str(root)], embedded=False).digest)
+        load_s = time.perf_counter() - start
+        assert loaded is not None
+        rng = random.Random(7)
+        # how many overlays a query applies: should not grow with the rule base
+        sample = [random_query(random.Random(i), count) for i in range(50)]
+        applied = statistics.mean(len(Matcher(graph).applied(q)) for q in sample)
+        queries = [random_query(rng, count) for _ in range(cfg["queries"])]
+        for label, matcher in (("indexed", Matcher(loaded)), ("full scan", ScanMatcher(loaded))):
+            for q in queries[:5]:
+                matcher.resolve(q)  # build closures outside the timed loop
+            times = []
+            for q in queries:
+                start = time.perf_counter_ns()
+                matcher.resolve(q)
+                times.append((time.perf_counter_ns() - start) / 1e6)
+            yield _m("scaling", size, f"resolve p50, {label}, {count} overlays", _percentile(times, 0.5), "ms")
+            yield _m("scaling", size, f"resolve p99, {label}, {count} overlays", _percentile(times, 0.99), "ms")
+        yield _m("scaling", size, f"overlays applied per query (mean), {count} overlays", applied, "count")
+        yield _m("scaling", size, f"compile from source, {count} overlays", compile_s, "s")
+        yield _m("scaling", size, f"load from cache, {count} overlays", load_s, "s")
+
+
+# ---------------------------------------------------------------- 3. validation throughput
+def validation_throughput(size: str):
+    from bench.fleet import fleet_measurements
+
+    yield from fleet_measurements(size, SIZES[size]["fleet"])
+
+
+# ---------------------------------------------------------------- 4. constraint evaluation against peers
+def _constraints(rng, keys, count):
+    out = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.choice((1, 2, 3))):
+            key = rng.choice(keys)
+            if key.startswith("s"):
+                parts.append((key, "==", f'"v{rng.randrange(4)}"'))
+            else:
+                parts.append((key, rng.choice((">=", "<", "==", "!=")), str(rng.randrange(100))))
+        out.append(parts)
+    return out
+
+
+def constraint_peers(size: str):
+    import celpy
+    import rule_engine
+
+    from eidos.diagnostics import Reporter, SourceFile
+    from eidos.expr import Checker, compile_closure
+    from eidos.measurements import MISSING
+    from eidos.parser import parse_module
+
+    cfg = SIZES[size]
+    rng = random.Random(11)
+    keys = [f"n{i:04d}" for i in range(1500)] + [f"s{i:04d}" for i in range(500)]
+    records = []
+    for _ in range(cfg["records"]):
+        records.append({k: (rng.randrange(100) if k.startswith("n") else f"v{rng.randrange(4)}") for k in keys})
+    constraints = _constraints(rng, keys, 200)
+
+    # eidos: the constraints as requirements, compiled to closures once
+    text = "overlay o { when always\n" + "\n".join(
+        "require " + " and ".join(f"K8s.bench.{k} {op} {v}" for k, op, v in c) for c in constraints) + "\n}"
+    reporter = Reporter()
+    module = parse_module(SourceFile("bench.eidos", text), reporter)
+    checker = Checker({}, reporter)
+    closures = [compile_closure(checker.check(r.expr, "measurements")) for r in module.decls[0].requires]
+    assert not reporter.items, reporter.items[0].render()
+
+    def eidos_eval(record):
+        def lookup(op):
+            return record.get(op.segments[2], MISSING)
+
+        return [f(lookup) for f in closures]
+
+    rules = [rule_engine.Rule(" and ".join(f"{k} {op} {v}" for k, op, v in c)) for c in constraints]
+
+    def rule_engine_eval(record):
+        return [r.matches(record) for r in rules]
+
+    env = celpy.Environment()
+    programs = [env.program(env.compile(" && ".join(f"{k} {op} {v}" for k, op, v in c))) for c in constraints]
+
+    def cel_eval(record):
+        activation = celpy.json_to_cel(record)
+        return [bool(p.evaluate(activation)) for p in programs]
+
+    results = {}
+    for name, fn in (("eidos", eidos_eval), ("rule-engine", rule_engine_eval), ("cel-python", cel_eval)):
+        verdicts = fn(records[0])
+        results[name] = verdicts
+        start = time.perf_counter()
+        for record in records:
+            fn(record)
+        elapsed = time.perf_counter() - start
+        per_eval = elapsed / (len(records) * len(constraints)) * 1e6
+        yield _m("constraint-peers", size, f"{name}: per constraint evaluation", per_eval, "us")
+        results[name + "-time"] = per_eval
+    assert results["eidos"] == results["rule-engine"] == results["cel-python"], "engines disagree"
+    for peer in ("rule-engine", "cel-python"):
+        yield _m("constraint-peers", size, f"{peer} / eidos time ratio", results[peer + "-time"] / results["eidos-time"], "x")
+
+
+# ---------------------------------------------------------------- 5. bundle generation
+def bundle_generation(size: str):
+    from itertools import product
+
+    from eidos import engine
+    from eidos.bundle import BundleOptions, make_bundle, write_bundle
+
+    cfg = SIZES[size]
+    graph = engine.load_graph([])
+    enums = [(n, s.values) for n, s in sorted(graph.facts.items()) if s.kind == "enum"]
+    best, best_key = None, None
+    for combo in product(*[values for _, values in enums]):
+        query = dict(zip([n for n, _ in enums], combo))
+        try:
+            doc = engine.recipe_document(engine.resolve(graph, query))
+        except Exception:  # noqa: BLE001 - a combination without a recipe is simply skipped
+            continue
+        key = (len(doc["components"]), len(str(doc["components"])))
+        if best_key is None or key > best_key:
+            best, best_key = doc, key
+    yield _m("bundles", size, "components in the largest recipe", best_key[0], "count")
+    for deployer in ("helm", "argocd", "flux", "script"):
+        options = BundleOptions(deployer=deployer, repo="https://example.com/org/gitops.git", revision="main")
+        times = []
+        for _ in range(cfg["repeat"]):
+            target = Path(tempfile.mkdtemp(prefix="eidos-bench-bundle-")) / "out"
+            start = time.perf_counter()
+            bundle = make_bundle(best, graph.read_payload, options)
+            write_bundle(bundle.files, target, force=False)
+            times.append(time.perf_counter() - start)
+        yield _m("bundles", size, f"{deployer}: render and write", statistics.median(times) * 1000, "ms")
+
+
+SCENARIOS = {
+    "cli-latency": cli_latency,
+    "scaling": compile_and_resolve,
+    "constraint-peers": constraint_peers,
+    "bundles": bundle_generation,
+}
