@@ -483,12 +483,35 @@ _CMP = {
 }
 
 
+def _as_int_or_version(actual: object, expected: int):
+    """A measured value against an integer: numerically, or as versions when the value is a
+    dotted version (``GPU.smi.driver >= 570`` with ``580.82.07`` compares 580.82.07 with 570)."""
+    try:
+        return coerce(actual, "int"), expected
+    except EvalError:
+        if isinstance(actual, str) and "." in actual:
+            try:
+                return parse_version(actual), Version.parse(str(expected))
+            except VersionError:
+                pass
+        raise
+
+
 def compile_closure(ir: IR) -> Callable[[Lookup], object]:
     """Build a closure ``f(lookup) -> True | False | None``; may raise EvalError."""
     if isinstance(ir, TrueE):
         return lambda lookup: True
     if isinstance(ir, Cmp):
         test, expected, vtype, operand = _CMP[ir.op], ir.const.value, ir.const.vtype, ir.operand
+        if vtype == "int" and operand.kind == "path":
+
+            def cmp_measured_int(lookup):
+                actual = lookup(operand)
+                if actual is MISSING:
+                    return None
+                return test(*_as_int_or_version(actual, expected))
+
+            return cmp_measured_int
 
         def cmp(lookup):
             actual = lookup(operand)
@@ -512,12 +535,18 @@ def compile_closure(ir: IR) -> Callable[[Lookup], object]:
         low, high, vtype, inclusive = ir.low.value, ir.high.value, ir.low.vtype, ir.include_high
         operand, negated = ir.operand, ir.negated
 
+        measured_int = vtype == "int" and operand.kind == "path"
+
         def in_range(lookup):
             actual = lookup(operand)
             if actual is MISSING:
                 return None
-            v = coerce(actual, vtype)
-            inside = low <= v and (v <= high if inclusive else v < high)
+            if measured_int:
+                v, lo = _as_int_or_version(actual, low)
+                hi = high if lo is low else Version.parse(str(high))
+            else:
+                v, lo, hi = coerce(actual, vtype), low, high
+            inside = lo <= v and (v <= hi if inclusive else v < hi)
             return inside != negated
 
         return in_range

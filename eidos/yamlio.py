@@ -9,6 +9,7 @@ deep-merging a "billion laughs" document would otherwise exhaust memory.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from eidos.errors import InputError
@@ -105,17 +106,78 @@ def load_all(text: str, name: str = "<input>") -> list:
     return [_plain(d, [MAX_NODES], (), None) for d in docs if d is not None]
 
 
-def dump(data: Any) -> str:
-    """Block-style YAML with keys in the order given (callers order them deliberately)."""
-    import io
+# Strings a YAML 1.1 reader (Go's go-yaml, used by Helm, Argo CD, Flux and kubectl) would
+# take for something else: ``on`` is true there, ``1:20`` is a number, ``25.10`` a float.
+_YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "", "<<", "="}
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+_TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+_FLOAT11 = re.compile(r"^[-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?$")
+# Characters a YAML reader treats as line breaks: in a plain or single-quoted scalar they
+# would come back as spaces, so strings holding them are written double-quoted (escaped).
+_ODD_BREAKS = ("\x85", "\u2028", "\u2029", "\r")
 
+
+def _is_number(text: str) -> bool:
+    """Would Go's ParseInt (base 0) or ParseFloat, go-yaml's fallbacks, accept it?"""
+    plain = text.replace("_", "")
+    for parse in (lambda t: int(t, 0), float):
+        try:
+            parse(plain)
+            return True
+        except ValueError:
+            pass
+    return False
+
+
+def ambiguous(text: str) -> bool:
+    """True when a YAML 1.1 or 1.2 reader could read the plain string as a non-string."""
+    return (
+        text.lower() in _YAML11_WORDS
+        or _is_number(text)
+        or bool(_SEXAGESIMAL.match(text) or _TIMESTAMP.match(text) or _FLOAT11.match(text))
+    )
+
+
+def _fits_literal_block(text: str) -> bool:
+    """A ``|`` block reproduces the text exactly only without edge whitespace on its lines."""
+    lines = text.split("\n")
+    return not text[:1].isspace() and all(line == line.rstrip(" \t") for line in lines)
+
+
+def _dumper():
+    from ruamel.yaml.representer import SafeRepresenter
+
+    class Representer(SafeRepresenter):
+        pass
+
+    def represent_str(representer, data: str):
+        if any(ch in data for ch in _ODD_BREAKS) or not all(c.isprintable() or c in "\n\t" for c in data):
+            style = '"'  # only double quotes can escape these
+        elif "\n" in data and _fits_literal_block(data):
+            style = "|"
+        elif ambiguous(data):
+            style = "'"
+        else:
+            style = None
+        return representer.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+    Representer.add_representer(str, represent_str)
     y = _yaml("safe")
+    y.Representer = Representer
     y.default_flow_style = False
     y.sort_base_mapping_type_on_output = False
     y.width = 4096
     y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def dump(data: Any) -> str:
+    """Block-style YAML, keys in the order given (callers order them deliberately), every
+    string quoted where any YAML reader, 1.1 or 1.2, could mistake it for another type."""
+    import io
+
     buf = io.StringIO()
-    y.dump(data, buf)
+    _dumper().dump(data, buf)
     return buf.getvalue()
 
 

@@ -70,6 +70,10 @@ def test_three_valued_conditions(cond, query, expected):
         ("exists OS.kmod.nvidia_peermem", {}, False),
         ("exists OS.kmod.nvidia_peermem", {"OS__kmod__nvidia_peermem": True}, True),
         ("K8s.server.version >= 1.30", {}, None),  # missing path: unknown, not false
+        ("GPU.smi.driver >= 570", {"GPU__smi__driver": "580.82.07"}, True),  # a branch against a version
+        ("GPU.smi.driver >= 580", {"GPU__smi__driver": "570.133.20"}, False),
+        ("GPU.smi.driver in 570..<590", {"GPU__smi__driver": "580.82.07"}, True),
+        ("GPU.smi.driver in 570..<580", {"GPU__smi__driver": "580.82.07"}, False),
     ],
 )
 def test_requirements_against_measurements(req, data, expected):

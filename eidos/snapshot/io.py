@@ -88,40 +88,7 @@ def dumps(snapshot: Snapshot, fmt: str = "yaml") -> str:
     doc = to_document(snapshot)
     if fmt == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    return _dump_yaml(doc)
-
-
-# Characters a YAML reader treats as line breaks; in a plain or single-quoted scalar they
-# would come back as spaces, so strings holding them are written double-quoted (escaped).
-_BREAKS = ("\x85", "\u2028", "\u2029", "\r")
-
-
-def _dump_yaml(doc: dict) -> str:
-    """:func:`eidos.yamlio.dump` settings, plus a string representer that keeps odd line
-    breaks intact, in a representer subclass so yamlio's global behaviour is untouched."""
-    import io as _io
-
-    from ruamel.yaml import YAML
-    from ruamel.yaml.representer import SafeRepresenter
-
-    class _Representer(SafeRepresenter):
-        pass
-
-    def represent_str(rep, data: str):
-        if any(ch in data for ch in _BREAKS):
-            return rep.represent_scalar("tag:yaml.org,2002:str", data, style='"')
-        return SafeRepresenter.represent_str(rep, data)
-
-    _Representer.add_representer(str, represent_str)
-    y = YAML(typ="safe", pure=True)
-    y.Representer = _Representer
-    y.default_flow_style = False
-    y.sort_base_mapping_type_on_output = False
-    y.width = 4096
-    y.indent(mapping=2, sequence=4, offset=2)
-    buf = _io.StringIO()
-    y.dump(doc, buf)
-    return buf.getvalue()
+    return yamlio.dump(doc)
 
 
 def write_snapshot(

@@ -242,6 +242,6 @@ def test_any_string_value_survives_yaml_as_a_string(text):
 
 
 def _yaml11_ambiguous(text: str) -> bool:
-    from eidos.bundle.yamlout import _needs_quotes
+    from eidos.yamlio import ambiguous as _needs_quotes
 
     return _needs_quotes(text)

@@ -1,0 +1,121 @@
+"""Judging one compiled rule on one snapshot: the verdict, its reason and the values seen.
+
+The decision table (docs/validate.md repeats it for users):
+
+* the check does not apply to the facts                 -> ``skip`` (why not)
+* a measured value has the wrong type (``EvalError``)   -> ``error``
+* the expression is unknown because values are absent, or false only because a whole
+  collector's data is absent (``exists`` on a subtype the snapshot lacks):
+  ``error`` for an error-severity rule, ``skip`` for warning/info (they may be absent);
+  the reason says which collector did not deliver and why
+* true, but every value it mentions is absent (``not exists P or …``) -> ``skip``
+* true                                                  -> ``pass``
+* false                                                 -> ``fail`` (error) or ``warn``
+
+The fast path is one closure call plus one lookup per path; ``trace`` (slower) only runs
+to explain an evaluation error.
+"""
+
+from __future__ import annotations
+
+import json
+
+from eidos.expr import EvalError, trace
+from eidos.measurements import MISSING
+from eidos.validate.plan import Rule
+from eidos.validate.verdicts import Verdict
+
+# Which collector fills which subtype (eidos agent names); other subtypes fall back to
+# "any collector of that measurement type that did not succeed".
+_COLLECTOR_OF = {
+    ("OS", "release"): "os-release",
+    ("OS", "kernel"): "kernel",
+    ("OS", "sysctl"): "sysctl",
+    ("OS", "kmod"): "kmod",
+    ("OS", "cmdline"): "cmdline",
+    ("OS", "grub"): "cmdline",
+    ("K8s", "server"): "k8s-server",
+    ("K8s", "node"): "k8s-nodes",
+    ("K8s", "nodes"): "k8s-nodes",
+    ("K8s", "cluster"): "k8s-nodes",
+    ("K8s", "image"): "k8s-images",
+    ("K8s", "policy"): "k8s-policy",
+    ("K8s", "nic-policy"): "k8s-policy",
+}
+
+
+def show(value: object) -> str:
+    """A measured value as a report shows it: strings bare, everything else as JSON."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def absence_reason(snapshot, segments: tuple) -> str:
+    """Why a path is absent, naming the collector that should have delivered it."""
+    mtype = segments[0]
+    sub = segments[1] if len(segments) > 1 else None
+    wanted = _COLLECTOR_OF.get((mtype, sub))
+    broken = [c for c in snapshot.collectors if c.type == mtype and not c.ok]
+    named = [c for c in broken if c.name == wanted] or ([] if wanted else broken)
+    if sub is not None and snapshot.lookup((mtype, sub)) is not MISSING:
+        return f"{mtype}.{sub} has no such key"
+    if named:
+        c = named[0]
+        return f"{c.name} collector {c.status}" + (f": {c.reason}" if c.reason else "")
+    if mtype not in snapshot.types():
+        return f"the snapshot has no {mtype} measurement"
+    return f"the snapshot has no {mtype}.{sub}"
+
+
+def _found(rule: Rule, values) -> str:
+    parts = []
+    for op, value in zip(rule.operands, values):
+        parts.append(f"{op.name} not in snapshot" if value is MISSING else f"{op.name} = {show(value)}")
+    return ", ".join(parts)
+
+
+def _verdict(rule: Rule, status: str, values, reason: str) -> Verdict:
+    actual = tuple((op.name, None if v is MISSING else v) for op, v in zip(rule.operands, values))
+    return Verdict(rule.id, rule.kind, rule.name, rule.category, rule.origin, rule.expr, rule.severity,
+                   status, actual, reason, rule.message, rule.remedy, rule.source)
+
+
+def evaluate(rule: Rule, snapshot) -> Verdict:
+    """The verdict of ``rule`` on ``snapshot`` (never raises for bad snapshot data)."""
+    if rule.skip_reason is not None:
+        return Verdict(rule.id, rule.kind, rule.name, rule.category, rule.origin, rule.expr,
+                       rule.severity, "skip", (), rule.skip_reason, rule.message, rule.remedy, rule.source)
+    look = snapshot.lookup
+    values = [look(op.segments) for op in rule.operands]
+
+    def lookup(op):
+        return look(op.segments)
+
+    try:
+        result = rule.fn(lookup)
+    except EvalError:
+        _, atoms = trace(rule.ir, lookup)
+        bad = [a for a in atoms if a.error]
+        why = "; ".join(f"cannot evaluate {a.text}: {a.error}" for a in bad) or "cannot evaluate"
+        return _verdict(rule, "error", values, why)
+
+    missing = [(op, v) for op, v in zip(rule.operands, values) if v is MISSING]
+    if result is True:
+        if missing and len(missing) == len(values):
+            paths = ", ".join(op.name for op, _ in missing)
+            return _verdict(rule, "skip", values, f"nothing to check: {paths} not in snapshot, which the rule allows")
+        return _verdict(rule, "pass", values, f"holds: {_found(rule, values)}" if values else "holds")
+    uncollected = [op for op, _ in missing if snapshot.lookup(tuple(op.segments[:2])) is MISSING]
+    if result is None or uncollected:
+        gaps = uncollected if result is not None else [op for op, _ in missing]
+        why = "; ".join(f"{op.name} not in snapshot ({absence_reason(snapshot, op.segments)})" for op in gaps)
+        why = why or "the expression's value is unknown for this snapshot"
+        if rule.severity == "error":
+            return _verdict(rule, "error", values, why)
+        return _verdict(rule, "skip", values, f"{why}; a {rule.severity}-severity rule may be absent")
+    status = "fail" if rule.severity == "error" else "warn"
+    return _verdict(rule, status, values, f"expected {rule.expr}; found {_found(rule, values)}")

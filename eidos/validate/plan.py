@@ -1,0 +1,156 @@
+"""Compiled rules: what to evaluate on every snapshot, prepared once.
+
+A fleet run evaluates the same few dozen expressions on thousands of snapshots, so each
+expression is compiled to a closure exactly once (``ClosureCache``, keyed by the typed IR)
+and everything that does not depend on the snapshot — ids, names, categories, which
+checks apply to the facts and why the others do not — is decided here, not per node.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import attrs
+
+from eidos.expr import IR, EvalError, Operand, atoms, compile_closure, render, trace
+from eidos.graph import CheckSpec, RuleGraph
+from eidos.measurements import MISSING
+
+# Category of a recipe requirement, from the measurement it tests (checks name their own).
+_TYPE_CATEGORY = {"K8s": "kubernetes", "GPU": "gpu", "OS": "os", "SystemD": "systemd"}
+_SUBTYPE_CATEGORY = {("OS", "kmod"): "kernel-modules"}
+
+
+@attrs.frozen(slots=True)
+class RequirementSource:
+    """A requirement as the planner needs it, whether from a resolved recipe or a recipe file."""
+
+    name: str | None
+    ir: IR = attrs.field(eq=False, repr=False)
+    text: str
+    severity: str
+    message: str
+    remedy: str
+    origin: str  # the overlay that set it
+    source: str  # file:line
+
+
+class ClosureCache:
+    """IR -> closure; one compilation per distinct expression for the whole run."""
+
+    def __init__(self) -> None:
+        self._fns: dict = {}
+
+    def get(self, ir: IR) -> Callable:
+        fn = self._fns.get(ir)
+        if fn is None:
+            fn = self._fns[ir] = compile_closure(ir)
+        return fn
+
+    def __len__(self) -> int:
+        return len(self._fns)
+
+
+@attrs.frozen(slots=True)
+class Rule:
+    """One requirement (of the recipe or of a check), ready to run on any snapshot."""
+
+    id: str
+    kind: str  # requirement | check
+    name: str
+    category: str
+    origin: str
+    expr: str
+    severity: str
+    message: str
+    remedy: str
+    source: str
+    ir: IR = attrs.field(eq=False, repr=False)
+    fn: Callable = attrs.field(eq=False, repr=False)
+    operands: tuple[Operand, ...] = attrs.field(eq=False, repr=False)
+    skip_reason: str | None = None  # set when the check does not apply to the facts
+
+
+def operands_of(ir: IR) -> tuple[Operand, ...]:
+    """Distinct measurement paths of an expression, in source order."""
+    seen: dict[str, Operand] = {}
+    for atom in atoms(ir):
+        op = atom.operand
+        if op.kind == "path" and op.name not in seen:
+            seen[op.name] = op
+    return tuple(seen.values())
+
+
+def category_of(ops: tuple[Operand, ...]) -> str:
+    if not ops:
+        return "general"
+    seg = ops[0].segments
+    return _SUBTYPE_CATEGORY.get(tuple(seg[:2]), _TYPE_CATEGORY.get(seg[0], "general"))
+
+
+def requirement_rules(reqs, cache: ClosureCache) -> list[Rule]:
+    out: list[Rule] = []
+    unnamed: dict[str, int] = {}
+    for r in reqs:
+        if r.name:
+            rid, name = f"requirement:{r.name}", r.name
+        else:
+            unnamed[r.origin] = unnamed.get(r.origin, 0) + 1
+            rid, name = f"requirement:{r.origin}#{unnamed[r.origin]}", r.text
+        ops = operands_of(r.ir)
+        out.append(Rule(rid, "requirement", name, category_of(ops), r.origin, r.text, r.severity,
+                        r.message, r.remedy, r.source, r.ir, cache.get(r.ir), ops))
+    return out
+
+
+def applicability(check: CheckSpec, facts: dict, cache: ClosureCache) -> str | None:
+    """None when the check applies to ``facts``; otherwise why not, in the user's terms."""
+    def lookup(op: Operand):
+        return facts.get(op.name, MISSING)
+
+    try:
+        holds = cache.get(check.condition)(lookup)
+    except EvalError as err:  # facts are typed by the schema; kept so a bad fact never crashes
+        return f"not applicable: {err}"
+    if holds is True:
+        return None
+    _, results = trace(check.condition, lookup)
+    why = []
+    for a in results:
+        if a.result is None:
+            why.append(f"{a.text.split()[0]} not given")
+        elif a.result is False:
+            why.append(f"{a.text} is false ({a.text.split()[0]} = {a.actual})")
+    return "not applicable: " + ("; ".join(dict.fromkeys(why)) or f"when {check.condition_text} does not hold")
+
+
+def check_rules(graph: RuleGraph, facts: dict, cache: ClosureCache) -> list[Rule]:
+    out: list[Rule] = []
+    for cname in sorted(graph.checks):
+        check = graph.checks[cname]
+        reason = applicability(check, facts, cache)
+        many = len(check.requirements) > 1
+        for i, r in enumerate(check.requirements, 1):
+            if r.name:
+                rid, name = f"check:{cname}:{r.name}", f"{cname}/{r.name}"
+            else:
+                rid, name = (f"check:{cname}#{i}", f"{cname}#{i}") if many else (f"check:{cname}", cname)
+            ops = operands_of(r.ir)
+            out.append(Rule(rid, "check", name, check.category or category_of(ops), cname, r.text,
+                            r.severity, r.message or check.doc, r.remedy, r.span.short, r.ir,
+                            cache.get(r.ir), ops, reason))
+    return out
+
+
+def build_plan(graph: RuleGraph, requirements, facts: dict, cache: ClosureCache) -> tuple[Rule, ...]:
+    """Recipe requirements first (in recipe order), then every check in name order."""
+    return tuple(requirement_rules(requirements, cache) + check_rules(graph, facts, cache))
+
+
+def from_resolved(recipe) -> list[RequirementSource]:
+    """The requirements of a recipe the engine resolved."""
+    return [
+        RequirementSource(r.name, r.ir, r.text or render(r.ir), r.severity, r.message, r.remedy,
+                          r.overlay, r.span.short)
+        for r in recipe.requirements
+    ]

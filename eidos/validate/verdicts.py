@@ -1,0 +1,143 @@
+"""Verdicts: what validation concluded about one rule on one node, and why.
+
+The reference validator knew ``passed``, ``failed`` and ``skipped``; an evaluation error
+counted as a failure and a missing value as a skip, so "the cluster is wrong", "we could
+not tell" and "the tool broke" looked alike. Here the five statuses are distinct:
+
+* ``pass``  — the rule holds;
+* ``fail``  — an ``error``-severity rule does not hold;
+* ``warn``  — a ``warning``- or ``info``-severity rule does not hold;
+* ``skip``  — nothing to judge: the check does not apply to these facts, or a value the
+  rule allows to be absent is absent (see docs/validate.md for the exact conditions);
+* ``error`` — the rule cannot be evaluated: a measured value of the wrong type, or a value
+  an ``error``-severity rule needs is not in the snapshot.
+
+Every verdict carries the rule's source (``file:line``), the expected expression, the
+values found, the reason and the remedy, so a report is actionable without the rules.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable
+
+import attrs
+
+STATUSES = ("pass", "fail", "warn", "skip", "error")
+SEVERITIES = ("error", "warning", "info")
+FAIL_ON = ("error", "warning", "info")
+
+# How bad a verdict is, on the severity scale --fail-on uses; pass and skip never count.
+_RANK = {"info": 1, "warning": 2, "error": 3}
+
+
+@attrs.frozen(slots=True)
+class Verdict:
+    """One rule judged on one node."""
+
+    id: str  # stable across runs: "requirement:<name>" or "check:<check>[:<requirement>]"
+    kind: str  # requirement | check
+    name: str
+    category: str
+    origin: str  # the overlay that set the requirement, or the check's name
+    expr: str  # the expected expression, canonical text
+    severity: str  # error | warning | info
+    status: str  # pass | fail | warn | skip | error
+    actual: tuple[tuple[str, object], ...]  # (path, value) in expression order; value None if absent
+    reason: str
+    message: str
+    remedy: str
+    source: str  # file:line of the rule
+
+    @property
+    def level(self) -> int:
+        """0 for pass/skip; otherwise the severity rank a --fail-on threshold compares with."""
+        if self.status in ("pass", "skip"):
+            return 0
+        if self.status in ("fail", "error"):
+            return _RANK["error"]
+        return _RANK[self.severity]
+
+    def counts_against(self, fail_on: str) -> bool:
+        """Whether this verdict is a failure at the ``--fail-on`` level (errors aside)."""
+        return self.status in ("fail", "warn") and self.level >= _RANK[fail_on]
+
+    def actual_map(self) -> dict:
+        return {path: value for path, value in self.actual}
+
+
+@attrs.frozen(slots=True)
+class NodeResult:
+    """Every verdict for one snapshot, with what the verdicts were computed from."""
+
+    node: str
+    snapshot: str  # where it was read from
+    timestamp: str | None
+    criteria: tuple[tuple[str, str], ...]  # fact -> value, sorted by fact
+    fact_sources: tuple[tuple[str, str], ...]  # fact -> "flag" | "snapshot (rule file:line)" | "recipe"
+    overlays: tuple[str, ...]
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count(self.verdicts)
+
+    @property
+    def status(self) -> str:
+        """fail > error > warn > pass: a definitive failure says more than an unknown."""
+        return overall(self.verdicts)
+
+
+def count(verdicts: Iterable[Verdict]) -> dict[str, int]:
+    c = Counter(v.status for v in verdicts)
+    return {s: c.get(s, 0) for s in STATUSES}
+
+
+def overall(verdicts: Iterable[Verdict]) -> str:
+    seen = {v.status for v in verdicts}
+    for status in ("fail", "error", "warn"):
+        if status in seen:
+            return status
+    return "pass"
+
+
+@attrs.frozen(slots=True)
+class Report:
+    """The outcome of one ``eidos validate`` run."""
+
+    nodes: tuple[NodeResult, ...]
+    fail_on: str = "error"
+    allow_errors: bool = False
+    recipe_source: str | None = None
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        return tuple(v for n in self.nodes for v in n.verdicts)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count(self.verdicts)
+
+    def failed(self, v: Verdict) -> bool:
+        """A verdict that makes the run fail under this report's --fail-on/--allow-errors."""
+        if v.status == "error":
+            return not self.allow_errors
+        return v.counts_against(self.fail_on)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing fails at the --fail-on level and nothing errored (unless allowed), else 1."""
+        return 1 if any(self.failed(v) for v in self.verdicts) else 0
+
+    @property
+    def status(self) -> str:
+        return "fail" if self.exit_code else "pass"
+
+    def failing_by_rule(self) -> list[tuple[str, list[str]]]:
+        """For a fleet summary: rule id -> nodes where it failed (or errored), sorted."""
+        where: dict[str, list[str]] = {}
+        for n in self.nodes:
+            for v in n.verdicts:
+                if self.failed(v):
+                    where.setdefault(v.id, []).append(n.node)
+        return sorted(where.items())

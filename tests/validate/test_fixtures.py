@@ -1,0 +1,145 @@
+"""The real EKS snapshots against the shipped rule base, every verdict written out with its reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from eidos.snapshot.io import load_snapshot
+from eidos.validate.fleet import Validator
+from eidos.validate.verdicts import Report
+from tests.conftest import FIXTURES
+
+SNAPSHOTS = FIXTURES / "snapshots"
+
+NOT_APPLICABLE = "skip"
+
+H100_TRAINING = {
+    # eks-training replaces k8s-version with >= 1.30; the node runs v1.30.14-eks-3025e55.
+    "requirement:k8s-version": "pass",
+    # 1.30 left EKS standard support: a warning, not a failure.
+    "check:eks-standard-support:eks-version": "warn",
+    # GB200/B200-only checks do not apply to an H100 query.
+    "check:dra-kubernetes:dra-version": NOT_APPLICABLE,
+    "check:kernel-version:kernel": NOT_APPLICABLE,
+    "check:driver-branch-blackwell:driver": NOT_APPLICABLE,
+    "check:cuda-driver-version:cuda": NOT_APPLICABLE,
+    "check:gb200-fabric:fabric-completed": NOT_APPLICABLE,
+    "check:gb200-host-os:host-os": NOT_APPLICABLE,
+    "check:driver-branch-ampere-ada:driver": NOT_APPLICABLE,
+    # the reference agent collected no kubelet version: a warning-level value may be absent.
+    "check:kubelet-version:kubelet": "skip",
+    # kernel.numa_balancing is 1 on this node (0 is recommended for training).
+    "check:numa-balancing:numa-balancing-off": "warn",
+    # driver 570.133.20 >= R535 (and >= R550, although only H200 needs that).
+    "check:driver-branch-hopper:driver": "pass",
+    "check:driver-branch-hopper:h200-driver": "pass",
+    # CUDA 12.8 >= 12.2.
+    "check:cuda-driver-version-hopper:cuda": "pass",
+    # gpu-count is 8.
+    "check:gpus-visible:gpu-count": "pass",
+    # the reference snapshot has no per-GPU subtypes (GPU.gpu0): MIG state is unknown, warning-level.
+    "check:mig-disabled-for-training:mig-off": "skip",
+    # nvidia and nvidia_uvm are loaded.
+    "check:nvidia-modules:nvidia-kmod": "pass",
+    "check:nvidia-modules:nvidia-uvm": "pass",
+    # service is eks: the non-EKS GPUDirect check does not apply, the EKS one warns (no nvidia_peermem).
+    "check:gpudirect-rdma:peermem": NOT_APPLICABLE,
+    "check:gpudirect-rdma-eks:peermem": "warn",
+    # containerd 1.7.24.
+    "check:container-runtime:runtime-kind": "pass",
+    "check:container-runtime:containerd-version": "pass",
+    # the reference agent dropped /proc/sys/net: warning-level values, skipped.
+    "check:network-sysctls:ip-forward": "skip",
+    "check:network-sysctls:rmem-max": "skip",
+    "check:network-sysctls:wmem-max": "skip",
+}
+
+GB200_UBUNTU_TRAINING = {
+    # gb200-eks-training replaces k8s-version with >= 1.32.4; the node runs v1.33.5-eks-3025e55.
+    "requirement:k8s-version": "pass",
+    # OS.release says ubuntu 24.04 — read by the reference agent from its own container.
+    "requirement:os-id": "pass",
+    "requirement:os-version": "pass",
+    # kernel 6.8.0-1028-aws >= 6.8.
+    "requirement:kernel": "pass",
+    # 1.33 is in standard support.
+    "check:eks-standard-support:eks-version": "pass",
+    # 1.33.5 >= 1.32 for DRA.
+    "check:dra-kubernetes:dra-version": "pass",
+    # the host (kubelet os-image) is Ubuntu 22.04.5 LTS, not 24.04: the check catches the
+    # reference agent's os-release quirk that made the recipe's os-version requirement pass.
+    "check:gb200-host-os:host-os": "fail",
+    "check:kernel-version:kernel": "pass",
+    # numa_balancing is 0.
+    "check:numa-balancing:numa-balancing-off": "pass",
+    # driver 580.82.07 >= R570; CUDA 13.1 >= 12.8; 4 GPUs visible.
+    "check:driver-branch-blackwell:driver": "pass",
+    "check:cuda-driver-version:cuda": "pass",
+    "check:gpus-visible:gpu-count": "pass",
+    # no per-GPU data in the reference snapshot (warning-level).
+    "check:gb200-fabric:fabric-completed": "skip",
+    "check:mig-disabled-for-training:mig-off": "skip",
+    "check:driver-branch-hopper:driver": NOT_APPLICABLE,
+    "check:driver-branch-hopper:h200-driver": NOT_APPLICABLE,
+    "check:cuda-driver-version-hopper:cuda": NOT_APPLICABLE,
+    "check:driver-branch-ampere-ada:driver": NOT_APPLICABLE,
+    "check:kubelet-version:kubelet": "skip",
+    "check:nvidia-modules:nvidia-kmod": "pass",
+    "check:nvidia-modules:nvidia-uvm": "pass",
+    "check:gpudirect-rdma:peermem": NOT_APPLICABLE,
+    "check:gpudirect-rdma-eks:peermem": "warn",
+    # containerd 1.7.27.
+    "check:container-runtime:runtime-kind": "pass",
+    "check:container-runtime:containerd-version": "pass",
+    "check:network-sysctls:ip-forward": "skip",
+    "check:network-sysctls:rmem-max": "skip",
+    "check:network-sysctls:wmem-max": "skip",
+}
+
+
+def run(graph, name, **facts):
+    node = Validator(graph, flag_facts=facts).node(load_snapshot(str(SNAPSHOTS / name)), name)
+    return node, {v.id: v for v in node.verdicts}
+
+
+def test_h100_eks_training(embedded_graph):
+    node, by = run(embedded_graph, "cns-eks-h100.yaml", service="eks", accelerator="h100", intent="training")
+    assert node.node == "ip-10-0-158-18.ec2.internal"
+    assert node.overlays == ("base", "eks", "eks-training")
+    assert {k: v.status for k, v in by.items()} == H100_TRAINING
+    assert by["requirement:k8s-version"].actual == (("K8s.server.version", "v1.30.14-eks-3025e55"),)
+    assert by["requirement:k8s-version"].source == "rules/eks.eidos:12"
+    assert by["check:numa-balancing:numa-balancing-off"].remedy.startswith("Turn it off: sysctl -w kernel.numa_balancing=0")
+    assert Report((node,)).exit_code == 0  # only warnings: exit 0 at --fail-on error
+    assert Report((node,), fail_on="warning").exit_code == 1
+
+
+def test_gb200_eks_ubuntu_training(embedded_graph):
+    node, by = run(embedded_graph, "cns-eks-gb200.yaml", service="eks", accelerator="gb200", os="ubuntu",
+                   intent="training")
+    assert node.overlays == ("base", "eks", "eks-training", "gb200-eks-training", "gb200-eks-ubuntu-training")
+    assert {k: v.status for k, v in by.items()} == GB200_UBUNTU_TRAINING
+    host = by["check:gb200-host-os:host-os"]
+    assert host.actual == (("K8s.node.os-image", "Ubuntu 22.04.5 LTS"),)
+    assert "Ubuntu 24.04" in host.remedy
+    assert Report((node,)).exit_code == 1  # an error-severity check failed
+
+
+def test_facts_inferred_from_snapshot_with_flags_overriding(embedded_graph):
+    node, _ = run(embedded_graph, "cns-eks-gb200.yaml", intent="training")
+    crit = dict(node.criteria)
+    assert crit == {"accelerator": "gb200", "intent": "training", "os": "ubuntu", "service": "eks"}
+    origins = dict(node.fact_sources)
+    assert origins["intent"] == "flag" and origins["service"].startswith("snapshot (rules/infer.eidos:")
+    node, _ = run(embedded_graph, "cns-eks-gb200.yaml", accelerator="h100")
+    assert dict(node.criteria)["accelerator"] == "h100" and dict(node.fact_sources)["accelerator"] == "flag"
+
+
+@pytest.mark.parametrize("name", ["cns-eks-h100.yaml", "cns-eks-gb200.yaml", "aicr-mock-training.yaml"])
+def test_every_non_pass_verdict_has_a_reason_and_every_failure_a_remedy(embedded_graph, name):
+    _, by = run(embedded_graph, name, intent="training")
+    for v in by.values():
+        if v.status != "pass":
+            assert v.reason, v.id
+        if v.status in ("fail", "warn", "error"):
+            assert v.remedy and v.source.startswith("rules/"), v.id

@@ -1,0 +1,31 @@
+"""eidos.parser.parse_expression: one condition, as validate --recipe re-reads it."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from eidos import ast
+from eidos.diagnostics import Reporter
+from eidos.parser import parse_expression
+
+
+def test_parses_a_condition():
+    e = parse_expression('K8s.server.version >= 1.30 and exists OS.kmod.nvidia_peermem')
+    assert isinstance(e, ast.And) and len(e.items) == 2
+    e = parse_expression('OS.sysctl["/proc/sys/kernel/osrelease"] in 6.8..<7.0')
+    assert isinstance(e, ast.InRange) and e.operand.segments[2] == "/proc/sys/kernel/osrelease"
+
+
+def test_syntax_error_is_a_diagnostic_with_location():
+    r = Reporter()
+    assert parse_expression("K8s.server.version >=", "recipe.yaml:7", r) is None
+    assert r.has_errors and r.sorted()[0].code == "E101"
+    r = Reporter()
+    assert parse_expression("K8s.server.version = 1.30", "x", r) is None
+    assert r.sorted()[0].span.col == 20
+
+
+@given(st.text(max_size=40))
+def test_never_raises(text):
+    parse_expression(text)
