@@ -236,6 +236,7 @@ def bundle_generation(size: str):
 SCENARIOS = {
     "cli-latency": cli_latency,
     "scaling": compile_and_resolve,
+    "validation": validation_throughput,
     "constraint-peers": constraint_peers,
     "bundles": bundle_generation,
 }

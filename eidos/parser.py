@@ -431,12 +431,16 @@ class _Builder(Transformer):
         return tuple(self._sname(t) for t in children if t is not None)
 
 
-@lru_cache(maxsize=1)
-def _parser():
+@lru_cache(maxsize=None)
+def _parser(start: str = "module"):
+    """The LALR parser for a start symbol: ``module`` (rule files) or ``cond`` (one condition).
+
+    Built once per process and start symbol; the builder makes AST nodes while parsing.
+    """
     builder = _Builder()
     lark = Lark(
         grammar_path().read_text(encoding="utf-8"),
-        start="module",
+        start=start,
         parser="lalr",
         lexer="contextual",
         maybe_placeholders=True,
@@ -505,8 +509,8 @@ def parse_module(source: SourceFile, reporter: Reporter) -> ast.Module:
     return ast.Module(source.name, tuple(recovered))
 
 
-def _parse_text(text: str, file: str, line_offset: int, reporter: Reporter):
-    lark, builder = _parser()
+def _parse_text(text: str, file: str, line_offset: int, reporter: Reporter, start: str = "module"):
+    lark, builder = _parser(start)
     builder.file, builder.line_offset, builder.reporter = file, line_offset, reporter
     _Builder.current_offset = line_offset
     try:
@@ -523,7 +527,8 @@ def _parse_text(text: str, file: str, line_offset: int, reporter: Reporter):
     except UnexpectedInput as err:  # UnexpectedEOF and friends
         line = getattr(err, "line", -1)
         line = text.count("\n") + 1 if line in (-1, None) else line
-        reporter.error("E101", "unexpected end of file", Span(file, line + line_offset, 1))
+        what = "file" if start == "module" else "expression"
+        reporter.error("E101", f"unexpected end of {what}", Span(file, line + line_offset, 1))
     except VisitError as err:  # a builder bug must still not become a traceback
         reporter.error("E101", f"cannot build syntax tree: {err.orig_exc}", Span(file, line_offset + 1, 1))
     return None
@@ -551,25 +556,6 @@ def _report_unexpected_token(err, file: str, line_offset: int, reporter: Reporte
 
 
 @lru_cache(maxsize=1)
-def _expression_parser():
-    """A second LALR table for a lone condition (the grammar's ``cond`` rule).
-
-    Kept separate from the module parser so that parsing rule files is untouched; only
-    ``eidos validate --recipe`` (re-reading requirement texts from a recipe document) pays
-    for building it. Like the module parser it builds the AST while parsing.
-    """
-    builder = _Builder()
-    lark = Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        start="cond",
-        parser="lalr",
-        lexer="contextual",
-        maybe_placeholders=True,
-        transformer=builder,
-    )
-    return lark, builder
-
-
 def parse_expression(text: str, name: str = "<expression>", reporter: Reporter | None = None):
     """Parse one condition such as ``K8s.server.version >= 1.30`` into an AST expression.
 
@@ -579,22 +565,4 @@ def parse_expression(text: str, name: str = "<expression>", reporter: Reporter |
     """
     reporter = reporter if reporter is not None else Reporter()
     reporter.add_source(SourceFile(name, text))
-    lark, builder = _expression_parser()
-    builder.file, builder.line_offset, builder.reporter = name, 0, reporter
-    _Builder.current_offset = 0
-    try:
-        return lark.parse(text)
-    except UnexpectedToken as err:
-        _report_unexpected_token(err, name, 0, reporter)
-    except UnexpectedCharacters as err:
-        span = Span(name, err.line, err.column, err.line, err.column + 1)
-        ch = text[err.pos_in_stream] if 0 <= err.pos_in_stream < len(text) else "?"
-        if ch == '"':
-            reporter.error("E103", "unterminated string", span, hint="strings end on the line they start")
-        else:
-            reporter.error("E102", f"unexpected character {ch!r}", span)
-    except UnexpectedInput:
-        reporter.error("E101", "unexpected end of expression", Span(name, 1, max(len(text), 1)))
-    except VisitError as err:
-        reporter.error("E101", f"cannot build syntax tree: {err.orig_exc}", Span(name, 1, 1))
-    return None
+    return _parse_text(text, name, 0, reporter, start="cond")

@@ -19,10 +19,10 @@ MAX_NODES = 1_000_000
 Lines = dict  # value path (tuple) -> 1-based line number
 
 
-def _yaml(typ: str):
+def _yaml(typ: str, *, pure: bool = True):
     from ruamel.yaml import YAML
 
-    y = YAML(typ=typ, pure=True)
+    y = YAML(typ=typ, pure=pure)
     y.allow_duplicate_keys = False
     return y
 
@@ -73,7 +73,8 @@ def load(text: str, name: str = "<input>", *, with_lines: bool = False):
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        raw = _yaml("rt" if with_lines else "safe").load(text)
+        # the C parser (ruamel.yaml.clib) is several times faster; line numbers need "rt"
+        raw = _yaml("rt", pure=True).load(text) if with_lines else _yaml("safe", pure=False).load(text)
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
@@ -96,7 +97,7 @@ def load_all(text: str, name: str = "<input>") -> list:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        docs = list(_yaml("safe").load_all(text))
+        docs = list(_yaml("safe", pure=False).load_all(text))
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name

@@ -104,17 +104,9 @@ def _facts_given(args) -> bool:
 
 def _load_recipe_file(path: str) -> dict:
     from eidos import yamlio
+    from eidos.inputs import read_input
 
-    if path == "-":
-        text, name = sys.stdin.read(), "<stdin>"
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(f"--recipe {path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise InputError(f"--recipe {path}: cannot read: {err}") from None
-        name = path
+    text, name = read_input(path, "a recipe document")
     document = yamlio.load(text, name)
     if not isinstance(document, dict):
         raise InputError(f"{name}: expected a recipe document (a mapping)")

@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from eidos import yamlio
+from eidos.inputs import read_input
 from eidos.errors import EnvironmentFailure, InputError, UsageError
 from eidos.measurements import MEASUREMENT_TYPES
 from eidos.snapshot.model import (
@@ -137,9 +137,6 @@ def _cluster(factory: ClusterFactory | None):
 
 def read_source(source: str, *, cluster_factory: ClusterFactory | None = None) -> tuple[str, str]:
     """Return (text, display name) for a file path, ``-`` or ``cm://ns/name``."""
-    if source == "-":
-        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-        return _decode(data, "<stdin>"), "<stdin>"
     if is_configmap(source):
         ns, name = parse_cm_uri(source)
         cm = _cluster(cluster_factory).get_configmap(ns, name)
@@ -151,28 +148,7 @@ def read_source(source: str, *, cluster_factory: ClusterFactory | None = None) -
             if isinstance(data.get(key), str):
                 return data[key], f"{source}#{key}"
         raise InputError(f"{source}: ConfigMap has no snapshot.yaml or snapshot.json key")
-    path = Path(source)
-    try:
-        if path.is_dir():
-            raise InputError(f"{source}: is a directory, expected a snapshot file")
-        with path.open("rb") as fh:
-            data = fh.read(MAX_INPUT_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{source}: permission denied") from None
-    except OSError as err:
-        raise InputError(f"{source}: cannot read: {err.strerror or err}") from None
-    return _decode(data, source), source
-
-
-def _decode(data: bytes, name: str) -> str:
-    if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"{name}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(f"{name}: not UTF-8 text (byte {err.start})") from None
+    return read_input(source, "a snapshot file", MAX_INPUT_BYTES)
 
 
 def load_snapshot(source: str, *, cluster_factory: ClusterFactory | None = None) -> Snapshot:
@@ -183,11 +159,18 @@ def load_snapshot(source: str, *, cluster_factory: ClusterFactory | None = None)
 
 def parse_snapshot(text: str, name: str = "<input>") -> Snapshot:
     """Parse YAML or JSON text into a Snapshot, or raise InputError naming the location."""
-    lines: dict = {}
     if text.lstrip().startswith("{"):
-        doc = _load_json(text, name)
-    else:
+        return _validated(_load_json(text, name), name, {})
+    # The fast C parser first; line numbers cost a slower parse, paid only when the
+    # document is malformed and the error message needs them.
+    try:
+        return _validated(yamlio.load(text, name), name, {})
+    except InputError:
         doc, lines = yamlio.load(text, name, with_lines=True)
+        return _validated(doc, name, lines)
+
+
+def _validated(doc: Any, name: str, lines: dict) -> Snapshot:
     try:
         return _Validator(name, lines).snapshot(doc)
     except RecursionError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import attrs
 
 from eidos import yamlio
+from eidos.inputs import read_input
 from eidos.errors import EidosError, InputError
 from eidos.graph import RuleGraph
 from eidos.recipe import API_VERSION
@@ -30,21 +31,7 @@ class RecipeInput:
 
 
 def read_text(path: str) -> str:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a recipe file") from None
-    except OSError as err:
-        raise InputError(f"{path}: cannot read: {err.strerror or err}") from None
-    if len(data) > MAX_BYTES:
-        raise InputError(f"{path}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    return read_input(path, "a recipe file", MAX_BYTES)[0]
 
 
 def load_recipe(path: str, graph: RuleGraph) -> RecipeInput:
