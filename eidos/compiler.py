@@ -11,6 +11,7 @@ conditions coincide.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import defaultdict
 from typing import Iterable
@@ -81,10 +82,18 @@ def compile_ruleset(ruleset: RuleSet, reporter: Reporter | None = None) -> tuple
     from eidos.parser import parse_module  # Lark is only needed on this path
 
     reporter = reporter or Reporter()
-    modules = []
-    for f in ruleset.files:
-        modules.append((f.layer, parse_module(SourceFile(f.display, f.text), reporter)))
-    graph = _Compiler(ruleset, reporter).run(modules)
+    # Compiling allocates millions of small acyclic objects (tokens, AST, IR); the cyclic
+    # collector would rescan them over and over for nothing, so it waits until we are done.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        modules = []
+        for f in ruleset.files:
+            modules.append((f.layer, parse_module(SourceFile(f.display, f.text), reporter)))
+        graph = _Compiler(ruleset, reporter).run(modules)
+    finally:
+        if collecting:
+            gc.enable()
     return (None if reporter.has_errors else graph), reporter
 
 
@@ -603,18 +612,19 @@ def build_index(overlays: Iterable[OverlaySpec]) -> dict[frozenset, tuple[str, .
     """
     index: dict[frozenset, list[str]] = defaultdict(list)
     for spec in overlays:
-        keys: list[frozenset] = [frozenset()]
+        keys: list[tuple] = [()]
         for part in conjuncts(spec.condition):
             alternatives = None
             if isinstance(part, Cmp) and part.op == "==" and part.operand.kind == "fact":
-                alternatives = [part.const.value]
+                alternatives = (part.const.value,)
             elif isinstance(part, In) and not part.negated and part.operand.kind == "fact" and part.consts:
-                alternatives = [c.value for c in part.consts]
+                alternatives = tuple(c.value for c in part.consts)
             if alternatives is None or len(keys) * len(alternatives) > MAX_INDEX_KEYS:
                 continue
             fact = part.operand.name
-            keys = [k | {(fact, v)} for k in keys for v in alternatives]
-        for key in set(keys):
+            keys = [k + ((fact, v),) for k in keys for v in alternatives] if len(alternatives) > 1 else [
+                k + ((fact, alternatives[0]),) for k in keys]
+        for key in {frozenset(k) for k in keys}:
             index[key].append(spec.name)
     return {k: tuple(sorted(v)) for k, v in index.items()}
 

@@ -23,6 +23,7 @@ equal, and every operator agrees with every other.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Union
 
 import attrs
@@ -66,6 +67,12 @@ class Version:
 
     @classmethod
     def parse(cls, text: str) -> "Version":
+        if not isinstance(text, str):
+            raise VersionError(f"expected a version string, got {type(text).__name__}")
+        return _parse_cached(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> "Version":
         if not isinstance(text, str):
             raise VersionError(f"expected a version string, got {type(text).__name__}")
         raw = text.strip()
@@ -123,6 +130,12 @@ class Version:
 
     def __repr__(self) -> str:
         return f"Version({self.text!r})"
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(text: str) -> Version:
+    """Versions are immutable and rule bases repeat the same few hundred spellings."""
+    return Version._parse(text)
 
 
 def parse_version(value: object) -> Version:
