@@ -9,6 +9,7 @@ that cannot be read or written is ignored: it only ever costs time, never correc
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import tempfile
@@ -34,11 +35,16 @@ def load(digest: str):
     path = _entry(digest)
     if path is None:
         return None
+    collecting = gc.isenabled()
+    gc.disable()  # unpickling allocates many acyclic objects; see compiler.compile_ruleset
     try:
         with open(path, "rb") as fh:
             graph = pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
+    finally:
+        if collecting:
+            gc.enable()
     return graph if getattr(graph, "source_hash", None) == digest else None
 
 

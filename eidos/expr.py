@@ -17,6 +17,7 @@ built lazily and never pickled, so the compiled rule graph stays cacheable.
 from __future__ import annotations
 
 import json
+import operator
 import re
 from typing import Callable, Union
 
@@ -473,14 +474,20 @@ def coerce(actual: object, vtype: str):
     raise AssertionError(vtype)
 
 
-_CMP = {
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
+_CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _coercer(vtype: str):
+    """``coerce`` specialised for one type, with the common case (already right) first:
+    closures are built once and run for every snapshot of a fleet."""
+    exact = {"int": int, "string": str, "enum": str, "bool": bool, "float": float}.get(vtype)
+    if exact is None:
+        return lambda actual: coerce(actual, vtype)
+
+    def fast(actual):
+        return actual if type(actual) is exact else coerce(actual, vtype)
+
+    return fast
 
 
 def _as_int_or_version(actual: object, expected: int):
@@ -507,28 +514,32 @@ def compile_closure(ir: IR) -> Callable[[Lookup], object]:
 
             def cmp_measured_int(lookup):
                 actual = lookup(operand)
+                if type(actual) is int:
+                    return test(actual, expected)
                 if actual is MISSING:
                     return None
                 return test(*_as_int_or_version(actual, expected))
 
             return cmp_measured_int
+        convert = _coercer(vtype)
 
         def cmp(lookup):
             actual = lookup(operand)
             if actual is MISSING:
                 return None
-            return test(coerce(actual, vtype), expected)
+            return test(convert(actual), expected)
 
         return cmp
     if isinstance(ir, In):
         vtype, operand, negated = ir.consts[0].vtype if ir.consts else "string", ir.operand, ir.negated
         members = frozenset(c.value for c in ir.consts)
+        convert = _coercer(vtype)
 
         def member(lookup):
             actual = lookup(operand)
             if actual is MISSING:
                 return None
-            return (coerce(actual, vtype) in members) != negated
+            return (convert(actual) in members) != negated
 
         return member
     if isinstance(ir, Range):

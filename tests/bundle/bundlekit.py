@@ -1,4 +1,4 @@
-"""Helpers for bundle tests: the handmade gb200 recipe, its payloads, rendering."""
+"""Helpers for bundle tests: the shipped gb200 recipe (as `eidos recipe -o json` prints it), its payloads, rendering."""
 
 from __future__ import annotations
 
