@@ -58,15 +58,10 @@ class _Builder(Transformer):
         what the children already carry (tokens have positions, built nodes have spans).
         A declaration's span therefore starts at its name, not at its keyword.
         """
-        first = last = None
-        for child in children:
-            ext = _extent(child)
-            if ext is not None:
-                first = first or ext
-                last = ext
-        if first is None:
+        ext = _extent(children)
+        if ext is None:
             return Span(self.file, self.line_offset + 1, 1)
-        return Span(self.file, first[0], first[1], last[2], last[3])
+        return Span(self.file, *ext)
 
     def _tok_span(self, tok) -> Span:
         off = self.line_offset
@@ -84,7 +79,7 @@ class _Builder(Transformer):
                     "E103",
                     "invalid escape in string literal",
                     self._tok_span(tok),
-                    hint='escapes are JSON\'s: \\" \\\\ \\n \\t \\uXXXX',
+                    hint='escapes are JSON\'s: \\" \\\\ \\n \\t and \\u followed by four hex digits',
                 )
             return str(tok)[1:-1]
 
