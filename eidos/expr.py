@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import operator
 import re
+from functools import lru_cache
 from typing import Callable, Union
 
 import attrs
@@ -613,8 +614,18 @@ def compile_closure(ir: IR) -> Callable[[Lookup], object]:
     raise TypeError(ir)
 
 
+@lru_cache(maxsize=65536)
+def closure(ir: IR) -> Callable[[Lookup], object]:
+    """The compiled closure of an expression, built once per distinct IR for the process.
+
+    IR nodes are frozen and hashable, so the matcher, inference and validation share one
+    cache: a fleet of snapshots compiles each rule once, not once per snapshot.
+    """
+    return compile_closure(ir)
+
+
 def evaluate(ir: IR, lookup: Lookup):
-    return compile_closure(ir)(lookup)
+    return closure(ir)(lookup)
 
 
 @attrs.frozen(slots=True)

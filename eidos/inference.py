@@ -9,7 +9,7 @@ rule that disagrees is recorded as a conflict so ``--explain`` can show it.
 from __future__ import annotations
 
 from eidos.errors import EidosError
-from eidos.expr import EvalError, compile_closure, trace
+from eidos.expr import EvalError, closure, trace
 from eidos.graph import RuleGraph
 from eidos.measurements import MISSING
 
@@ -20,7 +20,7 @@ def infer_facts(graph: RuleGraph, lookup) -> tuple[dict, dict]:
     sources: dict = {}
     for spec in graph.infers:
         try:
-            holds = compile_closure(spec.condition)(lookup)
+            holds = closure(spec.condition)(lookup)
         except EvalError:
             continue
         if holds is not True:

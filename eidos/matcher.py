@@ -21,7 +21,7 @@ import heapq
 from itertools import combinations
 
 from eidos.errors import InputError
-from eidos.expr import compile_closure, trace
+from eidos.expr import closure, trace
 from eidos.graph import OverlaySpec, RuleGraph
 from eidos.measurements import MISSING
 from eidos.merge import Provenance, ValuePathError, deep_merge, format_value_path, set_path, unset_path
@@ -33,11 +33,10 @@ class RecipeError(InputError):
 
 
 class Matcher:
-    """Holds per-graph derived state (closures, index facts) so repeated queries are cheap."""
+    """Holds per-graph derived state (the indexed facts) so repeated queries are cheap."""
 
     def __init__(self, graph: RuleGraph):
         self.graph = graph
-        self._closures: dict[str, object] = {}
         self._indexed = sorted({fact for key in graph.index for fact, _ in key})
 
     # -- selection -----------------------------------------------------------
@@ -52,18 +51,12 @@ class Matcher:
                     found.update(names)
         return found
 
-    def _closure(self, overlay: OverlaySpec):
-        fn = self._closures.get(overlay.name)
-        if fn is None:
-            fn = self._closures[overlay.name] = compile_closure(overlay.condition)
-        return fn
-
     def applied(self, facts: dict) -> list[OverlaySpec]:
         def lookup(operand):
             return facts.get(operand.name, MISSING)
 
         overlays = self.graph.overlays
-        chosen = [overlays[n] for n in self.candidates(facts) if self._closure(overlays[n])(lookup) is True]
+        chosen = [overlays[n] for n in self.candidates(facts) if closure(overlays[n].condition)(lookup) is True]
         chosen.sort(key=lambda o: o.order_key)
         return chosen
 

@@ -12,7 +12,7 @@ from typing import Callable
 
 import attrs
 
-from eidos.expr import IR, EvalError, Operand, atoms, compile_closure, render, trace
+from eidos.expr import IR, EvalError, Operand, atoms, closure, render, trace
 from eidos.graph import CheckSpec, RuleGraph
 from eidos.measurements import MISSING
 
@@ -36,7 +36,7 @@ class RequirementSource:
 
 
 class ClosureCache:
-    """IR -> closure; one compilation per distinct expression for the whole run."""
+    """The distinct expressions of a run and their closures (compiled once, see ``expr.closure``)."""
 
     def __init__(self) -> None:
         self._fns: dict = {}
@@ -44,7 +44,7 @@ class ClosureCache:
     def get(self, ir: IR) -> Callable:
         fn = self._fns.get(ir)
         if fn is None:
-            fn = self._fns[ir] = compile_closure(ir)
+            fn = self._fns[ir] = closure(ir)
         return fn
 
     def __len__(self) -> int:

@@ -18,8 +18,8 @@ def test_directory_expands_sorted(tmp_path):
 
 def test_each_expression_compiled_once_for_the_fleet(embedded_graph, monkeypatch):
     calls = []
-    real = plan_mod.compile_closure
-    monkeypatch.setattr(plan_mod, "compile_closure", lambda ir: calls.append(ir) or real(ir))
+    real = plan_mod.closure
+    monkeypatch.setattr(plan_mod, "closure", lambda ir: calls.append(ir) or real(ir))
     v = Validator(embedded_graph, flag_facts={"service": "eks", "accelerator": "h100", "intent": "training"})
     for i in range(50):
         v.node(snap({"K8s": {"server": {"version": f"v1.{28 + i % 6}.0"}}}, node=f"n{i}"), f"n{i}.yaml")
