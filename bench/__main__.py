@@ -64,7 +64,7 @@ def write_docs(results: list[dict], size: str) -> None:
     text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else f"# Performance\n\n{START}\n{END}\n"
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
-    from eidos.output import write_atomic
+    from eidos.io.output import write_atomic
 
     write_atomic(DOCS, head + section + tail)
 

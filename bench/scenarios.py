@@ -76,7 +76,7 @@ def _cache_load_in_fresh_process(root: Path) -> float:
     code = (
         "import sys, time\n"
         "t = time.perf_counter()\n"
-        "from eidos import cache, sources\n"
+        "from eidos.engine import cache, sources\n"
         f"g = cache.load(sources.collect([{str(root)!r}], embedded=False).digest)\n"
         "assert g is not None\n"
         "print(time.perf_counter() - t)\n"
@@ -86,9 +86,9 @@ def _cache_load_in_fresh_process(root: Path) -> float:
 
 
 def compile_and_resolve(size: str):
-    from eidos import cache, sources
-    from eidos.compiler import compile_ruleset
-    from eidos.matcher import Matcher
+    from eidos.engine import cache, sources
+    from eidos.engine.compiler import compile_ruleset
+    from eidos.engine.matcher import Matcher
 
     class ScanMatcher(Matcher):
         """The naive baseline: evaluate every overlay's condition for every query."""
@@ -157,10 +157,10 @@ def constraint_peers(size: str):
     import celpy
     import rule_engine
 
-    from eidos.diagnostics import Reporter, SourceFile
-    from eidos.expr import Checker, compile_closure
-    from eidos.measurements import MISSING
-    from eidos.parser import parse_module
+    from eidos.lang.diagnostics import Reporter, SourceFile
+    from eidos.lang.expr import Checker, compile_closure
+    from eidos.lang.measurements import MISSING
+    from eidos.lang.parser import parse_module
 
     cfg = SIZES[size]
     rng = random.Random(11)

@@ -38,8 +38,8 @@ def write_rules(directory: Path, files: dict[str, str]) -> Path:
 
 def compile_dir(directory: Path, *, embedded: bool = False):
     """Compile a rule directory; returns (graph or None, sorted diagnostics)."""
-    from eidos import sources
-    from eidos.compiler import compile_ruleset
+    from eidos.engine import sources
+    from eidos.engine.compiler import compile_ruleset
 
     ruleset = sources.collect([str(directory)], embedded=embedded)
     graph, reporter = compile_ruleset(ruleset)

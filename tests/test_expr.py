@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from eidos.diagnostics import Reporter, SourceFile
-from eidos.expr import Checker, EvalError, FactType, evaluate, render, trace
-from eidos.measurements import MISSING
-from eidos.parser import parse_module
+from eidos.lang.diagnostics import Reporter, SourceFile
+from eidos.lang.expr import Checker, EvalError, FactType, evaluate, render, trace
+from eidos.lang.measurements import MISSING
+from eidos.lang.parser import parse_module
 from tests.grammar_strategies import FACT_VALUES, conditions
 
 FACTS = {name: FactType(name, "enum", tuple(values)) for name, values in FACT_VALUES.items()}

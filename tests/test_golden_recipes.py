@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from eidos import engine, yamlio
+from eidos import engine
+from eidos.io import yamlio
 
 GOLDEN = Path(__file__).parent / "golden" / "recipes"
 

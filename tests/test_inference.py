@@ -7,8 +7,8 @@ import json
 import pytest
 
 from eidos import engine
-from eidos.inference import infer_facts
-from eidos.measurements import MISSING
+from eidos.engine.inference import infer_facts
+from eidos.lang.measurements import MISSING
 from tests.conftest import FIXTURES, run_eidos
 
 SNAPSHOTS = FIXTURES / "snapshots"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eidos.engine import recipe_document
-from eidos.matcher import Matcher, RecipeError
+from eidos.engine.matcher import Matcher, RecipeError
 
 CATALOG = """
 component cert-manager { helm repo "https://charts.jetstack.io" chart "cert-manager" version "v1.17.2" values "cm.yaml" }

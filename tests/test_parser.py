@@ -7,9 +7,9 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eidos import ast
-from eidos.diagnostics import Reporter, SourceFile
-from eidos.parser import parse_module
+from eidos.lang import ast
+from eidos.lang.diagnostics import Reporter, SourceFile
+from eidos.lang.parser import parse_module
 
 
 def parse(text: str):

@@ -8,11 +8,11 @@ import shutil
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eidos import yamlio
+from eidos.io import yamlio
 from eidos.engine import recipe_document
-from eidos.expr import compile_closure
-from eidos.matcher import Matcher, RecipeError, deployment_order
-from eidos.measurements import MISSING
+from eidos.lang.expr import compile_closure
+from eidos.engine.matcher import Matcher, RecipeError, deployment_order
+from eidos.lang.measurements import MISSING
 from tests.conftest import FACTS, compile_dir, write_rules
 from tests.grammar_strategies import FACT_VALUES, conditions, requirement
 

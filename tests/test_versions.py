@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eidos.versions import Version, VersionError, parse_version
+from eidos.lang.versions import Version, VersionError, parse_version
 
 V = Version.parse
 

@@ -13,7 +13,7 @@ from typing import Any
 from eidos.bundle.context import GENERATOR, Context
 from eidos.bundle.files import FileSet
 from eidos.bundle.model import Component
-from eidos.yamlio import dump_json
+from eidos.io.yamlio import dump_json
 
 SUMMARY = "bundle.json"
 CHECKSUMS = "checksums.txt"

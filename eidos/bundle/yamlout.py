@@ -1,6 +1,6 @@
 """YAML files of a bundle: one document or several, under an optional comment header.
 
-Quoting is ``eidos.yamlio.dump``'s: every string a YAML 1.1 reader (Helm, Argo CD, Flux
+Quoting is ``eidos.io.yamlio.dump``'s: every string a YAML 1.1 reader (Helm, Argo CD, Flux
 are Go programs using go-yaml) could take for a bool or number is quoted, so a values
 string ``"on"`` or ``"25.10"`` reaches a chart as the string it is.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eidos import yamlio
+from eidos.io import yamlio
 
 
 def dump(data: Any, header: str = "") -> str:

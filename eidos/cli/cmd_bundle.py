@@ -103,8 +103,8 @@ def _facts_given(args) -> bool:
 
 
 def _load_recipe_file(path: str) -> dict:
-    from eidos import yamlio
-    from eidos.inputs import read_input
+    from eidos.io import yamlio
+    from eidos.io.inputs import read_input
 
     text, name = read_input(path, "a recipe document")
     document = yamlio.load(text, name)

@@ -25,10 +25,10 @@ def register(subparsers, argv) -> None:
 
 
 def run(args) -> int:
-    from eidos import sources
+    from eidos.engine import sources
     from eidos.cli.render import diagnostics_json, print_diagnostics
-    from eidos.compiler import compile_ruleset
-    from eidos.lint_matrix import matrix_diagnostics
+    from eidos.engine.compiler import compile_ruleset
+    from eidos.engine.lint_matrix import matrix_diagnostics
 
     ruleset = sources.collect(args.paths, embedded=not args.standalone)
     graph, reporter = compile_ruleset(ruleset)

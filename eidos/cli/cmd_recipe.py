@@ -21,8 +21,9 @@ def register(subparsers, argv) -> None:
 
 
 def run(args) -> int:
-    from eidos import engine, yamlio
-    from eidos.output import emit
+    from eidos import engine
+    from eidos.io import yamlio
+    from eidos.io.output import emit
 
     _graph, recipe = fact_flags.resolve_from_args(args, explain=args.explain)
     doc = engine.recipe_document(recipe, explain=args.explain)

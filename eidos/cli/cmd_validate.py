@@ -65,7 +65,7 @@ def _progress(stream):
 
 def run(args: argparse.Namespace) -> int:
     from eidos.errors import UsageError
-    from eidos.output import emit
+    from eidos.io.output import emit
     from eidos.validate.fleet import expand_sources, validate
     from eidos.validate.reports import render
 

@@ -75,7 +75,7 @@ def facts_from_args(args: argparse.Namespace, graph) -> tuple[dict, dict]:
     for name, value in raw.items():
         spec = graph.facts.get(name)
         if spec is None:
-            from eidos.diagnostics import did_you_mean
+            from eidos.lang.diagnostics import did_you_mean
 
             raise UsageError(f"unknown fact '{name}'", hint=did_you_mean(name, graph.facts))
         facts[name] = spec.coerce(value)
@@ -94,7 +94,7 @@ def snapshot_facts(args: argparse.Namespace, graph) -> tuple[dict, dict]:
     source = getattr(args, "snapshot", None)
     if not source:
         return {}, {}
-    from eidos.inference import infer_facts
+    from eidos.engine.inference import infer_facts
     from eidos.snapshot.io import load_snapshot
 
     snapshot = load_snapshot(source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, TextIO
 
-from eidos.diagnostics import Diagnostic
+from eidos.lang.diagnostics import Diagnostic
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic], stream: TextIO) -> None:

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from eidos import yamlio
-from eidos.inputs import read_input
+from eidos.io import yamlio
+from eidos.io.inputs import read_input
 from eidos.errors import EnvironmentFailure, InputError, UsageError
-from eidos.measurements import MEASUREMENT_TYPES
+from eidos.lang.measurements import MEASUREMENT_TYPES
 from eidos.snapshot.model import (
     KIND,
     STATUSES,
@@ -99,7 +99,7 @@ def write_snapshot(
     cluster_factory: ClusterFactory | None = None,
 ) -> None:
     """Write to a file (atomically), stdout (``-``/None) or a ConfigMap (``cm://ns/name``)."""
-    from eidos.output import emit
+    from eidos.io.output import emit
 
     fmt = format_for(destination, fmt)
     text = dumps(snapshot, fmt)

@@ -28,7 +28,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from eidos.measurements import MEASUREMENT_TYPES, MISSING
+from eidos.lang.measurements import MEASUREMENT_TYPES, MISSING
 
 API_VERSION = "eidos.dev/v1alpha1"
 REFERENCE_API_VERSION = "cns.nvidia.com/v1alpha1"

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 
-from eidos.expr import EvalError, trace
-from eidos.measurements import MISSING
+from eidos.lang.expr import EvalError, trace
+from eidos.lang.measurements import MISSING
 from eidos.validate.plan import Rule
 from eidos.validate.verdicts import Verdict
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from eidos.errors import UsageError
-from eidos.graph import RuleGraph
+from eidos.engine.graph import RuleGraph
 from eidos.validate.evaluate import evaluate
 from eidos.validate.plan import ClosureCache, build_plan, from_resolved
 from eidos.validate.recipe_input import RecipeInput
@@ -60,7 +60,7 @@ class Validator:
     def _facts(self, snapshot) -> tuple[dict, dict]:
         if self.recipe is not None:
             return dict(self.recipe.criteria), {k: "recipe" for k in self.recipe.criteria}
-        from eidos.inference import infer_facts
+        from eidos.engine.inference import infer_facts
 
         facts, sources = infer_facts(self.graph, lambda op: snapshot.lookup(op.segments))
         origin = {k: f"snapshot ({sources[k]['rule']})" for k in facts}

@@ -12,9 +12,9 @@ from typing import Callable
 
 import attrs
 
-from eidos.expr import IR, EvalError, Operand, atoms, closure, render, trace
-from eidos.graph import CheckSpec, RuleGraph
-from eidos.measurements import MISSING
+from eidos.lang.expr import IR, EvalError, Operand, atoms, closure, render, trace
+from eidos.engine.graph import CheckSpec, RuleGraph
+from eidos.lang.measurements import MISSING
 
 # Category of a recipe requirement, from the measurement it tests (checks name their own).
 _TYPE_CATEGORY = {"K8s": "kubernetes", "GPU": "gpu", "OS": "os", "SystemD": "systemd"}

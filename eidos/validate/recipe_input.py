@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import attrs
 
-from eidos import yamlio
-from eidos.inputs import read_input
+from eidos.io import yamlio
+from eidos.io.inputs import read_input
 from eidos.errors import EidosError, InputError
-from eidos.graph import RuleGraph
-from eidos.recipe import API_VERSION
+from eidos.engine.graph import RuleGraph
+from eidos.engine.recipe import API_VERSION
 from eidos.validate.plan import RequirementSource
 from eidos.validate.verdicts import SEVERITIES
 
@@ -86,9 +86,9 @@ def _criteria(raw, graph: RuleGraph, where) -> dict:
 
 
 def _requirement(item, i: int, graph: RuleGraph, path: str, where) -> RequirementSource:
-    from eidos.diagnostics import Reporter
-    from eidos.expr import Checker
-    from eidos.parser import parse_expression
+    from eidos.lang.diagnostics import Reporter
+    from eidos.lang.expr import Checker
+    from eidos.lang.parser import parse_expression
 
     at = ("requirements", i)
     if not isinstance(item, dict):

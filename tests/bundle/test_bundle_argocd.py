@@ -11,7 +11,7 @@ import json
 import pytest
 from bundlekit import SCHEMAS, gb200_document, render, small_document
 
-from eidos import yamlio
+from eidos.io import yamlio
 from eidos.bundle import build_request
 from eidos.bundle.model import parse_recipe
 

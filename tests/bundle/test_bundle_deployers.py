@@ -14,7 +14,7 @@ import subprocess
 import pytest
 from bundlekit import GOLDEN, SCHEMAS, render, small_document
 
-from eidos import yamlio
+from eidos.io import yamlio
 from eidos.errors import UsageError
 
 DEPLOYERS = ("helm", "argocd", "flux", "script")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eidos import yamlio
+from eidos.io import yamlio
 from eidos.bundle import yamlout
 from eidos.bundle.values import (
     apply_overrides,
@@ -242,6 +242,6 @@ def test_any_string_value_survives_yaml_as_a_string(text):
 
 
 def _yaml11_ambiguous(text: str) -> bool:
-    from eidos.yamlio import ambiguous as _needs_quotes
+    from eidos.io.yamlio import ambiguous as _needs_quotes
 
     return _needs_quotes(text)

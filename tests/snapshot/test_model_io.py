@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eidos.errors import InputError, UsageError
-from eidos.measurements import MISSING
+from eidos.lang.measurements import MISSING
+from eidos.io import yamlio
 from eidos.snapshot import io, load_snapshot, parse_snapshot
 from eidos.snapshot.model import (
     API_VERSION,
@@ -239,7 +240,7 @@ doc_like = st.recursive(
 @given(doc=doc_like, as_json=st.booleans())
 def test_fuzzed_documents_never_traceback(doc, as_json):
     try:
-        text = json.dumps(doc) if as_json else __import__("eidos.yamlio").yamlio.dump(doc)
+        text = json.dumps(doc) if as_json else yamlio.dump(doc)
     except ValueError:
         return
     try:

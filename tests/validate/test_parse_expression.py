@@ -1,13 +1,13 @@
-"""eidos.parser.parse_expression: one condition, as validate --recipe re-reads it."""
+"""eidos.lang.parser.parse_expression: one condition, as validate --recipe re-reads it."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eidos import ast
-from eidos.diagnostics import Reporter
-from eidos.parser import parse_expression
+from eidos.lang import ast
+from eidos.lang.diagnostics import Reporter
+from eidos.lang.parser import parse_expression
 
 
 def test_parses_a_condition():

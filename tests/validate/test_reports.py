@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import jsonschema
 import pytest
 
-from eidos import yamlio
+from eidos.io import yamlio
 from eidos.snapshot.io import load_snapshot
 from eidos.validate.fleet import Validator
 from eidos.validate.reports import render

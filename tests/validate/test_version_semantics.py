@@ -77,8 +77,8 @@ parts = st.lists(st.integers(0, 999), min_size=1, max_size=4)
 def test_order_is_numeric_with_zero_padding_and_vendor_tags_ignored(a, b, suffix):
     from eidos.validate.plan import ClosureCache, requirement_rules, RequirementSource
     from eidos.validate.evaluate import evaluate
-    from eidos.expr import Cmp, Const, Operand
-    from eidos.versions import Version
+    from eidos.lang.expr import Cmp, Const, Operand
+    from eidos.lang.versions import Version
 
     ir = Cmp(">=", Operand("path", "K8s.server.version", ("K8s", "server", "version")),
              Const("version", Version.parse(".".join(map(str, b))), ".".join(map(str, b))))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from eidos import __version__, yamlio
-from eidos.recipe import API_VERSION
+from eidos import __version__
+from eidos.io import yamlio
+from eidos.engine.recipe import API_VERSION
 
 
 def verdict_document(v) -> dict:

@@ -6,10 +6,10 @@ wiring parser, compiler, cache and matcher together themselves.
 
 from __future__ import annotations
 
-from eidos import cache, sources
+from eidos.engine import cache, sources
 from eidos.errors import RulesError
-from eidos.graph import RuleGraph
-from eidos.recipe import Recipe, to_document
+from eidos.engine.graph import RuleGraph
+from eidos.engine.recipe import Recipe, to_document
 
 _matchers: dict[int, object] = {}
 
@@ -21,7 +21,7 @@ def load_graph(rules_dirs=(), *, use_cache: bool = True) -> RuleGraph:
         graph = cache.load(ruleset.digest)
         if graph is not None:
             return graph
-    from eidos.compiler import compile_ruleset
+    from eidos.engine.compiler import compile_ruleset
 
     graph, reporter = compile_ruleset(ruleset)
     if graph is None:
@@ -31,8 +31,8 @@ def load_graph(rules_dirs=(), *, use_cache: bool = True) -> RuleGraph:
     return graph
 
 
-def matcher(graph: RuleGraph):
-    from eidos.matcher import Matcher
+def matcher_for(graph: RuleGraph):
+    from eidos.engine.matcher import Matcher
 
     m = _matchers.get(id(graph))
     if m is None or m.graph is not graph:
@@ -41,7 +41,7 @@ def matcher(graph: RuleGraph):
 
 
 def resolve(graph: RuleGraph, facts: dict, *, explain: bool = False, fact_sources: dict | None = None) -> Recipe:
-    return matcher(graph).resolve(facts, explain=explain, fact_sources=fact_sources)
+    return matcher_for(graph).resolve(facts, explain=explain, fact_sources=fact_sources)
 
 
 def recipe_document(recipe: Recipe, *, explain: bool = False) -> dict:

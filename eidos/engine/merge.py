@@ -117,7 +117,7 @@ class Provenance:
 
 
 def _fmt(path: Path) -> str:
-    from eidos.ast import format_path
+    from eidos.lang.ast import format_path
 
     return format_path(path) if path else ""
 

@@ -13,10 +13,10 @@ from typing import Iterator, Union
 
 import attrs
 
-from eidos.diagnostics import Diagnostic, Span
+from eidos.lang.diagnostics import Diagnostic, Span
 from eidos.errors import UsageError
-from eidos.expr import IR, FactType
-from eidos.diagnostics import did_you_mean
+from eidos.lang.expr import IR, FactType
+from eidos.lang.diagnostics import did_you_mean
 
 ValuePath = tuple[Union[str, int], ...]
 
@@ -65,7 +65,7 @@ class FactSchema:
             except ValueError:
                 raise UsageError(f"{self.name} must be a number, got '{raw}'") from None
         if self.kind == "version":
-            from eidos.versions import Version, VersionError
+            from eidos.lang.versions import Version, VersionError
 
             try:
                 return Version.parse(text)

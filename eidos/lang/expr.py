@@ -24,10 +24,10 @@ from typing import Callable, Union
 
 import attrs
 
-from eidos import ast
-from eidos.diagnostics import Reporter, did_you_mean
-from eidos.measurements import MEASUREMENT_TYPES, MISSING
-from eidos.versions import Version, VersionError, parse_version
+from eidos.lang import ast
+from eidos.lang.diagnostics import Reporter, did_you_mean
+from eidos.lang.measurements import MEASUREMENT_TYPES, MISSING
+from eidos.lang.versions import Version, VersionError, parse_version
 
 ORDERED_TYPES = ("version", "int", "float")
 

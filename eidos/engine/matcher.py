@@ -21,11 +21,11 @@ import heapq
 from itertools import combinations
 
 from eidos.errors import InputError
-from eidos.expr import closure, trace
-from eidos.graph import OverlaySpec, RuleGraph
-from eidos.measurements import MISSING
-from eidos.merge import Provenance, ValuePathError, deep_merge, format_value_path, set_path, unset_path
-from eidos.recipe import OverlayVerdict, Recipe, ResolvedComponent, ResolvedRequirement
+from eidos.lang.expr import closure, trace
+from eidos.engine.graph import OverlaySpec, RuleGraph
+from eidos.lang.measurements import MISSING
+from eidos.engine.merge import Provenance, ValuePathError, deep_merge, format_value_path, set_path, unset_path
+from eidos.engine.recipe import OverlayVerdict, Recipe, ResolvedComponent, ResolvedRequirement
 
 
 class RecipeError(InputError):

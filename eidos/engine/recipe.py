@@ -12,7 +12,7 @@ from __future__ import annotations
 import attrs
 
 from eidos import __version__
-from eidos.diagnostics import Span
+from eidos.lang.diagnostics import Span
 
 API_VERSION = "eidos.dev/v1alpha1"
 

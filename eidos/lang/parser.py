@@ -19,9 +19,9 @@ from functools import lru_cache
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
-from eidos import ast
-from eidos.diagnostics import Reporter, SourceFile, Span
-from eidos.resources import grammar_path
+from eidos.lang import ast
+from eidos.lang.diagnostics import Reporter, SourceFile, Span
+from eidos.io.resources import grammar_path
 
 _TOP_LEVEL = re.compile(r"^(?:fact|component|overlay|check|infer)\b", re.MULTILINE)
 

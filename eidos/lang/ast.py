@@ -12,7 +12,7 @@ from typing import Union
 
 import attrs
 
-from eidos.diagnostics import Span
+from eidos.lang.diagnostics import Span
 
 
 @attrs.frozen(slots=True)

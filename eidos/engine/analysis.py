@@ -10,7 +10,7 @@ they never make a term unsatisfiable, so the analysis only reports certain probl
 
 from __future__ import annotations
 
-from eidos.expr import IR, AndE, Cmp, Exist, In, Match, NotE, OrE, Range, TrueE, render
+from eidos.lang.expr import IR, AndE, Cmp, Exist, In, Match, NotE, OrE, Range, TrueE, render
 
 NEVER = "never"
 MAX_TERMS = 64

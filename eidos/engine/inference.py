@@ -9,9 +9,9 @@ rule that disagrees is recorded as a conflict so ``--explain`` can show it.
 from __future__ import annotations
 
 from eidos.errors import EidosError
-from eidos.expr import EvalError, closure, trace
-from eidos.graph import RuleGraph
-from eidos.measurements import MISSING
+from eidos.lang.expr import EvalError, closure, trace
+from eidos.engine.graph import RuleGraph
+from eidos.lang.measurements import MISSING
 
 
 def infer_facts(graph: RuleGraph, lookup) -> tuple[dict, dict]:

@@ -22,7 +22,7 @@ import attrs
 
 from eidos import __version__
 from eidos.errors import InputError
-from eidos.resources import embedded_root, grammar_path
+from eidos.io.resources import embedded_root, grammar_path
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_TREE_FILES = 20_000

@@ -16,11 +16,12 @@ import re
 from collections import defaultdict
 from typing import Iterable
 
-from eidos import analysis, ast
-from eidos.diagnostics import Reporter, SourceFile, Span, did_you_mean
+from eidos.engine import analysis
+from eidos.lang import ast
+from eidos.lang.diagnostics import Reporter, SourceFile, Span, did_you_mean
 from eidos.errors import InputError
-from eidos.expr import IR, Checker, Cmp, In, TrueE, atoms, conjoin, conjuncts, render
-from eidos.graph import (
+from eidos.lang.expr import IR, Checker, Cmp, In, TrueE, atoms, conjoin, conjuncts, render
+from eidos.engine.graph import (
     CheckSpec,
     ComponentChange,
     ComponentSpec,
@@ -33,7 +34,7 @@ from eidos.graph import (
     RuleGraph,
     ValueOp,
 )
-from eidos.sources import PayloadError, RuleSet, resolve_payload
+from eidos.engine.sources import PayloadError, RuleSet, resolve_payload
 
 SEVERITIES = ("error", "warning", "info")
 SCHEDULING_ROLES = ("system", "accelerated")
@@ -79,7 +80,7 @@ class _Decls:
 
 def compile_ruleset(ruleset: RuleSet, reporter: Reporter | None = None) -> tuple[RuleGraph | None, Reporter]:
     """Parse and compile; returns (graph or None when there are errors, reporter)."""
-    from eidos.parser import parse_module  # Lark is only needed on this path
+    from eidos.lang.parser import parse_module  # Lark is only needed on this path
 
     reporter = reporter or Reporter()
     # Compiling allocates millions of small acyclic objects (tokens, AST, IR); the cyclic
@@ -185,7 +186,7 @@ class _Compiler:
             return None
         data, lines = None, ()
         if values:
-            from eidos import yamlio
+            from eidos.io import yamlio
 
             try:
                 data, line_map = yamlio.load(text, origin, with_lines=True)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from itertools import product
 
-from eidos.diagnostics import Diagnostic, NO_SPAN
+from eidos.lang.diagnostics import Diagnostic, NO_SPAN
 from eidos.errors import InputError
 
 MAX_COMBINATIONS = 20_000
 
 
 def matrix_diagnostics(graph) -> list[Diagnostic]:
-    from eidos.matcher import Matcher
+    from eidos.engine.matcher import Matcher
 
     enums = [(name, spec.values) for name, spec in sorted(graph.facts.items()) if spec.kind == "enum"]
     total = 1

@@ -1,0 +1,1 @@
+"""The edges: reading inputs, writing outputs, YAML/JSON, embedded resources."""

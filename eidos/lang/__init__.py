@@ -1,0 +1,1 @@
+"""The language core: grammar-driven parser, AST, expressions, versions, diagnostics."""
