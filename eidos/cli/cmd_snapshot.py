@@ -7,7 +7,6 @@ agent failed or timed out, or the output could not be written.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -61,8 +60,11 @@ def register(subparsers, argv) -> None:
                     help="repeatable; default tolerates nvidia.com/gpu:NoSchedule; '*' tolerates all")
     ag.add_argument("--timeout", type=float, default=DEFAULT_AGENT_TIMEOUT, metavar="SECONDS",
                     help="how long to wait for the agent Job (default 300)")
-    ag.add_argument("--cleanup", action=argparse.BooleanOptionalAction, default=True,
-                    help="delete the agent's objects afterwards (default yes)")
+    ag.add_argument("--no-cleanup", dest="cleanup", action="store_false",
+                    help="keep the agent's objects afterwards, for debugging")
+    ag.add_argument("--cleanup", dest="cleanup_run", metavar="RUN|all",
+                    help="delete, by label, what agent run RUN (or every run) left in "
+                         "--namespace, then exit")
     p.set_defaults(run=run)
 
 
@@ -80,8 +82,16 @@ def run(args) -> int:
 
         return Cluster.connect(args.kubeconfig, args.context, timeout=args.collector_timeout)
 
+    if args.cleanup_run is not None:
+        return _sweep(args, cluster_factory)
     if args.deploy_agent:
-        snapshot = _agent(args, cluster_factory)
+        from eidos.snapshot.agent import Interrupted
+
+        try:
+            snapshot = _agent(args, cluster_factory)
+        except Interrupted as stop:  # the agent's objects are already deleted
+            print(f"eidos: interrupted ({stop.signal_name})", file=sys.stderr)
+            return stop.exit_status
     else:
         snapshot = _local(args)
     io.write_snapshot(snapshot, args.output, fmt, cluster_factory=cluster_factory)
@@ -138,7 +148,8 @@ def _agent(args, cluster_factory):
     )
     cluster = cluster_factory()
     try:
-        snapshot = agent.run_agent(cluster, opts, agent.Progress())
+        with agent.signals_interrupt():
+            snapshot = agent.run_agent(cluster, opts, agent.Progress(), warn=_warn)
         measurement, statuses = collect_cluster(
             lambda: cluster,
             node_name=snapshot.source_node,
@@ -148,6 +159,32 @@ def _agent(args, cluster_factory):
         return snapshot.replace_type(measurement, tuple(statuses), "K8s")
     finally:
         cluster.close()
+
+
+def _warn(message: str) -> None:
+    print(f"eidos: warning: {message}", file=sys.stderr)
+
+
+def _sweep(args, cluster_factory) -> int:
+    """``--cleanup RUN|all``: 0 when nothing is left, 3 when something could not be deleted."""
+    from eidos.snapshot import agent
+
+    agent.check_run_selector(args.cleanup_run)
+    if args.deploy_agent:
+        raise UsageError("--cleanup removes leftovers of earlier runs; drop --deploy-agent")
+    cluster = cluster_factory()
+    try:
+        results = agent.sweep(cluster, args.namespace, args.cleanup_run)
+    finally:
+        cluster.close()
+    for r in results:
+        what = f"{r.kind} {args.namespace}/{r.name}" if r.name else f"{r.kind} in {args.namespace}"
+        print(f"eidos: {'deleted' if r.error is None else 'could not delete'} {what}"
+              + (f": {r.error}" if r.error else ""), file=sys.stderr)
+    if not results:
+        which = "of any run" if args.cleanup_run == "all" else f"of run {args.cleanup_run}"
+        print(f"eidos: no agent objects {which} in {args.namespace}", file=sys.stderr)
+    return 3 if any(r.error for r in results) else 0
 
 
 def _summary(snapshot, destination: str) -> None:

@@ -240,29 +240,42 @@ class Cluster:
         )
 
     def put_configmap(self, namespace: str, name: str, data: dict, labels: dict | None = None) -> None:
-        """Create the ConfigMap, or update its data and labels if it exists."""
+        """Update the ConfigMap's data and labels, or create it if it does not exist.
+
+        Patch comes first: the agent's Role grants ``patch`` on its one pre-created ConfigMap
+        and no ``create`` at all (``create`` cannot be limited to a name), so the agent must
+        never need to create. The patch merges labels, keeping the ownerReference and the run
+        labels the CLI put on that ConfigMap."""
+        patch = {"metadata": {"labels": dict(labels or {})}, "data": dict(data)}
         body = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": name, "namespace": namespace, "labels": dict(labels or {})},
             "data": dict(data),
         }
-        try:
-            self._call(
-                f"create ConfigMap {namespace}/{name}",
-                self._core().create_namespaced_config_map,
-                namespace,
-                body,
-            )
-        except Conflict:
-            patch = {"metadata": {"labels": dict(labels or {})}, "data": dict(data)}
-            self._call(
-                f"update ConfigMap {namespace}/{name}",
-                self._core().patch_namespaced_config_map,
-                name,
-                namespace,
-                patch,
-            )
+        for attempt in range(2):  # a concurrent writer can create it between our two calls
+            try:
+                self._call(
+                    f"update ConfigMap {namespace}/{name}",
+                    self._core().patch_namespaced_config_map,
+                    name,
+                    namespace,
+                    patch,
+                )
+                return
+            except NotFound:
+                pass
+            try:
+                self._call(
+                    f"create ConfigMap {namespace}/{name}",
+                    self._core().create_namespaced_config_map,
+                    namespace,
+                    body,
+                )
+                return
+            except Conflict:
+                if attempt:
+                    raise
 
     # ---- objects the agent creates ------------------------------------------------------
 
@@ -284,6 +297,26 @@ class Cluster:
         except NotFound:
             return False
         return True
+
+    def patch(self, kind: str, name: str, namespace: str | None, body: dict) -> dict:
+        """Strategic-merge patch of one object (e.g. resuming the suspended agent Job)."""
+        method, namespaced = self._method("patch", kind)
+        args = (name, namespace, body) if namespaced else (name, body)
+        return self._call(f"update {kind} {_qual(namespace, name)}", method, *args)
+
+    def list_objects(self, kind: str, namespace: str, label_selector: str | None = None) -> list[dict]:
+        """Objects of ``kind`` in ``namespace`` matching ``label_selector``. The selector is
+        applied again here: deleting what an emulator (or a proxy) failed to filter would be
+        the worst possible outcome of a sweep."""
+        method, namespaced = self._method("list", kind)
+        if not namespaced:
+            raise ValueError(f"{kind} is not namespaced")
+        kw = {"label_selector": label_selector} if label_selector else {}
+        items = self._items(self._call(f"list {kind} in {namespace}", method, namespace, **kw))
+        items = [i for i in items if (i.get("metadata") or {}).get("namespace") in (None, namespace)]
+        if label_selector:
+            items = [i for i in items if _labels_match(i, label_selector)]
+        return items
 
     def read_job(self, namespace: str, name: str) -> dict:
         from kubernetes import client

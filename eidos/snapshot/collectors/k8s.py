@@ -42,7 +42,7 @@ GPU_NAMESPACES = (
     "nvidia-dra-driver",
     "nvidia-dra-driver-gpu",
 )
-RUN_LABEL = "eidos.dev/run-id"
+RUN_LABEL = "eidos.dev/run"  # the agent's run label (eidos.snapshot.agent.RUN_LABEL)
 MAX_NODES = 500
 _HIDDEN_LABEL_PREFIXES = ("feature.node.kubernetes.io/",)  # hundreds of CPU-flag labels
 _PROVIDERS = {"aws": "eks", "gce": "gke", "azure": "aks", "oci": "oke"}
