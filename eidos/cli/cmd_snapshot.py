@@ -2,7 +2,9 @@
 
 Exit codes: 0 a snapshot was written (collectors that failed or were unavailable are
 recorded inside it); 2 bad flags or unreadable input; 3 the cluster was unreachable, the
-agent failed or timed out, or the output could not be written.
+agent failed or timed out, or the output could not be written. A SIGINT/SIGTERM/SIGHUP while
+the agent runs deletes its objects, then exits 128 + the signal number. ``--cleanup RUN|all``
+exits 0 when nothing of the run is left, 3 when something could not be deleted.
 """
 
 from __future__ import annotations

@@ -370,7 +370,8 @@ class FakeKubelet:
                 if self.outcome == "complete":
                     start = self.kube.call(lambda: len(self.kube.emulator._requests))
                     agent = self._agent_cluster()
-                    io.write_snapshot(io.parse_snapshot(self.text), cm, "yaml", cluster_factory=lambda: agent)
+                    io.write_snapshot(io.parse_snapshot(self.text), cm, "yaml",
+                                      cluster_factory=lambda agent=agent: agent)
                     self._audit(ns, job, start)
                     cond = {"type": "Complete", "status": "True"}
                 else:
@@ -408,7 +409,7 @@ def _leftovers(kube):
 
 
 def agent_opts(**kw):
-    base = dict(image="eidos:dev", namespace="gpu-operator", timeout=10, poll_interval=0.05)
+    base = {"image": "eidos:dev", "namespace": "gpu-operator", "timeout": 10, "poll_interval": 0.05}
     base.update(kw)
     return AgentOptions(**base)
 
