@@ -63,7 +63,10 @@ def _kubeconfig_candidates(kubeconfig: str | None, env) -> list[str]:
         return [kubeconfig]
     if env.get("KUBECONFIG"):
         return [p for p in env["KUBECONFIG"].split(os.pathsep) if p]
-    return [str(Path("~/.kube/config").expanduser())]
+    try:
+        return [str(Path("~/.kube/config").expanduser())]
+    except RuntimeError:  # no HOME and no passwd entry: the agent's uid in a bare image
+        return []
 
 
 def config_available(kubeconfig: str | None = None, env=None) -> bool:

@@ -586,3 +586,19 @@ def test_sweep_refuses_selector_injection(kube, bad):
     with pytest.raises(EnvironmentFailure.__mro__[1]) as info:
         sweep(connect(kube), "gpu-operator", bad)
     assert info.value.exit_code == 2
+
+
+def test_no_home_directory_means_in_cluster(monkeypatch):
+    """The agent runs as a uid with no passwd entry; without HOME, ``~`` cannot expand and
+    the in-cluster service account must still be found (not an internal error)."""
+    import pwd
+
+    from eidos.snapshot.cluster import config_available
+
+    def no_entry(uid):
+        raise KeyError(uid)
+
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    assert config_available(env={"KUBERNETES_SERVICE_HOST": "10.0.0.1"}) is True
+    assert config_available(env={}) is False
