@@ -416,7 +416,7 @@ def run_agent(
         job = cluster.create(job_manifest(opts))
         # an API server always returns the uid; without one (an emulator) there can be no
         # ownerReference, and the label sweep is what remains
-        owner_uid = ((job or {}).get("metadata") or {}).get("uid") if isinstance(job, dict) else None
+        owner_uid = (job.get("metadata") or {}).get("uid") if isinstance(job, dict) else None
         for manifest in owned_manifests(opts, owner_uid):
             progress.update(f"creating {manifest['kind']} {manifest['metadata']['name']}")
             cluster.create(manifest)
