@@ -21,7 +21,6 @@ and every object name carries the run id.
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import sys
@@ -239,7 +238,9 @@ class Progress:
     def __init__(self, stream: TextIO | None = None, enabled: bool | None = None):
         self.stream = stream or sys.stderr
         if enabled is None:
-            ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+            from eidos.cli.console import is_ci  # the one reading of CI
+
+            ci = is_ci()
             enabled = bool(getattr(self.stream, "isatty", lambda: False)()) and not ci
         self.enabled = enabled
         self._shown = False
