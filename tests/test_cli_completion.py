@@ -67,7 +67,7 @@ printf '%s\n' "${COMPREPLY[@]}"
 def bash_complete(path: Path, *words: str, cwd: Path | None = None) -> list[str]:
     bash = need("bash")
     result = subprocess.run([bash, "-c", BASH_DRIVER, "driver", str(path), *words],
-                            capture_output=True, text=True, timeout=30, cwd=cwd)
+                            capture_output=True, text=True, timeout=30, cwd=cwd, check=False)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     return [line for line in result.stdout.splitlines() if line]
 
@@ -76,7 +76,7 @@ def test_bash_script_syntax(tmp_path):
     bash = need("bash")
     path = tmp_path / "eidos.bash"
     path.write_text(script("bash"))
-    result = subprocess.run([bash, "-n", str(path)], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([bash, "-n", str(path)], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
 
 
@@ -126,7 +126,7 @@ _eidos
 def zsh_complete(path: Path, *words: str) -> list[str]:
     zsh = need("zsh")
     result = subprocess.run([zsh, "-f", "-c", ZSH_DRIVER, "driver", str(path), *words],
-                            capture_output=True, text=True, timeout=30)
+                            capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     return result.stdout.splitlines()
 
@@ -137,7 +137,7 @@ def test_zsh_script_syntax(tmp_path):
     text = script("zsh")
     assert text.startswith("#compdef eidos\n")
     path.write_text(text)
-    result = subprocess.run([zsh, "-n", str(path)], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([zsh, "-n", str(path)], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
 
 
@@ -159,7 +159,7 @@ def test_zsh_completes_commands_flags_and_values(tmp_path, schema):
 def fish_complete(path: Path, line: str) -> list[str]:
     fish = need("fish")
     result = subprocess.run([fish, "--no-config", "-c", 'source $argv[1]; complete -C $argv[2]', str(path), line],
-                            capture_output=True, text=True, timeout=30)
+                            capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     return [row.split("\t", 1)[0] for row in result.stdout.splitlines()]
 
@@ -168,7 +168,7 @@ def test_fish_script_syntax(tmp_path):
     fish = need("fish")
     path = tmp_path / "eidos.fish"
     path.write_text(script("fish"))
-    result = subprocess.run([fish, "--no-config", "-n", str(path)], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([fish, "--no-config", "-n", str(path)], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
 
 
@@ -223,7 +223,7 @@ def test_fish_quotes_every_generated_word(tmp_path):
     path.write_text(render_fish(hostile_tree()))
     fish = need("fish")
     result = subprocess.run([fish, "--no-config", "-c", 'source $argv[1]; complete -C "eidos run --pick "', str(path)],
-                            capture_output=True, text=True, timeout=30, cwd=tmp_path)
+                            capture_output=True, text=True, timeout=30, cwd=tmp_path, check=False)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     rows = result.stdout.splitlines()
     assert sorted(r.split("\t")[0] for r in rows) == sorted(HOSTILE)

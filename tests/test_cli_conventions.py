@@ -153,7 +153,7 @@ def test_version_names_everything_a_bug_report_needs(capsys):
 def test_version_subprocess():
     result = run_eidos("--version")
     assert result.returncode == 0 and result.stderr == ""
-    assert re.search(r"^rule base: sha256:[0-9a-f]{64} ", result.stdout, re.M)
+    assert re.search(r"^rule base: sha256:[0-9a-f]{64} ", result.stdout, re.MULTILINE)
     assert "CPython" in result.stdout or platform.python_implementation() in result.stdout
 
 

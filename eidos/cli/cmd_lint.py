@@ -27,8 +27,8 @@ def register(subparsers, argv) -> None:
 
 
 def run(args) -> int:
-    from eidos.engine import sources
     from eidos.cli.render import diagnostics_json, print_diagnostics
+    from eidos.engine import sources
     from eidos.engine.compiler import compile_ruleset
     from eidos.engine.lint_matrix import matrix_diagnostics
     from eidos.io.output import emit

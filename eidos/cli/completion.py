@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterable, Mapping, TextIO
+from collections.abc import Iterable, Mapping
+from typing import TextIO
 
 PREFIX = "eidos"
 

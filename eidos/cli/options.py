@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import difflib
 import shlex
-from typing import Sequence
+from collections.abc import Sequence
 
 from eidos.cli import console
-from eidos.errors import UsageError
 from eidos.cli.parser import looks_like_path
+from eidos.errors import UsageError
 
 _LEGACY_DEST = "_legacy_out"
 _LEGACY_FORMAT = "_legacy_format"

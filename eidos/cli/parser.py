@@ -27,7 +27,7 @@ class Parser(argparse.ArgumentParser):
 
     # -- errors -----------------------------------------------------------------------
 
-    def error(self, message: str, hint: str | None = None):  # noqa: D401 - argparse API
+    def error(self, message: str, hint: str | None = None):
         name = self.prog.removeprefix("eidos ")
         text = message if self.prog == "eidos" else f"{name}: {message}"
         raise UsageError(text, hint=hint or f"see '{self.prog} --help'")
@@ -77,7 +77,7 @@ class Parser(argparse.ArgumentParser):
             target.error(message, hint)
         self.error(message, hint)
 
-    def _command_parser(self, parsed: argparse.Namespace) -> "argparse.ArgumentParser | None":
+    def _command_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser | None:
         """The subcommand's parser, when one was chosen (its flags are the candidates)."""
         command = getattr(parsed, "command", None)
         for action in self._actions:
