@@ -133,6 +133,9 @@ def test_lint_embedded_base_is_clean():
         (["recipe"], "no facts given"),
         (["recipe", "--rules", "/nonexistent/dir", "--service", "eks"], "no such directory"),
         (["recipe", "--service", "eks", "-o", "xml"], "invalid choice"),
+        (["recipe", "--service", "eks", "-o", "r.yaml"], "use --out r.yaml"),
+        (["recipe", "--servce", "eks"], "did you mean '--service'?"),
+        (["recipy", "--service", "eks"], "did you mean 'recipe'?"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -185,7 +188,9 @@ def test_corrupt_cache_is_ignored(tmp_path):
 
 
 def test_version_flag():
-    assert ok(run_eidos("--version")).startswith("eidos ")
+    lines = ok(run_eidos("--version")).splitlines()
+    assert lines[0].startswith("eidos ") and lines[1].startswith("python: ")
+    assert lines[2].startswith("platform: ") and lines[3].startswith("rule base: sha256:")
 
 
 def test_shipped_example_lints_and_resolves():

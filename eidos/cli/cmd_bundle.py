@@ -7,10 +7,11 @@ bundle package and the rule engine load only when this command runs.
 
 from __future__ import annotations
 
-import sys
+import shlex
 from pathlib import Path
 
-from eidos.cli import facts
+from eidos.cli import console, facts
+from eidos.cli.options import add_output_arguments, finish_output
 from eidos.errors import InputError, UsageError
 
 DEPLOYER_CHOICES = ("helm", "argocd", "flux", "script")
@@ -37,11 +38,17 @@ def register(subparsers, argv) -> None:
         "-d",
         "--deployer",
         choices=DEPLOYER_CHOICES,
-        default="helm",
-        help="bundle flavour (default: helm)",
+        default=None,
+        help="bundle flavour (default: helm); -o/--output is the same flag",
     )
-    out.add_argument(
-        "-o", "--output", metavar="DIR", required=True, help="directory to write the bundle to"
+    add_output_arguments(
+        out,
+        DEPLOYER_CHOICES,
+        default=None,
+        format_help="bundle flavour, as -d (the output format, as for every eidos command)",
+        out_metavar="DIR",
+        out_help="directory to write the bundle to (required)",
+        legacy_destination=True,
     )
     out.add_argument(
         "--force",
@@ -134,10 +141,25 @@ def _recipe_and_reader(args):
     return engine.recipe_document(recipe), graph.read_payload, "recipe"
 
 
+def _finish_flags(args) -> None:
+    """Settle -d/-o (one flavour) and --out (the directory; deprecated: -o DIR)."""
+    finish_output(args, DEPLOYER_CHOICES)
+    if args.deployer and args.output and args.deployer != args.output:
+        raise UsageError(f"-d {args.deployer} contradicts -o {args.output}",
+                         hint="give the flavour once (-d and -o are the same flag)")
+    args.deployer = args.deployer or args.output or "helm"
+    if args.out is None:
+        raise UsageError("give the directory to write the bundle to: --out DIR")
+    if args.out == "-":
+        raise UsageError("--out -: a bundle is a directory of files and cannot go to stdout",
+                         hint="give a directory, e.g. --out ./bundle")
+
+
 def run(args) -> int:
     from eidos.bundle import BundleOptions, build_request, check_target, make_bundle, write_bundle
 
-    target = Path(args.output)
+    _finish_flags(args)
+    target = Path(args.out)
     check_target(target, args.force)  # fail before any work
     scheduling = build_request(
         args.system_node_selector,
@@ -163,11 +185,11 @@ def run(args) -> int:
     document, reader, name = _recipe_and_reader(args)
     bundle = make_bundle(document, reader, options, source=name)
     for warning in bundle.warnings:
-        print(f"eidos: warning: {warning}", file=sys.stderr)
+        console.warning(warning)
     write_bundle(bundle.files, target, force=args.force)
     components = len(document.get("components") or [])
     print(
         f"wrote {args.deployer} bundle to {target} ({len(bundle.files)} files, {components} components)"
     )
-    print(f"verify with: (cd {target} && sha256sum -c checksums.txt)")
+    print(f"verify with: (cd {shlex.quote(str(target))} && sha256sum -c checksums.txt)")
     return 0

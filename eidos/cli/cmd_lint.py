@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import sys
+import io
 
+from eidos.cli.options import add_output_arguments
 from eidos.errors import EXIT_FINDINGS, EXIT_OK
 
 
@@ -15,7 +16,8 @@ def register(subparsers, argv) -> None:
         "alone) and report every diagnostic. Exit 1 when there are errors (or warnings with --strict).",
     )
     p.add_argument("paths", nargs="*", metavar="DIR", help="rule directories (default: the embedded base)")
-    p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    add_output_arguments(p, ("text", "json"), default="text", format_help="report format (default text)",
+                         out_help="write the report to FILE (atomically) instead of stdout ('-': stdout)")
     p.add_argument("--standalone", action="store_true",
                    help="check the given directories alone, without the embedded rule base under them")
     p.add_argument("--strict", action="store_true", help="treat warnings as findings too")
@@ -25,10 +27,11 @@ def register(subparsers, argv) -> None:
 
 
 def run(args) -> int:
-    from eidos.engine import sources
     from eidos.cli.render import diagnostics_json, print_diagnostics
+    from eidos.engine import sources
     from eidos.engine.compiler import compile_ruleset
     from eidos.engine.lint_matrix import matrix_diagnostics
+    from eidos.io.output import emit
 
     ruleset = sources.collect(args.paths, embedded=not args.standalone)
     graph, reporter = compile_ruleset(ruleset)
@@ -36,12 +39,15 @@ def run(args) -> int:
         reporter.items.extend(matrix_diagnostics(graph))
     diagnostics = reporter.sorted()
     if args.output == "json":
-        sys.stdout.write(diagnostics_json(diagnostics))
+        text = diagnostics_json(diagnostics)
     else:
-        print_diagnostics(diagnostics, sys.stdout)
+        buffer = io.StringIO()
+        print_diagnostics(diagnostics, buffer)
         errors = sum(1 for d in diagnostics if d.is_error)
         warnings = len(diagnostics) - errors
         files = len(ruleset.files)
-        print(f"{files} file(s) checked: {errors} error(s), {warnings} warning(s)")
+        buffer.write(f"{files} file(s) checked: {errors} error(s), {warnings} warning(s)\n")
+        text = buffer.getvalue()
+    emit(text, args.out)
     failing = any(d.is_error for d in diagnostics) or (args.strict and diagnostics)
     return EXIT_FINDINGS if failing else EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eidos.cli import facts as fact_flags
+from eidos.cli.options import add_output_arguments
 
 
 def register(subparsers, argv) -> None:
@@ -13,8 +14,7 @@ def register(subparsers, argv) -> None:
         "requirements, components with versions and values, and the deployment order.",
     )
     fact_flags.add_fact_arguments(p, argv)
-    p.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml", help="document format")
-    p.add_argument("--out", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    add_output_arguments(p, ("yaml", "json"), default="yaml", format_help="document format (default yaml)")
     p.add_argument("--explain", action="store_true",
                    help="say why each overlay did or did not apply and which line set each value")
     p.set_defaults(run=run)

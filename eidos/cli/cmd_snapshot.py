@@ -13,7 +13,12 @@ import os
 import sys
 from pathlib import Path
 
+from eidos.cli import console
+from eidos.cli.argtypes import kubeconfig_file, seconds
+from eidos.cli.options import add_legacy_format_argument, add_output_arguments, finish_output
 from eidos.errors import UsageError
+
+FORMATS = ("yaml", "json")
 
 DEFAULT_COLLECTOR_TIMEOUT = 20.0
 DEFAULT_AGENT_TIMEOUT = 300.0
@@ -31,20 +36,27 @@ def register(subparsers, argv) -> None:
         ),
     )
     out = p.add_argument_group("output")
-    out.add_argument("-o", "--output", default="-", metavar="DEST",
-                     help="file path, '-' for stdout (default) or cm://namespace/name")
-    out.add_argument("--format", choices=("yaml", "json"),
-                     help="output format (default: json for *.json paths, else yaml)")
+    add_output_arguments(
+        out,
+        FORMATS,
+        default=None,
+        format_help="document format (default: json when --out ends in .json, else yaml)",
+        out_metavar="DEST",
+        out_help="file path, '-' for stdout (default) or cm://namespace/name",
+        legacy_destination=True,
+    )
+    add_legacy_format_argument(out, FORMATS)
     local = p.add_argument_group("collection")
     local.add_argument("--host-root", default="/", metavar="DIR",
                        help="where the host's / is mounted (default /; the agent uses /host)")
-    local.add_argument("--collector-timeout", type=float, default=DEFAULT_COLLECTOR_TIMEOUT,
+    local.add_argument("--collector-timeout", type=seconds, default=DEFAULT_COLLECTOR_TIMEOUT,
                        metavar="SECONDS", help="deadline for each collector (default 20)")
     local.add_argument("--systemd-unit", action="append", metavar="UNIT",
                        help="systemd unit to record (repeatable; default containerd, docker, kubelet)")
     cl = p.add_argument_group("cluster")
     cl.add_argument("--no-cluster", action="store_true", help="do not contact a Kubernetes API")
-    cl.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default KUBECONFIG, ~/.kube/config)")
+    cl.add_argument("--kubeconfig", metavar="FILE", type=kubeconfig_file,
+                    help="kubeconfig file (default KUBECONFIG, ~/.kube/config); must exist")
     cl.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
     cl.add_argument("--image-namespace", action="append", metavar="NS",
                     help="namespace whose pod images are recorded (repeatable; default GPU operator namespaces)")
@@ -60,7 +72,7 @@ def register(subparsers, argv) -> None:
                     help="repeatable; default nvidia.com/gpu.present=true")
     ag.add_argument("--toleration", action="append", metavar="KEY[=VALUE][:EFFECT]",
                     help="repeatable; default tolerates nvidia.com/gpu:NoSchedule; '*' tolerates all")
-    ag.add_argument("--timeout", type=float, default=DEFAULT_AGENT_TIMEOUT, metavar="SECONDS",
+    ag.add_argument("--timeout", type=seconds, default=DEFAULT_AGENT_TIMEOUT, metavar="SECONDS",
                     help="how long to wait for the agent Job (default 300)")
     ag.add_argument("--no-cleanup", dest="cleanup", action="store_false",
                     help="keep the agent's objects afterwards, for debugging")
@@ -73,11 +85,11 @@ def register(subparsers, argv) -> None:
 def run(args) -> int:
     from eidos.snapshot import io
 
-    if args.collector_timeout <= 0:
-        raise UsageError("--collector-timeout must be positive")
-    fmt = io.format_for(args.output, args.format)
-    if io.is_configmap(args.output):
-        io.parse_cm_uri(args.output)  # fail on a bad URI before collecting anything
+    finish_output(args, FORMATS)
+    destination = args.out or "-"
+    fmt = io.format_for(destination, args.output)
+    if io.is_configmap(destination):
+        io.parse_cm_uri(destination)  # fail on a bad URI before collecting anything
 
     def cluster_factory():
         from eidos.snapshot.cluster import Cluster
@@ -96,8 +108,8 @@ def run(args) -> int:
             return stop.exit_status
     else:
         snapshot = _local(args)
-    io.write_snapshot(snapshot, args.output, fmt, cluster_factory=cluster_factory)
-    _summary(snapshot, args.output)
+    io.write_snapshot(snapshot, destination, fmt, cluster_factory=cluster_factory)
+    _summary(snapshot, destination)
     return 0
 
 
@@ -133,8 +145,6 @@ def _agent(args, cluster_factory):
             "--deploy-agent needs the agent image: pass --image or set EIDOS_AGENT_IMAGE",
             hint="build it from the repository's Dockerfile (see docs/snapshot.md)",
         )
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
     opts = agent.AgentOptions(
         image=args.image,
         namespace=args.namespace,
@@ -191,10 +201,10 @@ def _sweep(args, cluster_factory) -> int:
 
 def _summary(snapshot, destination: str) -> None:
     """One line on a terminal when writing to a file; nothing in pipes and CI."""
-    if destination == "-" or not sys.stderr.isatty() or os.environ.get("CI", "").lower() == "true":
+    if destination == "-" or not console.interactive(sys.stderr):
         return
     counts: dict[str, int] = {}
     for c in snapshot.collectors:
         counts[c.status] = counts.get(c.status, 0) + 1
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    print(f"eidos: wrote {destination} (collectors: {parts})", file=sys.stderr)
+    console.notice(f"wrote {destination} (collectors: {parts})")

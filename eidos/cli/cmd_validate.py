@@ -13,7 +13,9 @@ import argparse
 import os
 import sys
 
+from eidos.cli import console
 from eidos.cli import facts as fact_flags
+from eidos.cli.options import add_output_arguments
 
 FORMATS = ("table", "json", "yaml", "junit", "ctrf", "sarif")
 
@@ -33,8 +35,8 @@ def register(subparsers, argv) -> None:
                    "facts not given as flags are inferred from each snapshot")
     p.add_argument("--recipe", "-r", metavar="FILE",
                    help="a recipe document (eidos recipe -o yaml|json); its criteria are the facts")
-    p.add_argument("-o", "--output", choices=FORMATS, default="table", help="report format (default table)")
-    p.add_argument("--out", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    add_output_arguments(p, FORMATS, default="table", format_help="report format (default table)",
+                         out_help="write the report to FILE (atomically) instead of stdout ('-': stdout)")
     p.add_argument("--fail-on", choices=("error", "warning", "info"), default="error",
                    help="lowest severity whose failure fails the run (default error)")
     p.add_argument("--allow-errors", action="store_true",
@@ -44,13 +46,9 @@ def register(subparsers, argv) -> None:
     p.set_defaults(run=run)
 
 
-def _interactive(stream) -> bool:
-    return stream.isatty() and not os.environ.get("CI")
-
-
 def _progress(stream):
     """A one-line counter on a terminal for fleets; nothing in CI or when redirected."""
-    if not _interactive(stream):
+    if not console.interactive(stream):
         return None
 
     def show(i: int, total: int, source: str) -> None:
@@ -88,6 +86,6 @@ def run(args: argparse.Namespace) -> int:
     elif args.color == "never" or os.environ.get("NO_COLOR"):
         color = False
     else:
-        color = to_terminal and _interactive(sys.stdout)
+        color = to_terminal and console.interactive(sys.stdout)
     emit(render(report, args.output, color=color and args.output == "table"), args.out)
     return report.exit_code

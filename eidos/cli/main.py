@@ -3,18 +3,20 @@
 Exit codes: 0 success; 1 findings (lint errors, failed checks, drift); 2 bad invocation or
 unreadable input (including rules that do not compile); 3 environment failure. No path
 ends in a traceback: unexpected exceptions are reported as internal errors (set
-``EIDOS_DEBUG=1`` to see the traceback when filing a bug).
+``EIDOS_DEBUG=1`` to see the traceback when filing a bug). Everything said on stderr goes
+through :mod:`eidos.cli.console`.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
 
-from eidos import __version__
-from eidos.errors import EXIT_ENVIRONMENT, EXIT_USAGE, EidosError, RulesError, UsageError
+from eidos.cli import console
+from eidos.cli.parser import Parser
+from eidos.cli.version import VersionAction
+from eidos.errors import EXIT_ENVIRONMENT, EXIT_USAGE, EidosError, RulesError
 
 # subcommand name -> module under eidos.cli; each module has register(subparsers, argv) and run(args)
 COMMANDS = {
@@ -23,22 +25,22 @@ COMMANDS = {
     "snapshot": "eidos.cli.cmd_snapshot",
     "validate": "eidos.cli.cmd_validate",
     "bundle": "eidos.cli.cmd_bundle",
+    "completion": "eidos.cli.cmd_completion",
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so usage errors share one exit path."""
+def build_parser(argv: list[str] | None, *, complete: bool = False) -> Parser:
+    """The argparse tree for ``argv``.
 
-    def error(self, message: str):  # noqa: D401 - argparse API
-        raise UsageError(f"{self.prog.removeprefix('eidos ')}: {message}" if self.prog != "eidos" else message,
-                         hint=f"see '{self.prog} --help'")
-
-
-def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    parser = _Parser(prog="eidos", description="Executable knowledge for GPU Kubernetes clusters.")
-    parser.add_argument("--version", action="version", version=f"eidos {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    chosen = next((a for a in argv if not a.startswith("-")), None)
+    Only the command named in ``argv`` does expensive set-up (loading the rule base to
+    derive fact flags). With ``complete``, every command does, as the completion scripts
+    need the whole tree.
+    """
+    parser = Parser(prog="eidos", description="Executable knowledge for GPU Kubernetes clusters.")
+    parser.add_argument("--version", action=VersionAction,
+                        help="print the eidos, Python and platform versions and the rule base digest")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    chosen = next((a for a in argv or () if not a.startswith("-")), None)
     for name, module_name in COMMANDS.items():
         try:
             module = importlib.import_module(module_name)
@@ -46,8 +48,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
             if err.name == module_name:
                 continue  # command not shipped in this build
             raise
-        # Only the chosen command may do expensive set-up (e.g. loading rules for fact flags).
-        module.register(sub, argv if name == chosen else None)
+        module.register(sub, [] if complete else (argv if name == chosen else None))
     return parser
 
 
@@ -60,31 +61,31 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
         return int(args.run(args) or 0)
+    except SystemExit as exit_:  # --help and --version
+        return exit_.code if isinstance(exit_.code, int) else 0
     except RulesError as err:
         from eidos.cli.render import print_diagnostics
 
         print_diagnostics(err.diagnostics, sys.stderr)
-        print(f"eidos: {err.message}", file=sys.stderr)
+        console.error(err.message)
         return err.exit_code
     except EidosError as err:
-        print(f"eidos: {err.message}", file=sys.stderr)
-        if err.hint:
-            print(f"  hint: {err.hint}", file=sys.stderr)
+        console.error(err.message, hint=err.hint)
         return err.exit_code
     except KeyboardInterrupt:
-        print("eidos: interrupted", file=sys.stderr)
+        console.error("interrupted")
         return 130
     except BrokenPipeError:
         try:
-            sys.stdout = open(os.devnull, "w")
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces stdout for good
         except OSError:
             pass
         return 0
     except Exception as err:  # pragma: no cover - the last line of defence
         if os.environ.get("EIDOS_DEBUG"):
             raise
-        print(f"eidos: internal error: {type(err).__name__}: {err}", file=sys.stderr)
-        print("  hint: rerun with EIDOS_DEBUG=1 for a traceback and report it", file=sys.stderr)
+        console.error(f"internal error: {type(err).__name__}: {err}",
+                      hint="rerun with EIDOS_DEBUG=1 for a traceback and report it")
         return EXIT_ENVIRONMENT
 
 

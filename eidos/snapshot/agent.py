@@ -30,7 +30,6 @@ Library code does not print: warnings go to the caller's ``warn`` callable.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import signal
@@ -190,9 +189,9 @@ def job_manifest(opts: AgentOptions) -> dict:
         "snapshot",
         "--host-root", HOST_MOUNT,
         "--no-cluster",
-        "--format", "yaml",
+        "-o", "yaml",
         "--collector-timeout", f"{opts.collector_timeout:g}",
-        "-o", f"cm://{opts.namespace}/{opts.configmap}",
+        "--out", f"cm://{opts.namespace}/{opts.configmap}",
     ]
     for unit in opts.systemd_units:
         args += ["--systemd-unit", unit]
@@ -324,7 +323,9 @@ class Progress:
     def __init__(self, stream: TextIO | None = None, enabled: bool | None = None):
         self.stream = stream or sys.stderr
         if enabled is None:
-            ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+            from eidos.cli.console import is_ci  # the one reading of CI
+
+            ci = is_ci()
             enabled = bool(getattr(self.stream, "isatty", lambda: False)()) and not ci
         self.enabled = enabled
         self._shown = False
@@ -558,7 +559,7 @@ class SweepResult:
 
 def sweep_selector(run: str) -> str:
     """Objects of one run, or of every run (``all``). Requiring the run label keeps
-    ``all`` away from snapshot ConfigMaps users wrote with ``-o cm://…`` (those carry
+    ``all`` away from snapshot ConfigMaps users wrote with ``--out cm://…`` (those carry
     ``managed-by=eidos`` but belong to nobody's run)."""
     run = check_run_selector(run)
     return f"{MANAGED_BY_LABEL}={MANAGED_BY}," + (RUN_LABEL if run == "all" else f"{RUN_LABEL}={run}")

@@ -136,7 +136,7 @@ def test_cli_end_to_end(tmp_path):
         str(recipe),
         "-d",
         "script",
-        "-o",
+        "--out",
         str(out),
         "--set",
         "prometheus:grafana.enabled=true",
@@ -147,22 +147,22 @@ def test_cli_end_to_end(tmp_path):
     assert "warning:" in ok.stderr and "grafan.x" in ok.stderr
     assert (out / "deploy.sh").exists()
     cases = [
-        (("-d", "script", "-o", str(out)), "not empty"),  # refuses without --force
-        (("-d", "argocd", "-o", str(tmp_path / "a")), "--repo"),
+        (("-d", "script", "--out", str(out)), "not empty"),  # refuses without --force
+        (("-d", "argocd", "--out", str(tmp_path / "a")), "--repo"),
         (
-            ("-d", "script", "-o", str(tmp_path / "b"), "--set", "promethues:a=1"),
+            ("-d", "script", "--out", str(tmp_path / "b"), "--set", "promethues:a=1"),
             "did you mean 'prometheus'",
         ),
-        (("-d", "script", "-o", str(tmp_path / "c"), "--set", "bad"), "expected COMPONENT:PATH"),
+        (("-d", "script", "--out", str(tmp_path / "c"), "--set", "bad"), "expected COMPONENT:PATH"),
         (
-            ("-d", "script", "-o", str(tmp_path / "d"), "--toleration", "k=v:Never"),
+            ("-d", "script", "--out", str(tmp_path / "d"), "--toleration", "k=v:Never"),
             "unknown effect",
         ),
         (
             (
                 "-d",
                 "flux",
-                "-o",
+                "--out",
                 str(tmp_path / "e"),
                 "--repo",
                 "https://x/y.git",
@@ -172,7 +172,7 @@ def test_cli_end_to_end(tmp_path):
             "flux cannot order",
         ),
         (
-            ("-d", "helm", "-o", str(tmp_path / "f"), "--repo", "https://x/y.git"),
+            ("-d", "helm", "--out", str(tmp_path / "f"), "--repo", "https://x/y.git"),
             "apply to -d argocd",
         ),
     ]
@@ -181,7 +181,7 @@ def test_cli_end_to_end(tmp_path):
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
-    forced = eidos("--recipe", str(recipe), "-d", "script", "-o", str(out), "--force")
+    forced = eidos("--recipe", str(recipe), "-d", "script", "--out", str(out), "--force")
     assert forced.returncode == 0, forced.stderr
 
 
@@ -195,10 +195,10 @@ def test_cli_bad_inputs(tmp_path):
         (bad, "invalid YAML"),
         (snapshot, "not an eidos recipe"),
     ]:
-        result = eidos("--recipe", str(path), "-o", str(tmp_path / "o"))
+        result = eidos("--recipe", str(path), "--out", str(tmp_path / "o"))
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and "Traceback" not in result.stderr
-    result = eidos("--recipe", "-", "-o", str(tmp_path / "o"), stdin=RECIPE_FILE.read_text())
+    result = eidos("--recipe", "-", "--out", str(tmp_path / "o"), stdin=RECIPE_FILE.read_text())
     # the gb200 fixture's manifests come from the embedded rule base when it has them
     assert result.returncode in (0, 2) and "Traceback" not in result.stderr
     if result.returncode == 2:
@@ -206,7 +206,7 @@ def test_cli_bad_inputs(tmp_path):
 
 
 def test_cli_without_recipe_or_facts(tmp_path):
-    result = eidos("-o", str(tmp_path / "o"))
+    result = eidos("--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
@@ -224,11 +224,60 @@ def test_cli_from_fact_flags(tmp_path):
         "ubuntu",
         "-d",
         "helm",
-        "-o",
+        "--out",
         str(out),
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads((out / "bundle.json").read_text())
     assert summary["criteria"]["accelerator"] == "gb200" and summary["components"]
-    both = eidos("--recipe", str(RECIPE_FILE), "--service", "eks", "-o", str(tmp_path / "x"))
+    both = eidos("--recipe", str(RECIPE_FILE), "--service", "eks", "--out", str(tmp_path / "x"))
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_cli_output_flags_follow_the_convention(tmp_path):
+    """-o/--output is the flavour (the format, as -d), --out the directory."""
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps(small_document()))
+    out = tmp_path / "by-o"
+    result = eidos("--recipe", str(recipe), "-o", "script", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "deprecated" not in result.stderr
+    assert json.loads((out / "bundle.json").read_text())["deployer"] == "script"
+    assert (out / "deploy.sh").exists() and not (tmp_path / "script").exists()
+    same = eidos("--recipe", str(recipe), "-d", "script", "--output=script", "--out", str(tmp_path / "both"))
+    assert same.returncode == 0, same.stderr
+    default = eidos("--recipe", str(recipe), "--out", str(tmp_path / "default"))
+    assert default.returncode == 0, default.stderr
+    assert json.loads((tmp_path / "default" / "bundle.json").read_text())["deployer"] == "helm"
+
+
+def test_cli_deprecated_output_directory(tmp_path):
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps(small_document()))
+    out = tmp_path / "legacy"
+    result = eidos("--recipe", str(recipe), "-d", "script", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"eidos: warning: -o as a destination is deprecated; use --out {out}\n" in result.stderr
+    assert json.loads((out / "bundle.json").read_text())["deployer"] == "script"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("-d", "script", "-o", "helm", "--out", "x"), "-d script contradicts -o helm"),
+        (("-o", "old-dir", "--out", "new-dir"), "not a format (helm, argocd, flux, script) and --out is given"),
+        ((), "give the directory to write the bundle to: --out DIR"),
+        (("--out", "-"), "a bundle is a directory of files and cannot go to stdout"),
+        (("-d", "helmm", "--out", "x"), "did you mean 'helm'?"),
+    ],
+)
+def test_cli_output_flag_errors(tmp_path, args, message):
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps(small_document()))
+    result = subprocess.run(
+        [sys.executable, "-m", "eidos", "bundle", "--recipe", str(recipe), *args],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recipe.json"]  # nothing written

@@ -217,7 +217,7 @@ def test_manifests_are_least_privilege_and_per_run():
     assert pod_spec["serviceAccountName"] == sa["metadata"]["name"]
     c = pod_spec["containers"][0]
     assert c["args"][:4] == ["snapshot", "--host-root", "/host", "--no-cluster"]
-    assert c["args"][-2:] == ["-o", "cm://gpu-operator/eidos-snapshot-abc123"]
+    assert c["args"][-2:] == ["--out", "cm://gpu-operator/eidos-snapshot-abc123"]
     # the pod: non-root, no capabilities, no escalation, read-only root, RuntimeDefault seccomp
     assert pod_spec["securityContext"]["runAsNonRoot"] is True
     assert pod_spec["securityContext"]["runAsUser"] == AGENT_UID != 0
@@ -422,11 +422,16 @@ def node_snapshot_text():
     return io.dumps(snap)
 
 
-def _job_uids(kube, uid="0b8f3a52-1d2e-4c6f-9a7b-3c4d5e6f7a80"):
-    """kmock stores what was posted; a real API server answers a create with the uid."""
+def _job_uids(kube, uid="0b8f3a52-1d2e-4c6f-9a7b-3c4d5e6f7a80", posted: list | None = None):
+    """kmock stores what was posted; a real API server answers a create with the uid.
+
+    ``posted`` collects each created Job's ``spec.suspend``, so a test can tell the Job was
+    created suspended without racing the fake kubelet's poll against the resume."""
 
     def with_uid(request):
         body = dict(request.data)
+        if posted is not None:
+            posted.append((body.get("spec") or {}).get("suspend"))
         body["metadata"] = {**body.get("metadata", {}), "uid": uid}
         return body
 
@@ -435,12 +440,13 @@ def _job_uids(kube, uid="0b8f3a52-1d2e-4c6f-9a7b-3c4d5e6f7a80"):
 
 
 def test_agent_success_reads_snapshot_and_cleans_up(kube):
-    uid = _job_uids(kube)
+    posted: list = []
+    uid = _job_uids(kube, posted=posted)
     cluster = connect(kube)
     with FakeKubelet(kube, "complete", node_snapshot_text()) as kubelet:
         snap = run_agent(cluster, agent_opts(), warn=pytest.fail)
     assert snap.lookup(("OS", "release", "VERSION_ID")) == "22.04"
-    assert kubelet.suspended_seen  # the Job waited, suspended, for its objects
+    assert posted == [True]  # the Job was created suspended, waiting for its objects
     # when the pod started, its ServiceAccount, RBAC and ConfigMap existed, owned by the Job
     for res, objs in kubelet.seen.items():
         assert len(objs) == 1, res

@@ -1,0 +1,397 @@
+"""Shell completion scripts (bash, zsh, fish) generated from the real argparse tree.
+
+:func:`command_tree` reads the parser ``eidos`` itself uses — subcommands, every flag,
+``choices`` (formats, deployers, fail-on levels), and the fact flags with the values of
+enum facts from the embedded rule schema — into a small model; one renderer per shell
+turns the model into a script. Nothing is listed by hand, so a new flag or a new enum
+value is completed as soon as it exists.
+
+Every word that comes from the tree is quoted for the target shell (``shlex.quote`` for
+bash and zsh, :func:`fish_quote` for fish), so an odd value or help text cannot turn into
+shell syntax.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+from collections.abc import Callable, Iterable, Mapping
+
+import attrs
+
+from eidos import __version__
+
+SHELLS = ("bash", "zsh", "fish")
+
+# How an option's value (or a positional) is completed.
+NONE, WORDS, FILE, DIR, ANY = "none", "words", "file", "dir", "any"
+
+
+@attrs.frozen(slots=True)
+class Values:
+    kind: str  # NONE (a switch) | WORDS | FILE | DIR | ANY (free text: nothing offered)
+    words: tuple[str, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class Option:
+    flags: tuple[str, ...]
+    values: Values
+    help: str
+
+
+@attrs.frozen(slots=True)
+class Command:
+    name: str
+    help: str
+    options: tuple[Option, ...]
+    positional: Values | None
+
+
+@attrs.frozen(slots=True)
+class Tree:
+    prog: str
+    options: tuple[Option, ...]
+    commands: tuple[Command, ...]
+
+
+# ---- reading the parser -------------------------------------------------------------------
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _help(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
+    if not action.help:
+        return ""
+    try:
+        return _one_line(parser._get_formatter()._expand_help(action))
+    except (KeyError, TypeError, ValueError):
+        return _one_line(action.help)
+
+
+def _values(action: argparse.Action, facts: Mapping) -> Values:
+    if action.nargs == 0:
+        return Values(NONE)
+    formats = getattr(action, "formats", None)  # -o that still takes a legacy destination
+    if formats:
+        return Values(WORDS, tuple(formats))
+    if action.choices is not None:
+        return Values(WORDS, tuple(str(c) for c in action.choices))
+    dest = action.dest or ""
+    if dest.startswith("fact_") and dest[5:] in facts:
+        spec = facts[dest[5:]]
+        if spec.kind == "enum":
+            return Values(WORDS, tuple(spec.values))
+        if spec.kind == "bool":
+            return Values(WORDS, ("true", "false"))
+        return Values(ANY)
+    metavar = action.metavar if isinstance(action.metavar, str) else ""
+    if re.search(r"\b(FILE|DEST)\b", metavar):
+        return Values(FILE)
+    if re.search(r"\bDIR\b", metavar):
+        return Values(DIR)
+    return Values(ANY)
+
+
+def _options(parser: argparse.ArgumentParser, facts: Mapping) -> tuple[Option, ...]:
+    out = []
+    for action in parser._actions:
+        if not action.option_strings or action.help == argparse.SUPPRESS:
+            continue
+        out.append(Option(tuple(action.option_strings), _values(action, facts), _help(parser, action)))
+    return tuple(out)
+
+
+def _positional(parser: argparse.ArgumentParser, facts: Mapping) -> Values | None:
+    for action in parser._actions:
+        if not action.option_strings and not isinstance(action, argparse._SubParsersAction):
+            return _values(action, facts)
+    return None
+
+
+def command_tree(parser: argparse.ArgumentParser, facts: Mapping) -> Tree:
+    """The model of ``parser``; ``facts`` maps fact names to their schema (kind, values)."""
+    commands = []
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {a.dest: _one_line(a.help) for a in action._choices_actions}
+        for name, sub in action.choices.items():
+            commands.append(
+                Command(name, helps.get(name, ""), _options(sub, facts), _positional(sub, facts))
+            )
+    return Tree(parser.prog, _options(parser, facts), tuple(commands))
+
+
+def _groups(options: Iterable[Option]) -> list[tuple[tuple[str, ...], Values]]:
+    """Options that take a value, grouped by identical completion (one case arm each)."""
+    groups: dict[Values, list[str]] = {}
+    for option in options:
+        if option.values.kind != NONE:
+            groups.setdefault(option.values, []).extend(option.flags)
+    return [(tuple(flags), values) for values, flags in groups.items()]
+
+
+def _flags(options: Iterable[Option]) -> list[str]:
+    return [flag for option in options for flag in option.flags]
+
+
+def _header(shell: str, comment_lines: list[str]) -> list[str]:
+    lines = [f"# {shell} completion for eidos {__version__}, generated by: eidos completion {shell}"]
+    lines += [f"# {line}" for line in comment_lines]
+    lines.append("# Values of fact flags come from the embedded rule base's fact schema.")
+    return lines
+
+
+# ---- bash ---------------------------------------------------------------------------------
+
+
+def _bash_words(values: Iterable[str]) -> str:
+    return " ".join(shlex.quote(v) for v in values)
+
+
+def _bash_values(values: Values) -> str:
+    if values.kind == WORDS:
+        return f'_eidos_words "$cur" {_bash_words(values.words)}'
+    if values.kind == FILE:
+        return '_eidos_files "$cur"'
+    if values.kind == DIR:
+        return '_eidos_dirs "$cur"'
+    return ":"  # free text: offer nothing
+
+
+def _bash_arm(options: tuple[Option, ...], positional: Values | None, indent: str) -> list[str]:
+    lines = []
+    groups = _groups(options)
+    if groups:
+        lines.append(f'{indent}case "$prev" in')
+        for flags, values in groups:
+            pattern = "|".join(shlex.quote(f) for f in flags)
+            lines.append(f"{indent}    {pattern}) {_bash_values(values)}; return 0 ;;")
+        lines.append(f"{indent}esac")
+    flags = _bash_words(_flags(options))
+    if positional is not None and positional.kind != ANY:
+        lines.append(f'{indent}if [[ "$cur" == -* ]]; then')
+        lines.append(f'{indent}    _eidos_words "$cur" {flags}')
+        lines.append(f"{indent}else")
+        lines.append(f"{indent}    {_bash_values(positional)}")
+        lines.append(f"{indent}fi")
+    else:
+        lines.append(f'{indent}_eidos_words "$cur" {flags}')
+    return lines
+
+
+def render_bash(tree: Tree) -> str:
+    lines = _header("bash", [
+        "Enable in this shell:  source <(eidos completion bash)",
+        "Install:  eidos completion bash > ~/.local/share/bash-completion/completions/eidos",
+    ])
+    lines += [
+        "",
+        "_eidos_words() {",
+        '    local cur="$1" word',
+        "    shift",
+        '    for word in "$@"; do',
+        '        [[ "$word" == "$cur"* ]] && COMPREPLY+=("$word")',
+        "    done",
+        "    return 0",
+        "}",
+        "",
+        "_eidos_files() {",
+        "    local line",
+        "    compopt -o filenames 2>/dev/null",
+        "    while IFS= read -r line; do",
+        '        COMPREPLY+=("$line")',
+        '    done < <(compgen -f -- "$1")',
+        "    return 0",
+        "}",
+        "",
+        "_eidos_dirs() {",
+        "    local line",
+        "    compopt -o filenames 2>/dev/null",
+        "    while IFS= read -r line; do",
+        '        COMPREPLY+=("$line")',
+        '    done < <(compgen -d -- "$1")',
+        "    return 0",
+        "}",
+        "",
+        "_eidos() {",
+        "    COMPREPLY=()",
+        '    local cur="${COMP_WORDS[COMP_CWORD]}" prev="" cmd="" i',
+        '    (( COMP_CWORD > 0 )) && prev="${COMP_WORDS[COMP_CWORD-1]}"',
+        "    # --flag=value: bash splits at '=' (COMP_WORDBREAKS)",
+        '    if [[ "$cur" == "=" ]]; then',
+        '        cur=""',
+        '    elif [[ "$prev" == "=" ]] && (( COMP_CWORD > 1 )); then',
+        '        prev="${COMP_WORDS[COMP_CWORD-2]}"',
+        "    fi",
+        "    for (( i = 1; i < COMP_CWORD; i++ )); do",
+        '        case "${COMP_WORDS[i]}" in',
+        "            -*|=) ;;",
+        '            *) cmd="${COMP_WORDS[i]}"; break ;;',
+        "        esac",
+        "    done",
+        '    case "$cmd" in',
+        "        '')",
+    ]
+    top = Values(WORDS, tuple(c.name for c in tree.commands))
+    lines += _bash_arm(tree.options, top, " " * 12)
+    lines.append("            ;;")
+    for command in tree.commands:
+        lines.append(f"        {shlex.quote(command.name)})")
+        lines += _bash_arm(command.options, command.positional, " " * 12)
+        lines.append("            ;;")
+    lines += [
+        "    esac",
+        "    return 0",
+        "}",
+        "",
+        f"complete -F _eidos {shlex.quote(tree.prog)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ---- zsh ----------------------------------------------------------------------------------
+
+
+def _zsh_values(values: Values) -> str:
+    if values.kind == WORDS:
+        return f"compadd -- {_bash_words(values.words)}"
+    if values.kind == FILE:
+        return "_files"
+    if values.kind == DIR:
+        return "_files -/"
+    return ":"
+
+
+def _zsh_arm(options: tuple[Option, ...], positional: Values | None, indent: str) -> list[str]:
+    lines = []
+    groups = _groups(options)
+    if groups:
+        lines.append(f"{indent}case $prev in")
+        for flags, values in groups:
+            pattern = "|".join(shlex.quote(f) for f in flags)
+            lines.append(f"{indent}  ({pattern}) {_zsh_values(values)}; return ;;")
+        lines.append(f"{indent}esac")
+    flags = f"compadd -- {_bash_words(_flags(options))}"
+    if positional is not None and positional.kind != ANY:
+        lines.append(f"{indent}if [[ $cur == -* ]]; then")
+        lines.append(f"{indent}  {flags}")
+        lines.append(f"{indent}else")
+        lines.append(f"{indent}  {_zsh_values(positional)}")
+        lines.append(f"{indent}fi")
+    else:
+        lines.append(f"{indent}{flags}")
+    return lines
+
+
+def render_zsh(tree: Tree) -> str:
+    lines = [f"#compdef {tree.prog}"]
+    lines += _header("zsh", [
+        'Install:  eidos completion zsh > "${fpath[1]}/_eidos"   (then start a new shell)',
+        "Or, after compinit:  source <(eidos completion zsh)",
+    ])
+    lines += [
+        "",
+        "_eidos() {",
+        "  local cur=${words[CURRENT]} prev=${words[CURRENT-1]} cmd= i",
+        "  if [[ $cur == --*=* ]]; then  # --flag=value",
+        "    prev=${cur%%=*}",
+        "    compset -P '*='",
+        "    cur=${cur#*=}",
+        "  fi",
+        "  for (( i = 2; i < CURRENT; i++ )); do",
+        "    if [[ ${words[i]} != -* ]]; then",
+        "      cmd=${words[i]}",
+        "      break",
+        "    fi",
+        "  done",
+        "  case $cmd in",
+        "    ('')",
+    ]
+    top = Values(WORDS, tuple(c.name for c in tree.commands))
+    lines += _zsh_arm(tree.options, top, " " * 6)
+    lines.append("      ;;")
+    for command in tree.commands:
+        lines.append(f"    ({shlex.quote(command.name)})")
+        lines += _zsh_arm(command.options, command.positional, " " * 6)
+        lines.append("      ;;")
+    lines += [
+        "  esac",
+        "}",
+        "",
+        "if [[ ${funcstack[1]-} == _eidos ]]; then",
+        '  _eidos "$@"',
+        "elif (( ${+functions[compdef]} )); then",
+        f"  compdef _eidos {shlex.quote(tree.prog)}",
+        "fi",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ---- fish ---------------------------------------------------------------------------------
+
+_FISH_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.,:=+/@-]*")
+
+
+def fish_quote(text: str) -> str:
+    """One fish word: bare when it cannot be expanded, else single-quoted with escapes."""
+    if _FISH_SAFE.fullmatch(text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _fish_flag(flag: str) -> str:
+    if flag.startswith("--"):
+        return f"-l {fish_quote(flag[2:])}"
+    if len(flag) == 2:
+        return f"-s {fish_quote(flag[1:])}"
+    return f"-o {fish_quote(flag[1:])}"
+
+
+def _fish_values(values: Values) -> str:
+    if values.kind == WORDS:
+        # -a takes a list that fish expands: quote each word, then the whole argument
+        return "-x -a " + fish_quote(" ".join(fish_quote(w) for w in values.words))
+    if values.kind == FILE:
+        return "-r -F"
+    if values.kind == DIR:
+        return "-x -a '(__fish_complete_directories (commandline -ct))'"
+    if values.kind == ANY:
+        return "-x"
+    return ""
+
+
+def _fish_line(condition: str, *parts: str) -> str:
+    words = ["complete", "-c", "eidos", "-n", fish_quote(condition)] + [p for p in parts if p]
+    return " ".join(words)
+
+
+def render_fish(tree: Tree) -> str:
+    lines = _header("fish", [
+        "Enable in this shell:  eidos completion fish | source",
+        "Install:  eidos completion fish > ~/.config/fish/completions/eidos.fish",
+    ])
+    lines += ["", f"complete -c {fish_quote(tree.prog)} -f  # no file names unless a flag takes one"]
+    top = "__fish_use_subcommand"
+    for command in tree.commands:
+        lines.append(_fish_line(top, "-a", fish_quote(command.name), "-d", fish_quote(command.help)))
+    for option in tree.options:
+        flags = " ".join(_fish_flag(f) for f in option.flags)
+        lines.append(_fish_line(top, flags, _fish_values(option.values), "-d", fish_quote(option.help)))
+    for command in tree.commands:
+        seen = f"__fish_seen_subcommand_from {fish_quote(command.name)}"
+        for option in command.options:
+            flags = " ".join(_fish_flag(f) for f in option.flags)
+            description = ("-d", fish_quote(option.help)) if option.help else ()
+            lines.append(_fish_line(seen, flags, _fish_values(option.values), *description))
+        if command.positional is not None and command.positional.kind not in (ANY, NONE):
+            values = _fish_values(command.positional).replace("-x ", "", 1).replace("-r ", "", 1)
+            lines.append(_fish_line(seen, values))
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS: dict[str, Callable[[Tree], str]] = {"bash": render_bash, "zsh": render_zsh, "fish": render_fish}
