@@ -30,8 +30,11 @@ def quote(value: str) -> str:
     return shlex.quote(value)
 
 
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def printable(text: str) -> str:
-    r"""``text`` with every non-printable character written as ``\xNN`` / ``\uNNNN``.
+    r"""``text`` with every non-printable character written as ``\n``, ``\xNN``, ``\uNNNN``.
 
     "Non-printable" is what ``str.isprintable`` refuses (except the plain space): C0 and
     C1 controls, DEL, line and paragraph separators, format characters such as
@@ -41,6 +44,8 @@ def printable(text: str) -> str:
     for ch in text:
         if ch == " " or ch.isprintable():
             out.append(ch)
+        elif ch in _SHORT:
+            out.append(_SHORT[ch])
         elif ord(ch) <= 0xFF:
             out.append(f"\\x{ord(ch):02x}")
         else:
