@@ -136,10 +136,11 @@ def _printable(value: str, where: str, w: _Where) -> None:
     """
     for offset, ch in enumerate(value):
         if ch != " " and not ch.isprintable():
+            shown = repr(value if len(value) <= 60 else value[:60] + "...")
             raise w.fail(
                 where,
                 f"contains the control character U+{ord(ch):04X} at offset {offset} "
-                f"({value!r}); names, versions, URLs and paths must be printable text",
+                f"({shown}); names, versions, URLs and paths must be printable text",
             )
 
 
