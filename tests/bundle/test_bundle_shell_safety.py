@@ -13,11 +13,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import attrs
 import pytest
 from bundlekit import load_payloads, render
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shellkit import run_script, shellcheck, write
 
 from eidos.bundle import helm as helm_deployer
@@ -406,3 +409,58 @@ def test_shell_module():
     assert shell.comment("a\nb\rc\x1b\u2028\u202e é") == "# a\\nb\\rc\\x1b\\u2028\\u202e é\n"
     assert shell.printable("tab\there\x00") == "tab\\there\\x00"
     assert shell.comment("   ") == "#\n"
+
+
+# Mostly printable text built from shell syntax (which must pass literally), sometimes any
+# text at all (control characters in it are refused by the loader).
+_TOKENS = ["$(", ")", "`", "'", '"', "\\", ";", "|", "&&", ">", "<", "*", "?", "[a]", "{b,c}"]
+_TOKENS += ["~", "#", "!", "%s", "${IFS}", "$HOME", "$1", "\\n", " ", "-", "--x", "=", "touch x"]
+_PRINTABLE = st.characters(exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"))
+_SHELLISH = st.lists(
+    st.one_of(st.sampled_from(_TOKENS), st.text(_PRINTABLE, min_size=1, max_size=3)),
+    min_size=1,
+    max_size=10,
+).map("".join)
+_ANY_TEXT = st.one_of(_SHELLISH, _SHELLISH, _SHELLISH, st.text(min_size=1, max_size=20))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(version=_ANY_TEXT, tag=_ANY_TEXT)
+def test_any_text_is_refused_or_passed_literally(version, tag):
+    """Fuzz: any version/tag either fails to load (exit 2, a control character) or reaches
+    helm/kubectl as exactly one argument, byte for byte, and is printed literally."""
+    from bundlekit import small_document
+
+    doc = small_document()
+    comps = {c["name"]: c for c in doc["components"]}
+    comps["prometheus"]["version"] = version
+    comps["app"]["tag"] = tag
+    blank = not version.strip() or not tag.strip()
+    control = any(ch != " " and not ch.isprintable() for ch in version + tag)
+    if blank or control:
+        with pytest.raises(InputError) as err:
+            parse_recipe(doc, "fuzz.yaml")
+        message = err.value.message
+        assert err.value.exit_code == 2
+        assert "control character" in message or (blank and "must not be empty" in message)
+    else:
+        run_and_compare(doc, version, tag)
+
+
+def run_and_compare(doc: dict, version: str, tag: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        files = render("script", doc).files
+        bundle_dir = write(files, work / "bundle")
+        result, calls = run_script(bundle_dir, "deploy.sh", work)
+        assert result.returncode == 0, result.stderr.decode()
+        assert flag(helm_installs(calls)["prometheus"], "--version") == version
+        url = f"https://github.com/org/repo.git//deploy/overlays/prod?ref={tag}"
+        assert ["kubectl", "apply", "--namespace", "x", "-k", url] in calls
+        out = result.stdout.decode()
+        assert f"prometheus {version} -> namespace prometheus\n" in out
+        assert f"app {tag} (kustomize) -> namespace x\n" in out
+        # nothing was created: no redirect, no command ran in the bundle or work directory
+        assert sorted(p.name for p in work.iterdir()) == ["bundle", "deploy.sh.argv", "stub-bin"]
+        written = sorted(p.relative_to(bundle_dir).as_posix() for p in bundle_dir.rglob("*"))
+        assert [p for p in written if (bundle_dir / p).is_file()] == files.paths()
