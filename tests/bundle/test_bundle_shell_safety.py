@@ -145,8 +145,13 @@ def test_hostile_recipe_document_runs_nothing_and_passes_values_literally(deploy
     uninstalled = [c[2] for c in calls if c[:2] == ["helm", "uninstall"]]
     # reverse deployment order (ties by name: c0..c9, extras, kust, oci, repo); kust is kubectl's
     assert uninstalled == ["repo", "oci", "extras", *(f"c{i}" for i in range(9, -1, -1))]
+
+
+@pytest.mark.parametrize("deployer", ("script", "helm"))
+def test_hostile_scripts_pass_shellcheck(deployer, tmp_path):
+    bundle_dir = write(render(deployer, hostile_document(tmp_path)).files, tmp_path / "bundle")
     for name in ("deploy.sh", "undeploy.sh"):
-        shellcheck(bundle_dir / name)
+        shellcheck(bundle_dir / name)  # skips visibly when shellcheck is missing
 
 
 def test_hand_edited_recipe_through_the_cli(tmp_path):
