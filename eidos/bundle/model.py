@@ -122,9 +122,26 @@ def _str(raw: dict, key: str, where: str, w: _Where, *, required: bool, default:
         raise w.fail(f"{where}.{key}", f"must be a string, got {type(value).__name__}{hint}")
     if required and not value.strip():
         raise w.fail(f"{where}.{key}", "must not be empty")
-    if "\n" in value or "\r" in value:
-        raise w.fail(f"{where}.{key}", "must be a single line")
+    _printable(value, f"{where}.{key}", w)
     return value
+
+
+def _printable(value: str, where: str, w: _Where) -> None:
+    """Refuse control characters in text that reaches scripts, comments and object names.
+
+    Newlines, carriage returns, escape sequences, NUL, line separators and format
+    characters (bidirectional overrides) have no business in a name, version, URL or
+    path; in a script they could end a comment or fool a terminal. Everything printable
+    (``$(...)``, quotes, backticks included) is accepted and quoted by the writers.
+    """
+    for offset, ch in enumerate(value):
+        if ch != " " and not ch.isprintable():
+            shown = repr(value if len(value) <= 60 else value[:60] + "...")
+            raise w.fail(
+                where,
+                f"contains the control character U+{ord(ch):04X} at offset {offset} "
+                f"({shown}); names, versions, URLs and paths must be printable text",
+            )
 
 
 def _str_list(raw: dict, key: str, where: str, w: _Where) -> tuple[str, ...]:
@@ -133,6 +150,8 @@ def _str_list(raw: dict, key: str, where: str, w: _Where) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise w.fail(f"{where}.{key}", "must be a list of non-empty strings")
+    for index, item in enumerate(value):
+        _printable(item, f"{where}.{key}[{index}]", w)
     return tuple(value)
 
 
@@ -321,9 +340,15 @@ def parse_recipe(document: Any, source: str = "recipe") -> Recipe:
     criteria = document.get("criteria") or {}
     if not isinstance(criteria, dict):
         raise w.fail("criteria", "must be a mapping")
+    for key, value in criteria.items():
+        _printable(str(key), "criteria", w)
+        if isinstance(value, str):
+            _printable(value, f"criteria.{key}", w)
     overlays = document.get("overlays") or []
     if not isinstance(overlays, list):
         raise w.fail("overlays", "must be a list")
+    for index, overlay in enumerate(overlays):
+        _printable(str(overlay), f"overlays[{index}]", w)
     return Recipe(
         document=document,
         criteria=dict(criteria),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from eidos.bundle.context import Context, component_row
+from eidos.bundle.shell import printable
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell: no '|' that would split it, no control character that would break it."""
+    return printable(text.replace("\n", " ")).replace("|", "\\|")
 
 
 def components_table(ctx: Context) -> str:

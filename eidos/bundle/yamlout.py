@@ -9,16 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from eidos.bundle.shell import comment
 from eidos.io import yamlio
 
 
+def _lead(header: str) -> str:
+    """Comment lines for ``header``; only ``\\n`` splits it, any other break is escaped."""
+    return "".join(comment(line) for line in header.split("\n")) if header else ""
+
+
 def dump(data: Any, header: str = "") -> str:
-    """Block YAML for one document, optionally after a comment header (lines without '#')."""
-    lead = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) if header else ""
-    return lead + yamlio.dump(data)
+    """Block YAML for one document, optionally after a comment header (lines without '#').
+
+    Data goes through the YAML emitter (never a string template), so every scalar is
+    quoted or escaped as YAML needs; the header is comment text that cannot end its line.
+    """
+    return _lead(header) + yamlio.dump(data)
 
 
 def dump_all(documents: list[Any], header: str = "") -> str:
     """Several documents separated by ``---``, for files holding more than one object."""
-    lead = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) if header else ""
-    return lead + "".join("---\n" + dump(doc) for doc in documents)
+    return _lead(header) + "".join("---\n" + dump(doc) for doc in documents)

@@ -11,9 +11,9 @@ import json
 import pytest
 from bundlekit import SCHEMAS, gb200_document, render, small_document
 
-from eidos.io import yamlio
 from eidos.bundle import build_request
 from eidos.bundle.model import parse_recipe
+from eidos.io import yamlio
 
 WAVE = "argocd.argoproj.io/sync-wave"
 

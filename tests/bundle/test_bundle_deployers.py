@@ -13,9 +13,10 @@ import subprocess
 
 import pytest
 from bundlekit import GOLDEN, SCHEMAS, render, small_document
+from shellkit import shellcheck
 
-from eidos.io import yamlio
 from eidos.errors import UsageError
+from eidos.io import yamlio
 
 DEPLOYERS = ("helm", "argocd", "flux", "script")
 SCHEMA_FILES = {
@@ -127,12 +128,23 @@ def test_scripts_are_valid_shell(deployer, tmp_path):
         assert files[path].executable
         target = tmp_path / path
         target.write_bytes(files[path].content)
-        subprocess.run(["bash", "-n", str(target)], check=True)
-        if shutil.which("shellcheck"):
-            result = subprocess.run(
-                ["shellcheck", str(target)], capture_output=True, text=True, check=False
-            )
-            assert result.returncode == 0, result.stdout
+        result = subprocess.run(
+            ["bash", "-n", str(target)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("deployer", "document"),
+    [("helm", None), ("script", None), ("script", small_document())],
+    ids=["helm-gb200", "script-gb200", "script-kustomize"],
+)
+def test_scripts_pass_shellcheck(deployer, document, tmp_path):
+    files = (bundle(deployer) if document is None else render(deployer, document)).files
+    for path in ("deploy.sh", "undeploy.sh"):
+        target = tmp_path / path
+        target.write_bytes(files[path].content)
+        shellcheck(target)  # skips visibly when shellcheck is missing
 
 
 def test_helm_umbrella_chart():

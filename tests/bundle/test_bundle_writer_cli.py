@@ -33,17 +33,33 @@ def test_write_and_verify_with_sha256sum(tmp_path):
     writer.write_bundle(files, out, force=False)
     assert snapshot_tree(out) == {p: f.content for p, f in files.items()}
     assert os.access(out / "deploy.sh", os.X_OK) and not os.access(out / "values.yaml", os.X_OK)
-    if shutil.which("sha256sum"):
-        result = subprocess.run(
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle"]  # no temporary leftovers
+
+
+def test_sha256sum_verifies_a_written_bundle(tmp_path):
+    """The README's `sha256sum -c checksums.txt` passes, and catches a changed file."""
+    if not shutil.which("sha256sum"):
+        pytest.skip("sha256sum not installed")
+    out = tmp_path / "bundle"
+    files = render("helm").files
+    writer.write_bundle(files, out, force=False)
+
+    def check():
+        return subprocess.run(
             ["sha256sum", "--strict", "-c", "checksums.txt"],
             cwd=out,
             capture_output=True,
             text=True,
             check=False,
+            timeout=60,
         )
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert result.stdout.count(": OK") == len(files) - 1
-    assert [p.name for p in tmp_path.iterdir()] == ["bundle"]  # no temporary leftovers
+
+    result = check()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(": OK") == len(files) - 1
+    (out / "values.yaml").write_text("tampered: true\n")
+    result = check()
+    assert result.returncode == 1 and "values.yaml: FAILED" in result.stdout
 
 
 def test_refuses_non_empty_without_force(tmp_path):

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Mapping
 
 from eidos import __version__
+from eidos.errors import UsageError
 from eidos.snapshot.collectors import cmdline, gpu, kernel, kmod, os_release, systemd
 from eidos.snapshot.collectors.base import HostContext, read_text, run_collectors
 from eidos.snapshot.collectors.k8s import GPU_NAMESPACES, PARTS, collect_cluster
@@ -52,13 +53,27 @@ def node_name(ctx: HostContext) -> str:
     return socket.gethostname()
 
 
+_MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last instant RFC 3339 can write
+
+
 def timestamp(env: Mapping[str, str]) -> str:
-    """UTC RFC 3339; honours SOURCE_DATE_EPOCH for reproducible output."""
+    """UTC RFC 3339; honours SOURCE_DATE_EPOCH for reproducible output.
+
+    A malformed or out-of-range value is the caller's mistake (exit 2), as the
+    reproducible-builds specification asks, never a silent fallback or a crash.
+    """
     epoch = env.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
+    if not epoch:
+        moment = _dt.datetime.now(tz=_dt.UTC)
+    elif epoch.isascii() and epoch.isdigit() and len(epoch) <= 12 and int(epoch) <= _MAX_EPOCH:
         moment = _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
     else:
-        moment = _dt.datetime.now(tz=_dt.UTC)
+        shown = epoch if len(epoch) <= 40 else epoch[:40] + "..."
+        raise UsageError(
+            f"SOURCE_DATE_EPOCH={shown!r}: expected whole seconds since 1970-01-01 UTC, "
+            f"from 0 to {_MAX_EPOCH} (9999-12-31T23:59:59Z)",
+            hint="unset it, or set it to the output of 'date +%s'",
+        )
     return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -77,6 +92,7 @@ def take_snapshot(
 ) -> Snapshot:
     """Collect everything this environment offers into one (possibly partial) snapshot."""
     name = node_name(ctx)
+    stamp = timestamp(ctx.env)  # before collecting: a bad SOURCE_DATE_EPOCH fails fast
     k8s_box: dict = {}
     k8s_thread = None
     if not cluster:
@@ -114,7 +130,7 @@ def take_snapshot(
     return Snapshot(
         api_version=API_VERSION,
         kind=KIND,
-        metadata={"source-node": name, "timestamp": timestamp(ctx.env), "version": __version__},
+        metadata={"source-node": name, "timestamp": stamp, "version": __version__},
         measurements=tuple(measurements),
         collectors=tuple(statuses),
     )
