@@ -239,8 +239,6 @@ def test_nothing_outside_the_reporter_writes_to_stderr():
     """Messages go through eidos.cli.console; library code never prints."""
     allowed = {
         Path("eidos/cli/console.py"),
-        # leftover-object warnings: to move to console.warning with the agent work (issue 10)
-        Path("eidos/snapshot/agent.py"),
     }
     pattern = re.compile(r"file=sys\.stderr|sys\.stderr\.write|print\(f?[\"']eidos:")
     offenders = []

@@ -104,7 +104,7 @@ def run(args) -> int:
         try:
             snapshot = _agent(args, cluster_factory)
         except Interrupted as stop:  # the agent's objects are already deleted
-            print(f"eidos: interrupted ({stop.signal_name})", file=sys.stderr)
+            console.error(f"interrupted ({stop.signal_name})")
             return stop.exit_status
     else:
         snapshot = _local(args)
@@ -174,7 +174,7 @@ def _agent(args, cluster_factory):
 
 
 def _warn(message: str) -> None:
-    print(f"eidos: warning: {message}", file=sys.stderr)
+    console.warning(message)
 
 
 def _sweep(args, cluster_factory) -> int:
@@ -191,11 +191,11 @@ def _sweep(args, cluster_factory) -> int:
         cluster.close()
     for r in results:
         what = f"{r.kind} {args.namespace}/{r.name}" if r.name else f"{r.kind} in {args.namespace}"
-        print(f"eidos: {'deleted' if r.error is None else 'could not delete'} {what}"
-              + (f": {r.error}" if r.error else ""), file=sys.stderr)
+        console.notice(f"{'deleted' if r.error is None else 'could not delete'} {what}"
+                       + (f": {r.error}" if r.error else ""))
     if not results:
         which = "of any run" if args.cleanup_run == "all" else f"of run {args.cleanup_run}"
-        print(f"eidos: no agent objects {which} in {args.namespace}", file=sys.stderr)
+        console.notice(f"no agent objects {which} in {args.namespace}")
     return 3 if any(r.error for r in results) else 0
 
 
