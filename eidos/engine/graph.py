@@ -14,9 +14,7 @@ from typing import Iterator, Union
 import attrs
 
 from eidos.lang.diagnostics import Diagnostic, Span
-from eidos.errors import UsageError
 from eidos.lang.expr import IR, FactType
-from eidos.lang.diagnostics import did_you_mean
 
 ValuePath = tuple[Union[str, int], ...]
 
@@ -35,49 +33,11 @@ class FactSchema:
         return FactType(self.name, self.kind, self.values, self.aliases)
 
     def coerce(self, raw: object):
-        """Turn a user-supplied value (flag text, inferred value) into the fact's type."""
-        text = str(raw).strip()
-        if self.kind == "enum":
-            lowered = text.lower()
-            for value in self.values:
-                if value.lower() == lowered:
-                    return value
-            for alias, target in self.aliases:
-                if alias.lower() == lowered:
-                    return target
-            known = list(self.values) + [a for a, _ in self.aliases]
-            hint = did_you_mean(lowered, known)
-            raise UsageError(
-                f"'{raw}' is not a known {self.name}; known: {', '.join(self.values)}",
-                hint=hint,
-            )
-        if self.kind == "int":
-            try:
-                value = int(text)
-            except ValueError:
-                raise UsageError(f"{self.name} must be an integer, got '{raw}'") from None
-            if value < 0:
-                raise UsageError(f"{self.name} must not be negative, got {value}")
-            return value
-        if self.kind == "float":
-            try:
-                return float(text)
-            except ValueError:
-                raise UsageError(f"{self.name} must be a number, got '{raw}'") from None
-        if self.kind == "version":
-            from eidos.lang.versions import Version, VersionError
+        """``raw`` in this fact's type: :func:`eidos.engine.facts.coerce_fact` (raises
+        FactValueError, a UsageError)."""
+        from eidos.engine.facts import coerce_fact
 
-            try:
-                return Version.parse(text)
-            except VersionError as err:
-                raise UsageError(f"{self.name}: {err}") from None
-        if self.kind == "bool":
-            if text.lower() in ("true", "yes", "1"):
-                return True
-            if text.lower() in ("false", "no", "0"):
-                return False
-            raise UsageError(f"{self.name} must be true or false, got '{raw}'")
-        return text
+        return coerce_fact(self, raw)
 
 
 @attrs.frozen(slots=True)
