@@ -39,6 +39,7 @@ from eidos.engine.graph import (
     RequirementSpec,
     RuleGraph,
     ValueOp,
+    extend_condition,
 )
 from eidos.engine.index import build_index
 from eidos.engine.literals import set_value
@@ -365,7 +366,7 @@ def overlays(ctx: CompileContext) -> None:
             r.error("E208", f"overlay '{name}' has no condition", d.name.span,
                     hint="add 'when …', or 'when always' if it really applies to every cluster")
     # Effective conditions and the facts they test, built from the parent's (root first).
-    effective: dict[str, IR | None] = {}
+    effective: dict[str, tuple[IR, str] | None] = {}
     tested: dict[str, frozenset] = {}
     for name in sorted(raw, key=lambda n: (len(chains[n] or ()), n)):
         chain = chains[name]
@@ -376,15 +377,18 @@ def overlays(ctx: CompileContext) -> None:
         if (parent is not None and effective.get(parent) is None) or (d.when and own[name] is None):
             effective[name] = None
             continue
-        base = effective[parent] if parent is not None else TrueE()
-        effective[name] = conjoin([base, own[name]]) if own[name] is not None else base
-        mine = frozenset(a.operand.name for a in atoms(own[name])) if own[name] is not None else frozenset()
-        tested[name] = (tested[parent] | mine) if parent is not None else mine
+        mine = own[name] if own[name] is not None else TrueE()
+        if parent is None:
+            effective[name] = (mine, render(mine))
+        else:
+            effective[name] = extend_condition(*effective[parent], mine)
+        facts_ = frozenset(a.operand.name for a in atoms(mine))
+        tested[name] = (tested[parent] | facts_) if parent is not None else facts_
     inherited = _inherited_requirements(raw, chains)
     for name, (layer, d) in sorted(raw.items()):
-        condition = effective.get(name)
-        if condition is None:
+        if effective.get(name) is None:
             continue
+        condition, condition_text = effective[name]
         chain = chains[name]
         requirements = _overlay_requirements(ctx, name, d, inherited.get(chain[-2], {}) if len(chain) > 1 else {})
         changes = []
@@ -401,7 +405,7 @@ def overlays(ctx: CompileContext) -> None:
             parent=d.parent.value if d.parent else None,
             chain=chain,
             condition=condition,
-            condition_text=render(condition),
+            condition_text=condition_text,
             specificity=len(tested[name]),
             depth=len(chain) - 1,
             requirements=requirements,
@@ -409,6 +413,7 @@ def overlays(ctx: CompileContext) -> None:
             drops=tuple(drops),
             doc=d.doc,
             span=d.span,
+            own=own[name] if own[name] is not None else TrueE(),
         )
 
 
@@ -596,10 +601,19 @@ def infers(ctx: CompileContext) -> None:
 
 
 def condition_analysis(ctx: CompileContext) -> None:
-    canon: dict[object, str] = {}
     overlays_ = ctx.overlays
+    terms: dict[str, list | None] = {}
+    shapes: dict[str, object] = {}
+    for name in sorted(overlays_, key=lambda n: (overlays_[n].depth, n)):
+        spec = overlays_[name]
+        if spec.parent is not None and terms[spec.parent] is None:
+            terms[name] = None
+        else:
+            terms[name] = analysis.extend_terms(terms[spec.parent] if spec.parent else None, spec.own, ctx.facts)
+        shapes[name] = analysis.shape(terms[name])
+    canon: dict[object, str] = {}
     for name, spec in sorted(overlays_.items()):
-        shape = analysis.normal_form(spec.condition, ctx.facts)
+        shape = shapes[name]
         if shape is None:
             continue
         if shape == analysis.NEVER:

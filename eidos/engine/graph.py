@@ -14,7 +14,7 @@ from typing import Iterator, Union
 import attrs
 
 from eidos.lang.diagnostics import Diagnostic, Span
-from eidos.lang.expr import IR, FactType
+from eidos.lang.expr import IR, AndE, FactType, TrueE, render
 
 ValuePath = tuple[Union[str, int], ...]
 
@@ -112,6 +112,25 @@ class RequirementSpec:
     span: Span
 
 
+def extend_condition(parent: IR, parent_text: str, own: IR) -> tuple[IR, str]:
+    """The effective condition (and its rendering) of an overlay whose parent's effective
+    condition is ``parent`` and whose own ``when`` is ``own``.
+
+    Equal to ``conjoin([parent, own])`` and its ``render``, but built from the parent's
+    result with tuple and string concatenation, so a chain of a thousand ``extends`` costs
+    a thousand small steps in Python rather than half a million.
+    """
+    if isinstance(own, TrueE):
+        return parent, parent_text
+    if isinstance(parent, TrueE):
+        return own, render(own)
+    head = parent.items if isinstance(parent, AndE) else (parent,)
+    tail = own.items if isinstance(own, AndE) else (own,)
+    head_text = parent_text if isinstance(parent, AndE) else render(parent, "and")
+    tail_text = render(own) if isinstance(own, AndE) else render(own, "and")
+    return AndE(head + tail), f"{head_text} and {tail_text}"
+
+
 @attrs.frozen(slots=True)
 class OverlaySpec:
     name: str
@@ -126,6 +145,7 @@ class OverlaySpec:
     drops: tuple[tuple[str, Span], ...]
     doc: str
     span: Span
+    own: IR = TrueE()  # this overlay's own `when` (the matcher evaluates chains link by link)
 
     @property
     def order_key(self) -> tuple:
@@ -140,6 +160,10 @@ class LazyOverlays(Mapping):
     should not pay to rebuild ten thousand overlays it will never touch. Each overlay is
     stored as its own pickle and decoded on first access; a freshly compiled graph starts
     fully decoded and encodes lazily when it is itself pickled.
+
+    An overlay is pickled without its effective condition (only its own ``when``): the
+    effective one repeats every ancestor's, which would make the pickles of a long
+    ``extends`` chain quadratic in size. Decoding rebuilds it from the parent's.
     """
 
     __slots__ = ("_blobs", "_decoded", "_names")
@@ -151,9 +175,22 @@ class LazyOverlays(Mapping):
 
     def __getitem__(self, name: str) -> "OverlaySpec":
         spec = self._decoded.get(name)
-        if spec is None:
-            spec = self._decoded[name] = pickle.loads(self._blobs[name])
-        return spec
+        if spec is not None:
+            return spec
+        pending = []  # decode the missing ancestors too, root first, without recursion
+        while spec is None:
+            spec = pickle.loads(self._blobs[name])
+            pending.append(spec)
+            name = spec.parent
+            spec = self._decoded.get(name) if name is not None else TrueE()
+        parent = spec
+        for spec in reversed(pending):
+            if isinstance(parent, TrueE):
+                condition, text = spec.own, render(spec.own)
+            else:
+                condition, text = extend_condition(parent.condition, parent.condition_text, spec.own)
+            parent = self._decoded[spec.name] = attrs.evolve(spec, condition=condition, condition_text=text)
+        return parent
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -167,7 +204,8 @@ class LazyOverlays(Mapping):
     def __reduce__(self):
         for name, spec in self._decoded.items():
             if name not in self._blobs:
-                self._blobs[name] = pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
+                bare = attrs.evolve(spec, condition=TrueE(), condition_text="")
+                self._blobs[name] = pickle.dumps(bare, protocol=pickle.HIGHEST_PROTOCOL)
         return (LazyOverlays, (None, self._blobs))
 
 

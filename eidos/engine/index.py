@@ -34,24 +34,46 @@ def _alternatives(part) -> tuple | None:
     return None
 
 
-def keys_for(condition) -> set[Key]:
-    """The index keys of one effective condition (at most ``MAX_INDEX_KEYS``)."""
-    keys: list[tuple] = [()]
+def extend_keys(base: frozenset, condition) -> frozenset:
+    """The index keys of ``base``'s condition AND ``condition`` (at most ``MAX_INDEX_KEYS``).
+
+    ``base`` is the result of an earlier call (``ROOT`` for ``always``); an overlay's keys
+    are built from its parent's, so a long ``extends`` chain costs linear time.
+    """
+    keys = set(base)
     for part in conjuncts(condition):
         alternatives = _alternatives(part)
         if alternatives is None or len(keys) * len(alternatives) > MAX_INDEX_KEYS:
             continue
         fact = part.operand.name
-        keys = [k + ((fact, v),) for k in keys for v in alternatives]
-    return {frozenset(k) for k in keys}
+        keys = {k | {(fact, v)} for k in keys for v in alternatives}
+    return frozenset(keys)
+
+
+ROOT = frozenset({frozenset()})
+
+
+def keys_for(condition) -> frozenset:
+    """The index keys of one effective condition."""
+    return extend_keys(ROOT, condition)
 
 
 def build_index(overlays: Iterable) -> Index:
-    """Index ``OverlaySpec``-like objects (``name``, ``condition``) by their required pairs."""
+    """Index ``OverlaySpec``s (``name``, ``parent``, ``chain``, ``own`` condition) by the
+    pairs their effective conditions require.
+
+    Every overlay's parent must be among ``overlays`` (the compiler only keeps overlays
+    whose whole chain compiled).
+    """
+    specs = {spec.name: spec for spec in overlays}
+    keys: dict[str, frozenset] = {}
     index: dict[Key, list[str]] = defaultdict(list)
-    for spec in overlays:
-        for key in keys_for(spec.condition):
-            index[key].append(spec.name)
+    for name in sorted(specs, key=lambda n: (len(specs[n].chain), n)):
+        spec = specs[name]
+        base = keys[spec.parent] if spec.parent is not None else ROOT
+        keys[name] = extend_keys(base, spec.own)
+        for key in keys[name]:
+            index[key].append(name)
     return {k: tuple(sorted(v)) for k, v in index.items()}
 
 

@@ -50,8 +50,19 @@ class Matcher:
         def lookup(operand):
             return facts.get(operand.name, MISSING)
 
+        # An overlay applies when its own `when` and every ancestor's hold; walking each
+        # candidate's chain root first with a memo evaluates every link once, so a long
+        # `extends` chain costs linear time (its effective condition is quadratic in size).
         overlays = self.graph.overlays
-        chosen = [overlays[n] for n in self.candidates(facts) if closure(overlays[n].condition)(lookup) is True]
+        holds: dict[str, bool] = {}
+        for name in self.candidates(facts):
+            ok = True
+            for link in overlays[name].chain:
+                known = holds.get(link)
+                if known is None:
+                    known = holds[link] = ok and closure(overlays[link].own)(lookup) is True
+                ok = known
+        chosen = [overlays[n] for n, ok in holds.items() if ok]
         chosen.sort(key=lambda o: o.order_key)
         return chosen
 
@@ -208,8 +219,10 @@ class Matcher:
             return facts.get(operand.name, MISSING)
 
         verdicts = []
+        traced: dict[str, list] = {}  # overlay -> atom results of its effective condition
         for overlay in sorted(self.graph.overlays.values(), key=lambda o: o.order_key):
-            value, results = trace(overlay.condition, lookup)
+            parent = traced.get(overlay.parent, []) if overlay.parent is not None else []
+            results = traced[overlay.name] = parent + trace(overlay.own, lookup)[1]
             if overlay.name in applied:
                 reason = "applies: " + _describe(results, want=True) if results else "applies: 'when always'"
             else:
