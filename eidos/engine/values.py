@@ -120,19 +120,20 @@ def _where(path: Path) -> str:
 
 
 def _kind(value: Any) -> str:
+    """What a value is, with its article, for messages."""
     if isinstance(value, dict):
-        return "mapping"
+        return "a mapping"
     if isinstance(value, list):
-        return "list"
+        return "a list"
     if isinstance(value, bool):
-        return "boolean"
+        return "a boolean"
     if isinstance(value, int):
-        return "integer"
+        return "an integer"
     if isinstance(value, float):
-        return "number"
+        return "a number"
     if isinstance(value, str):
-        return "string"
-    return type(value).__name__
+        return "a string"
+    return f"a {type(value).__name__}"
 
 
 # ------------------------------------------------------------------ reading
@@ -196,7 +197,7 @@ def _set(node: Any, path: Path, value: Any, depth: int) -> Any:
             node = []
         if not isinstance(node, list):
             raise ValuePathError(
-                f"{_where(path[:depth])} is not a list but a {_kind(node)}, cannot use index [{seg}] in it", path
+                f"{_where(path[:depth])} is not a list but {_kind(node)}, cannot use index [{seg}] in it", path
             )
         if not 0 <= seg <= len(node):
             raise ValuePathError(
@@ -215,7 +216,7 @@ def _set(node: Any, path: Path, value: Any, depth: int) -> Any:
         node = {}
     if not isinstance(node, dict):
         raise ValuePathError(
-            f"{_where(path[:depth])} holds a {_kind(node)}, cannot set key {seg!r} in it", path
+            f"{_where(path[:depth])} holds {_kind(node)}, cannot set key {seg!r} in it", path
         )
     out = dict(node)
     out[seg] = _set(node.get(seg), path, value, depth + 1)
