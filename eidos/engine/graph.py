@@ -161,9 +161,9 @@ class LazyOverlays(Mapping):
     stored as its own pickle and decoded on first access; a freshly compiled graph starts
     fully decoded and encodes lazily when it is itself pickled.
 
-    An overlay is pickled without its effective condition (only its own ``when``): the
-    effective one repeats every ancestor's, which would make the pickles of a long
-    ``extends`` chain quadratic in size. Decoding rebuilds it from the parent's.
+    An overlay is pickled without its effective condition (only its own ``when``) and
+    without its chain: both repeat every ancestor's, which would make the pickles of a long
+    ``extends`` chain quadratic in size. Decoding rebuilds them from the parent's.
     """
 
     __slots__ = ("_blobs", "_decoded", "_names")
@@ -186,10 +186,13 @@ class LazyOverlays(Mapping):
         parent = spec
         for spec in reversed(pending):
             if isinstance(parent, TrueE):
-                condition, text = spec.own, render(spec.own)
+                condition, text, chain = spec.own, render(spec.own), (spec.name,)
             else:
                 condition, text = extend_condition(parent.condition, parent.condition_text, spec.own)
-            parent = self._decoded[spec.name] = attrs.evolve(spec, condition=condition, condition_text=text)
+                chain = parent.chain + (spec.name,)
+            parent = self._decoded[spec.name] = attrs.evolve(
+                spec, condition=condition, condition_text=text, chain=chain
+            )
         return parent
 
     def __iter__(self) -> Iterator[str]:
@@ -204,7 +207,7 @@ class LazyOverlays(Mapping):
     def __reduce__(self):
         for name, spec in self._decoded.items():
             if name not in self._blobs:
-                bare = attrs.evolve(spec, condition=TrueE(), condition_text="")
+                bare = attrs.evolve(spec, condition=TrueE(), condition_text="", chain=())
                 self._blobs[name] = pickle.dumps(bare, protocol=pickle.HIGHEST_PROTOCOL)
         return (LazyOverlays, (None, self._blobs))
 
