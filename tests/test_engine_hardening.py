@@ -66,7 +66,7 @@ BAD = [
 def test_unsafe_names_and_versions_are_rejected_with_location_and_hint(rules, text, message):
     graph, diags = rules({"c.eidos": text + "\n", "m.yaml": "kind: ConfigMap\n"})
     assert graph is None
-    found = [d for d in errors(diags) if d.code == "E302"]
+    found = [d for d in errors(diags) if d.code == "E306"]
     assert found, [d.render() for d in diags]
     assert message in found[0].message
     assert found[0].span.file.endswith("c.eidos") and found[0].span.line == 1
@@ -79,7 +79,7 @@ def test_an_overlay_version_override_is_checked_like_the_catalog(rules):
         "o.eidos": 'overlay o {\n  when always\n  component c { version "v2$(reboot)" }\n}\n',
     })
     assert graph is None
-    (d,) = [d for d in errors(diags) if d.code == "E302"]
+    (d,) = [d for d in errors(diags) if d.code == "E306"]
     assert d.span.line == 3 and "SemVer" in d.hint
 
 

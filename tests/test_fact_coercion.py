@@ -89,7 +89,7 @@ def test_a_rule_literal_the_flags_refuse_is_refused_in_the_rule(rules):
 def test_a_non_finite_float_literal_is_refused_in_a_condition(rules):
     graph, diags = rules({"f.eidos": FACTS, "o.eidos": "overlay o { when ratio >= 1e999 }\n"}, with_facts=False)
     assert graph is None
-    assert "ratio must be a finite number" in [d for d in diags if d.is_error][0].message
+    assert "ratio must be a finite number" in next(d for d in diags if d.is_error).message
 
 
 def test_flag_and_rule_agree_on_accepted_values(tmp_path):
@@ -141,3 +141,22 @@ def test_inference_records_an_evaluation_error_instead_of_swallowing_it(rules):
     assert facts == {}
     (error,) = sources["service"]["errors"]
     assert error["rule"].endswith("i.eidos:1") and "ubuntu" in error["error"]
+
+
+def test_explain_shows_a_rejected_snapshot_value(tmp_path):
+    from tests.conftest import FIXTURES
+
+    # K8s.server.version is "v1.30.14-eks-3025e55" in this fixture: not a node count.
+    d = write_rules(tmp_path / "r", {"i.eidos": "infer nodes = K8s.server.version\n"})
+    result = run_eidos("recipe", "--rules", str(d), "--snapshot", str(FIXTURES / "snapshots" / "cns-eks-h100.yaml"),
+                       "--explain", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    nodes = __import__("json").loads(result.stdout)["explain"]["facts"]["nodes"]
+    assert nodes["rejected"] == [{
+        "value": "'v1.30.14-eks-3025e55'",
+        "path": "K8s.server.version",
+        "rule": nodes["rejected"][0]["rule"],
+        "reason": "must be an integer, got 'v1.30.14-eks-3025e55'",
+    }]
+    assert nodes["rejected"][0]["rule"].endswith("i.eidos:1")
+    assert "value" not in nodes

@@ -29,7 +29,15 @@ import attrs
 
 from eidos.engine import values as paths
 from eidos.engine.values import MISSING as _MISSING
-from eidos.engine.values import Segment, ValuePathError, exists, format_path, get, lookup, parse_path
+from eidos.engine.values import (
+    Segment,
+    ValuePathError,
+    exists,
+    format_path,
+    get,
+    lookup,
+    parse_path,
+)
 from eidos.errors import UsageError
 
 TYPES = ("str", "int", "float", "bool", "null", "json")

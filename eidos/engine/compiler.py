@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 
@@ -249,7 +249,7 @@ def _valid(ctx: CompileContext, what: str, ref: ast.Name | None) -> None:
     found = names.problem(what, ref.value)
     if found is not None:
         message, hint = found
-        ctx.r.error("E302", message, ref.span, hint=hint)
+        ctx.r.error("E306", message, ref.span, hint=hint)
 
 
 def components(ctx: CompileContext) -> None:

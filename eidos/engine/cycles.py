@@ -8,7 +8,7 @@ chain of a thousand ``extends`` costs a thousand steps, not half a million.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import attrs
 

@@ -8,15 +8,14 @@ graph, so resolving a recipe never touches the file system.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Mapping
-from typing import Iterator, Union
+from collections.abc import Iterator, Mapping
 
 import attrs
 
 from eidos.lang.diagnostics import Diagnostic, Span
 from eidos.lang.expr import IR, AndE, FactType, TrueE, render
 
-ValuePath = tuple[Union[str, int], ...]
+ValuePath = tuple[str | int, ...]
 
 
 @attrs.frozen(slots=True)
@@ -145,7 +144,7 @@ class OverlaySpec:
     drops: tuple[tuple[str, Span], ...]
     doc: str
     span: Span
-    own: IR = TrueE()  # this overlay's own `when` (the matcher evaluates chains link by link)
+    own: IR = attrs.field(factory=TrueE)  # this overlay's own `when` (the matcher evaluates chains link by link)
 
     @property
     def order_key(self) -> tuple:
@@ -173,7 +172,7 @@ class LazyOverlays(Mapping):
         self._blobs: dict = dict(blobs or {})
         self._names: tuple = tuple(sorted(set(self._decoded) | set(self._blobs)))
 
-    def __getitem__(self, name: str) -> "OverlaySpec":
+    def __getitem__(self, name: str) -> OverlaySpec:
         spec = self._decoded.get(name)
         if spec is not None:
             return spec

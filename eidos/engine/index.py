@@ -13,8 +13,8 @@ not require would lose it. Both sides live here so they cannot drift apart.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from itertools import combinations
-from typing import Iterable
 
 from eidos.lang.expr import Cmp, In, conjuncts
 

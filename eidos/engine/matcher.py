@@ -3,8 +3,9 @@
 1. Candidates come from the fact index: the query's known (fact, value) pairs are
    enumerated as subsets and looked up, so overlays that cannot match are never touched.
 2. Each candidate's full effective condition is evaluated (three-valued; only ``True``
-   applies). Because a child's condition includes its parent's, a parent always applies
-   when its child does.
+   applies), link by link along its ``extends`` chain with a memo, which is the same as
+   evaluating the conjunction but linear in the length of the chain. A child therefore
+   never applies without its parent.
 3. Applied overlays are ordered by (specificity, depth, name): parents first, then less
    specific before more specific, ties by name. The order is total and independent of
    file order.
@@ -12,7 +13,8 @@
    explicit ``replace`` in a descendant); a component mentioned by an overlay is included
    and customised (version, namespace, manifests, needs, then values files, ``set`` and
    ``unset``); ``drop component`` removes one.
-5. Deployment order is a topological sort of ``needs`` with ties broken by name.
+5. Deployment order is :func:`eidos.engine.recipe.deployment_order`: a topological sort of
+   ``needs`` with ties broken by name.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ from eidos.engine.recipe import (
     Scheduling,
     deployment_order,
 )
-from eidos.engine.values import Provenance, ValuePathError, deep_merge, format_path, set_path, unset_path
+from eidos.engine.values import (
+    Provenance,
+    ValuePathError,
+    deep_merge,
+    format_path,
+    set_path,
+    unset_path,
+)
 from eidos.lang.expr import closure, trace
 from eidos.lang.measurements import MISSING
 

@@ -32,13 +32,14 @@ LOCATION = re.compile(r"[A-Za-z0-9._~:/?#@%+=,&!*\[\]-]{1,2048}")
 REL_PATH = re.compile(r"[A-Za-z0-9._/-]{1,1024}")
 
 _WHAT = {
-    "component": (COMPONENT_NAME, "lower-case letters, digits and '-', at most 53 characters, "
-                  "starting and ending with a letter or digit (it becomes a Helm release name)"),
-    "namespace": (NAMESPACE, "a DNS-1123 label: lower-case letters, digits and '-', "
-                  "at most 63 characters, e.g. \"gpu-operator\""),
+    "component": (COMPONENT_NAME, ("lower-case letters, digits and '-', at most 53 characters, "
+                                   "starting and ending with a letter or digit (it becomes a Helm "
+                                   "release name)")),
+    "namespace": (NAMESPACE, ("a DNS-1123 label: lower-case letters, digits and '-', "
+                              "at most 63 characters, e.g. \"gpu-operator\"")),
     "chart": (CHART, "letters, digits, '.', '_' and '-', e.g. \"gpu-operator\""),
-    "version": (CHART_VERSION, "a SemVer chart version, optionally with a leading v, "
-                "e.g. \"v25.10.1\" or \"1.2.3-rc.1\""),
+    "version": (CHART_VERSION, ("a SemVer chart version, optionally with a leading v, "
+                                "e.g. \"v25.10.1\" or \"1.2.3-rc.1\"")),
     "tag": (GIT_REF, "a git tag or branch: letters, digits, '.', '_', '/', '+' and '-', e.g. \"v1.2.0\""),
     "repo": (LOCATION, "an https://, http:// or oci:// URL without spaces, quotes or shell characters"),
     "source": (LOCATION, "a git URL without spaces, quotes or shell characters"),

@@ -56,7 +56,7 @@ class Scheduling:
         return self.system if name == "system" else self.accelerated
 
     @classmethod
-    def from_roles(cls, roles) -> "Scheduling":
+    def from_roles(cls, roles) -> Scheduling:
         """From the graph's ``(role, node-selector paths, toleration paths)`` triples."""
         return cls(**{role: RoleScheduling(tuple(ns), tuple(tol)) for role, ns, tol in roles})
 

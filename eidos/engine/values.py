@@ -23,11 +23,12 @@ with ``[N]`` list indices (``a.b[0].c``); a backslash escapes a literal ``.``, `
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterator, Union
+from collections.abc import Iterator
+from typing import Any
 
 from eidos.errors import UsageError
 
-Segment = Union[str, int]
+Segment = str | int
 Path = tuple[Segment, ...]
 ESCAPABLE = frozenset(".[]:=\\")
 MISSING = object()
@@ -252,7 +253,7 @@ def _unset(node: Any, path: Path, depth: int) -> Any:
 class _Node:
     """One step of the provenance tree; ``seq`` orders writes so the last writer wins."""
 
-    __slots__ = ("seq", "origin", "children")
+    __slots__ = ("children", "origin", "seq")
 
     def __init__(self) -> None:
         self.seq = -1
