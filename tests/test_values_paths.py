@@ -188,3 +188,9 @@ def test_provenance_is_linear_in_the_number_of_keys():
     elapsed = time.perf_counter() - start
     assert len(final) == 20_000 and final["k19999.v"] == "big2.yaml:20000"
     assert elapsed < 5.0, f"provenance of 20,000 keys took {elapsed:.1f}s"
+
+
+def test_an_empty_values_file_cites_nothing():
+    p = Provenance()
+    p.merged({}, {}, "empty.yaml")
+    assert p.final({}) == {}

@@ -354,6 +354,6 @@ class Provenance:
                 if n.seq > best_seq:
                     best_seq, best = n.seq, n.origin
                 below.extend(n.children.values())
-            if best is not None:
+            if best is not None and path:  # an empty top level is no value to cite
                 out[format_path(path)] = best
         return dict(sorted(out.items()))
