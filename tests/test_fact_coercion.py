@@ -57,6 +57,8 @@ REJECT = [
     ("bool", "maybe", "must be true or false, got 'maybe'"),
     ("string", 5, "must be a string, got 5"),
     ("int", [1], "must be a single int value, got a list"),
+    ("string", "us\nrm -rf /", "must not contain the control character '\\n'"),
+    ("string", "a\x1b[2J", "must not contain the control character '\\x1b'"),
 ]
 
 

@@ -12,7 +12,8 @@ the same thing wherever it comes from:
 Rules: enum values match case-insensitively and through aliases; ``int`` is a
 non-negative integer (int facts count things: nodes, GPUs; an integral float such as a
 measured ``4.0`` is that integer; booleans are not integers); ``float`` is a finite number; ``version`` follows :mod:`eidos.lang.versions`;
-``bool`` is true/false (also yes/no and 1/0 from flags); ``string`` is kept verbatim.
+``bool`` is true/false (also yes/no and 1/0 from flags); ``string`` is kept verbatim but
+may not contain control characters (a newline would end a ``#`` comment in a script).
 Surrounding whitespace is ignored except for strings.
 """
 
@@ -57,6 +58,9 @@ def coerce_fact(fact, raw: object):
     if kind == "string":
         if not isinstance(raw, str):
             raise FactValueError(name, raw, f"must be a string, got {_short(raw)}")
+        bad = next((c for c in raw if ord(c) < 32 or ord(c) == 127), None)
+        if bad is not None:  # fact values end up in comments of generated scripts
+            raise FactValueError(name, raw, f"must not contain the control character {bad!r}")
         return raw
     if isinstance(raw, (dict, list, tuple)):
         raise FactValueError(name, raw, f"must be a single {kind} value, got a {type(raw).__name__}")

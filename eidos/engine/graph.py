@@ -15,6 +15,10 @@ import attrs
 from eidos.lang.diagnostics import Diagnostic, Span
 from eidos.lang.expr import IR, AndE, FactType, TrueE, render
 
+# Bumped whenever the pickled shape of the graph changes, so a cache written by an older
+# engine is never decoded by this one (it is part of every rule set's digest).
+GRAPH_FORMAT = "2"
+
 ValuePath = tuple[str | int, ...]
 
 
