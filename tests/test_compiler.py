@@ -279,3 +279,39 @@ def test_every_error_is_reported_in_one_run(rules):
         "c.eidos": "overlay q extends r { when always }\noverlay r extends q { }",
     })
     assert {"E101", "E203", "E401"} <= set(codes(diags))
+
+
+# ---------------------------------------------------------------- the compiler's shape (issue 9)
+
+
+def test_the_compiler_is_an_ordered_list_of_named_stages():
+    from eidos.engine import compiler
+
+    assert [name for name, _ in compiler.STAGES] == [
+        "parse", "declarations", "facts", "components", "overlays", "needs-cycles",
+        "checks", "infers", "condition-analysis", "index",
+    ]
+
+
+def test_inheritance_ancestries_by_hand():
+    from eidos.engine.cycles import Cycle, Unknown, ancestries
+
+    chains, problems = ancestries({"a": None, "b": "a", "c": "b", "x": "y", "p": "q", "q": "p", "r": "p"})
+    assert chains == {"a": ("a",), "b": ("a", "b"), "c": ("a", "b", "c"), "x": None, "p": None, "q": None,
+                      "r": None}
+    assert problems == [Cycle(("p", "q", "p")), Unknown("x", "y")]
+
+
+def test_needs_cycles_by_hand():
+    from eidos.engine.cycles import needs_cycles
+
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"d"}, "e": {"a"}}
+    assert needs_cycles(edges) == [("a", "b", "c", "a"), ("d", "d")]
+    assert needs_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_index_format_has_one_home():
+    from eidos.engine import compiler, index, matcher
+
+    assert compiler.build_index is index.build_index
+    assert matcher.fact_index is index

@@ -173,7 +173,7 @@ def test_deployment_order_breaks_ties_by_name(build):
 
 def test_set_into_a_list_past_its_end_is_a_recipe_error(build):
     m = build(BASE + "overlay x extends base { when always component gpu-operator { set tags[5] = \"z\" } }")
-    with pytest.raises(RecipeError, match="past the end"):
+    with pytest.raises(RecipeError, match=r"index \[5\] is out of range at tags \(2 item\(s\); use \[2\] to append\)"):
         m.resolve({})
 
 
@@ -202,3 +202,123 @@ def test_provenance_follows_the_last_writer(build):
     assert prov["driver.version"].endswith("overlays.eidos:10")
     assert "driver.enabled" not in prov  # replaced by the set
     assert prov["cdi.default"].endswith("gpu-train.yaml:5")
+
+
+# ---------------------------------------------------------------- surviving mutants (issue 9)
+
+
+def test_replacing_one_requirement_keeps_every_other_requirement_of_that_overlay(build):
+    # A `continue` -> `break` after the replaced requirement would drop os and kern.
+    m = build("""
+        overlay base {
+          when always
+          require k8s: K8s.server.version >= 1.25
+          require os: OS.release.ID == "ubuntu"
+          require kern: OS.kernel.version >= 5.15
+          component cert-manager
+        }
+        overlay eks extends base {
+          when service == eks
+          replace k8s: K8s.server.version >= 1.28
+          require extra: GPU.smi.driver >= 570
+          require last: K8s.node.count >= 2
+        }
+    """)
+    r = m.resolve({"service": "eks"})
+    assert [(q.name, q.text, q.overlay) for q in r.requirements] == [
+        ("os", 'OS.release.ID == "ubuntu"', "base"),
+        ("kern", "OS.kernel.version >= 5.15", "base"),
+        ("k8s", "K8s.server.version >= 1.28", "eks"),
+        ("extra", "GPU.smi.driver >= 570", "eks"),
+        ("last", "K8s.node.count >= 2", "eks"),
+    ]
+
+
+def test_needs_added_by_an_overlay_shape_the_deployment_order(build):
+    # Without the added need, ties by name give cert-manager, gpu-operator, dra, net.
+    m = build(BASE + """
+        overlay all extends base {
+          when always
+          component net
+          component dra { needs net }
+        }
+    """)
+    r = m.resolve({})
+    assert r.deployment_order == ("cert-manager", "gpu-operator", "net", "dra")
+    dra = next(c for c in r.components if c.name == "dra")
+    assert dra.needs == ("gpu-operator", "net")
+    doc = recipe_document(r)
+    assert doc["deploymentOrder"] == ["cert-manager", "gpu-operator", "net", "dra"]
+    assert next(c for c in doc["components"] if c["name"] == "dra")["needs"] == ["gpu-operator", "net"]
+
+
+STALE = BASE + """overlay t extends base {
+  when intent == training
+  component gpu-operator { version "v25.3.3" namespace "gpu-a" set driver.version = "t" }
+}
+overlay t2 extends t {
+  when service == eks
+  component gpu-operator { version "v25.4.0" values "gpu-train.yaml" set tags[1] = "z" }
+  replace k8s: K8s.server.version >= 1.30
+}
+overlay t3 extends t2 {
+  when accelerator == h100
+  component gpu-operator { namespace "gpu-b" unset driver.rdma unset tags[0] }
+}
+"""
+
+
+def _tail(where: str) -> str:
+    return where.rsplit("/", 1)[-1]
+
+
+def test_explain_cites_the_last_writer_of_every_value_and_requirement(build):
+    # Lines counted by hand: BASE is lines 1-6 of overlays.eidos, STALE's overlays 7-19;
+    # gpu.yaml and gpu-train.yaml are PAYLOADS above.
+    m = build(STALE)
+    r = m.resolve({"intent": "training", "service": "eks", "accelerator": "h100"}, explain=True)
+    gpu = next(c for c in r.components if c.name == "gpu-operator")
+    assert gpu.values == {
+        "driver": {"enabled": True, "version": "t"},
+        "cdi": {"enabled": False, "default": False},
+        "tags": ["z"],
+    }
+    assert (gpu.version, gpu.namespace) == ("v25.4.0", "gpu-b")
+    prov = gpu.provenance
+    assert {k: _tail(v) for k, v in prov["values"].items()} == {
+        "cdi.default": "gpu-train.yaml:5",
+        "cdi.enabled": "gpu.yaml:7",
+        "driver.enabled": "gpu.yaml:2",
+        "driver.version": "overlays.eidos:9",
+        "tags": "overlays.eidos:13",
+    }
+    assert _tail(prov["version"]) == "overlays.eidos:13"
+    assert _tail(prov["namespace"]) == "overlays.eidos:18"
+    assert _tail(prov["declared"]) == "catalog.eidos:2"
+    assert _tail(prov["included"]) == "overlays.eidos:5"
+    (k8s,) = r.requirements
+    assert (k8s.name, k8s.overlay, _tail(k8s.span.short)) == ("k8s", "t2", "overlays.eidos:14")
+    assert [_tail(x) for x in k8s.replaced] == ["overlays.eidos:3"]
+
+
+def test_explain_provenance_with_fewer_overlays_names_the_earlier_writers(build):
+    m = build(STALE)
+    r = m.resolve({"intent": "training"}, explain=True)
+    gpu = next(c for c in r.components if c.name == "gpu-operator")
+    assert {k: _tail(v) for k, v in gpu.provenance["values"].items()} == {
+        "cdi.enabled": "gpu.yaml:7",
+        "driver.enabled": "gpu.yaml:2",
+        "driver.rdma.enabled": "gpu.yaml:5",
+        "driver.version": "overlays.eidos:9",
+        "tags": "gpu.yaml:8",
+    }
+    assert _tail(gpu.provenance["version"]) == "overlays.eidos:9"
+    assert _tail(gpu.provenance["namespace"]) == "overlays.eidos:9"
+    assert _tail(r.requirements[0].span.short) == "overlays.eidos:3"
+
+
+def test_set_into_a_scalar_is_a_recipe_error_naming_the_path(build):
+    m = build(BASE + 'overlay x extends base { when always component gpu-operator { set driver.version.major = 1 } }')
+    with pytest.raises(RecipeError, match=r"cannot set gpu-operator driver\.version\.major: "
+                                          r"driver\.version holds a string, cannot set key 'major' in it"):
+        m.resolve({})

@@ -14,12 +14,12 @@ from typing import Any
 
 import attrs
 
+from eidos.api import API_VERSION
+from eidos.engine.recipe import ROLES, Component, RoleScheduling, Scheduling, deployment_order
 from eidos.errors import InputError
 
-API_VERSION = "eidos.dev/v1alpha1"
 KIND = "Recipe"
 TYPES = ("helm", "kustomize", "manifest")
-ROLES = ("system", "accelerated")
 
 # Names become Helm release names (<= 53 chars), object names and directory names.
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$")
@@ -28,63 +28,6 @@ _CHART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # A manifest file name in a chart's templates/: no partials (_x), no hidden files.
 _MANIFEST_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(yaml|yml|tpl|txt|json)$")
 _REPO_SCHEMES = ("https://", "http://", "oci://")
-
-
-@attrs.frozen
-class RoleScheduling:
-    """Value paths where one node role's selectors and tolerations belong."""
-
-    node_selector: tuple[str, ...] = ()
-    tolerations: tuple[str, ...] = ()
-
-
-@attrs.frozen
-class Scheduling:
-    system: RoleScheduling = RoleScheduling()
-    accelerated: RoleScheduling = RoleScheduling()
-
-    def role(self, name: str) -> RoleScheduling:
-        return self.system if name == "system" else self.accelerated
-
-
-@attrs.frozen(eq=False)
-class Component:
-    """One deployable unit of a recipe; ``values`` is owned by this object (deep-copied in)."""
-
-    name: str
-    type: str
-    namespace: str
-    needs: tuple[str, ...]
-    manifests: tuple[str, ...]
-    values: dict[str, Any]
-    aliases: tuple[str, ...] = ()
-    scheduling: Scheduling = Scheduling()
-    # helm
-    repository: str = ""
-    chart: str = ""
-    version: str = ""
-    # kustomize
-    source: str = ""
-    tag: str = ""
-    path: str = ""
-
-    @property
-    def is_oci(self) -> bool:
-        return self.repository.startswith("oci://")
-
-    @property
-    def chart_ref(self) -> str:
-        """What ``helm install`` takes as the chart: ``oci://reg/path/chart`` or the name."""
-        return f"{self.repository.rstrip('/')}/{self.chart}" if self.is_oci else self.chart
-
-    @property
-    def manifest_release(self) -> str:
-        """Release (and object) name of the chart that carries this component's manifests."""
-        return self.name if self.type == "manifest" else f"{self.name}-manifests"
-
-    def manifest_files(self) -> list[tuple[str, str]]:
-        """(recipe path, file name in templates/) for each manifest, in recipe order."""
-        return [(p, p.rsplit("/", 1)[-1]) for p in self.manifests]
 
 
 @attrs.frozen(eq=False)
@@ -255,22 +198,6 @@ def _component(raw: Any, index: int, w: _Where) -> Component:
     )
 
 
-def _topological(components: dict[str, Component]) -> list[str]:
-    """Kahn's algorithm, ties by name: the same rule the engine uses for deploymentOrder."""
-    pending = {name: set(c.needs) for name, c in components.items()}
-    order: list[str] = []
-    while pending:
-        ready = sorted(n for n, deps in pending.items() if not deps)
-        if not ready:
-            raise InputError(f"components need each other in a cycle: {', '.join(sorted(pending))}")
-        name = ready[0]
-        order.append(name)
-        del pending[name]
-        for deps in pending.values():
-            deps.discard(name)
-    return order
-
-
 def parse_recipe(document: Any, source: str = "recipe") -> Recipe:
     """Validate a recipe document and return it with components in deployment order."""
     w = _Where(source)
@@ -313,7 +240,7 @@ def parse_recipe(document: Any, source: str = "recipe") -> Recipe:
             keys[key] = comp.name
     order = document.get("deploymentOrder")
     if order is None:
-        names = _topological(components)
+        names = deployment_order({n: c.needs for n, c in components.items()})
     else:
         if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
             raise w.fail("deploymentOrder", "must be a list of component names")

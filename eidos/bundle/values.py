@@ -1,12 +1,13 @@
-"""Value paths and typed ``--set`` overrides.
+"""Typed ``--set`` overrides (value paths themselves live in :mod:`eidos.engine.values`).
 
 Syntax (documented in docs/bundles.md)::
 
     --set COMPONENT:PATH=VALUE          type follows the value already at PATH
     --set COMPONENT:PATH:TYPE=VALUE     TYPE is str, int, float, bool, null or json
 
-PATH is dot-separated keys with ``[N]`` list indices (``a.b[0].c``); a backslash escapes a
-literal ``.``, ``[``, ``]``, ``:``, ``=`` or ``\\`` inside a key (``nodeSelector.nvidia\\.com/gpu``).
+PATH is the value-path text form of :mod:`eidos.engine.values`: dot-separated keys with
+``[N]`` list indices (``a.b[0].c``); a backslash escapes a literal ``.``, ``[``, ``]``,
+``:``, ``=`` or ``\\`` inside a key (``nodeSelector.nvidia\\.com/gpu``).
 
 Why the type follows the existing value: the reference tool parsed every value as a number
 when it could, so ``driver.version=25.10`` became the float 25.1. Here a string stays a
@@ -26,14 +27,27 @@ from typing import Any
 
 import attrs
 
+from eidos.engine import values as paths
+from eidos.engine.values import MISSING as _MISSING
+from eidos.engine.values import (
+    Segment,
+    ValuePathError,
+    exists,
+    format_path,
+    get,
+    lookup,
+    parse_path,
+)
 from eidos.errors import UsageError
 
-Segment = str | int
 TYPES = ("str", "int", "float", "bool", "null", "json")
-_ESCAPABLE = set(".[]:=\\")
 _INT_CANONICAL = re.compile(r"^-?(0|[1-9][0-9]*)$")
 _INT_EXPLICIT = re.compile(r"^[+-]?[0-9]+$")
-_MISSING = object()
+
+__all__ = [
+    "TYPES", "Segment", "SetOverride", "apply_overrides", "convert", "exists", "format_path", "get",
+    "lookup", "nearest_keys", "parse_path", "parse_set", "resolve_component", "set_path",
+]
 
 
 def _unescaped(text: str, char: str) -> list[int]:
@@ -47,76 +61,6 @@ def _unescaped(text: str, char: str) -> list[int]:
             found.append(i)
         i += 1
     return found
-
-
-def parse_path(text: str, where: str = "path") -> tuple[Segment, ...]:
-    """``a.b[0].nvidia\\.com/gpu`` -> ("a", "b", 0, "nvidia.com/gpu")."""
-    segments: list[Segment] = []
-    key: list[str] = []
-    i = 0
-
-    def bad(message: str) -> UsageError:
-        return UsageError(f"{where}: invalid path {text!r}: {message}")
-
-    def close_key() -> None:
-        if not key:
-            raise bad("empty key")
-        segments.append("".join(key))
-        key.clear()
-
-    after_index = False
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            if i + 1 >= len(text) or text[i + 1] not in _ESCAPABLE:
-                raise bad(f"'\\' at position {i + 1} must escape one of . [ ] : = \\")
-            if after_index:
-                raise bad("expected '.' or '[' after ']'")
-            key.append(text[i + 1])
-            i += 2
-            continue
-        if ch == ".":
-            if after_index:
-                after_index = False
-            else:
-                close_key()
-            i += 1
-            if i == len(text):
-                raise bad("ends with '.'")
-            continue
-        if ch == "[":
-            if not after_index:
-                close_key()
-            end = text.find("]", i)
-            if end < 0:
-                raise bad("'[' without ']'")
-            number = text[i + 1 : end]
-            if not number.isdigit() or not number.isascii():
-                raise bad(f"list index [{number}] must be a non-negative integer")
-            segments.append(int(number))
-            after_index = True
-            i = end + 1
-            continue
-        if ch == "]":
-            raise bad("']' without '['")
-        if after_index:
-            raise bad("expected '.' or '[' after ']'")
-        key.append(ch)
-        i += 1
-    if not after_index:
-        close_key()
-    return tuple(segments)
-
-
-def format_path(path: tuple[Segment, ...]) -> str:
-    out = ""
-    for seg in path:
-        if isinstance(seg, int):
-            out += f"[{seg}]"
-        else:
-            escaped = "".join("\\" + c if c in _ESCAPABLE else c for c in seg)
-            out += ("." if out else "") + escaped
-    return out
 
 
 @attrs.frozen
@@ -220,68 +164,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-def lookup(values: Any, path: tuple[Segment, ...]) -> tuple[Any, int]:
-    """(value at path or _MISSING, number of leading segments that exist)."""
-    current = values
-    for depth, seg in enumerate(path):
-        if isinstance(seg, int):
-            if not isinstance(current, list) or seg >= len(current):
-                return _MISSING, depth
-            current = current[seg]
-        else:
-            if not isinstance(current, dict) or seg not in current:
-                return _MISSING, depth
-            current = current[seg]
-    return current, len(path)
-
-
-def exists(values: Any, path: tuple[Segment, ...]) -> bool:
-    return lookup(values, path)[0] is not _MISSING
-
-
-def get(values: Any, path: tuple[Segment, ...], default: Any = None) -> Any:
-    found, _ = lookup(values, path)
-    return default if found is _MISSING else found
-
-
 def set_path(values: dict, path: tuple[Segment, ...], value: Any, where: str) -> None:
-    """Set ``value`` at ``path``, creating maps and lists on the way.
-
-    A list index may replace an item or append one (index == length); a larger index or a
-    segment that runs into a scalar is an error, never a silent overwrite.
+    """Set ``value`` at ``path`` in place, with the one set semantics of
+    :func:`eidos.engine.values.set_path` (a step into a scalar is an error, never a
+    silent overwrite); errors are prefixed with ``where`` (the flag or rule at fault).
     """
-    current: Any = values
-    for depth, seg in enumerate(path):
-        last = depth == len(path) - 1
-        here = format_path(path[:depth]) or "the top level"
-        if isinstance(seg, int):
-            if not isinstance(current, list):
-                raise UsageError(f"{where}: {here} is not a list, cannot use index [{seg}]")
-            if seg > len(current):
-                raise UsageError(
-                    f"{where}: index [{seg}] is out of range at {here} "
-                    f"({len(current)} item(s); use [{len(current)}] to append)"
-                )
-            if last:
-                if seg == len(current):
-                    current.append(value)
-                else:
-                    current[seg] = value
-                return
-            if seg == len(current):
-                current.append(None)
-        else:
-            if not isinstance(current, dict):
-                kind = type(current).__name__ if current is not None else "null"
-                raise UsageError(f"{where}: {here} holds a {kind}, cannot set key {seg!r} in it")
-            if last:
-                current[seg] = value
-                return
-        child = current[seg] if isinstance(seg, int) else current.get(seg)
-        if child is None:
-            child = [] if isinstance(path[depth + 1], int) else {}
-            current[seg] = child
-        current = child
+    try:
+        new = paths.set_path(values, path, value)
+    except ValuePathError as err:
+        raise UsageError(f"{where}: {err.message}") from None
+    values.clear()
+    values.update(new)
 
 
 def nearest_keys(values: dict, path: tuple[Segment, ...]) -> tuple[str, list[str]]:

@@ -81,6 +81,13 @@ class _Term:
         self.opaque: set[str] = set()
         self.dead = False
 
+    def copy(self) -> "_Term":
+        other = _Term(self.facts)
+        other.allowed, other.excluded = dict(self.allowed), dict(self.excluded)
+        other.low, other.high = dict(self.low), dict(self.high)
+        other.opaque = set(self.opaque)
+        return other
+
     def _domain(self, fact):
         spec = self.facts.get(fact)
         if spec is not None and spec.kind == "enum":
@@ -131,6 +138,11 @@ class _Term:
         else:
             self.opaque.add(render(atom) if not isinstance(atom, NotE) else "not " + render(atom.item))
 
+    def finish_shape(self):
+        """The term's shape, or None when it can never hold."""
+        found = self.finish()
+        return None if self.dead else found
+
     def finish(self):
         facts = set(self.allowed) | set(self.low) | set(self.high) | set(self.excluded)
         shape = []
@@ -160,27 +172,53 @@ class _Term:
         return frozenset(shape) | frozenset(("opaque", o) for o in self.opaque)
 
 
-def normal_form(ir: IR, facts) -> object:
-    """A canonical shape for comparing conditions; ``NEVER`` if unsatisfiable; None if too big."""
+def _add(term: _Term, atom) -> None:
+    if isinstance(atom, (Exist, Match)):
+        term.opaque.add(render(atom))
+    else:
+        term.add(atom)
+
+
+def extend_terms(base: list | None, ir: IR, facts) -> list | None:
+    """The DNF terms of ``base AND ir``, where ``base`` is the result of an earlier call
+    (None for ``always``); returns None when the normal form would be too big.
+
+    An overlay's effective condition is its parent's AND its own ``when``, so building each
+    overlay's terms from its parent's keeps a long ``extends`` chain linear.
+    """
     terms = _dnf(_nnf(ir))
     if terms is None:
         return None
+    start = base if base is not None else [_Term(facts)]
+    if len(start) * len(terms) > MAX_TERMS:
+        return None
+    out = []
+    for b in start:
+        for atoms_ in terms:
+            term = b.copy()
+            for atom in atoms_:
+                _add(term, atom)
+            out.append(term)
+    return out
+
+
+def shape(terms: list | None) -> object:
+    """A canonical shape for comparing conditions; ``NEVER`` if unsatisfiable; None if too big."""
+    if terms is None:
+        return None
     shapes = set()
-    for atoms_ in terms:
-        term = _Term(facts)
-        for atom in atoms_:
-            if isinstance(atom, Exist):
-                term.opaque.add(render(atom))
-            elif isinstance(atom, Match):
-                term.opaque.add(render(atom))
-            else:
-                term.add(atom)
-        shape = term.finish()
-        if not term.dead:
-            shapes.add(shape)
+    for term in terms:
+        found = term.copy().finish_shape()
+        if found is not None:
+            shapes.add(found)
     if not shapes:
         return NEVER
     return frozenset(shapes)
+
+
+def normal_form(ir: IR, facts) -> object:
+    """A canonical shape for comparing conditions; ``NEVER`` if unsatisfiable; None if too big."""
+    return shape(extend_terms(None, ir, facts))
 
 
 def loosens(old: IR, new: IR) -> bool:

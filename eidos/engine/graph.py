@@ -8,17 +8,18 @@ graph, so resolving a recipe never touches the file system.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Mapping
-from typing import Iterator, Union
+from collections.abc import Iterator, Mapping
 
 import attrs
 
 from eidos.lang.diagnostics import Diagnostic, Span
-from eidos.errors import UsageError
-from eidos.lang.expr import IR, FactType
-from eidos.lang.diagnostics import did_you_mean
+from eidos.lang.expr import IR, AndE, FactType, TrueE, render
 
-ValuePath = tuple[Union[str, int], ...]
+# Bumped whenever the pickled shape of the graph changes, so a cache written by an older
+# engine is never decoded by this one (it is part of every rule set's digest).
+GRAPH_FORMAT = "2"
+
+ValuePath = tuple[str | int, ...]
 
 
 @attrs.frozen(slots=True)
@@ -35,49 +36,11 @@ class FactSchema:
         return FactType(self.name, self.kind, self.values, self.aliases)
 
     def coerce(self, raw: object):
-        """Turn a user-supplied value (flag text, inferred value) into the fact's type."""
-        text = str(raw).strip()
-        if self.kind == "enum":
-            lowered = text.lower()
-            for value in self.values:
-                if value.lower() == lowered:
-                    return value
-            for alias, target in self.aliases:
-                if alias.lower() == lowered:
-                    return target
-            known = list(self.values) + [a for a, _ in self.aliases]
-            hint = did_you_mean(lowered, known)
-            raise UsageError(
-                f"'{raw}' is not a known {self.name}; known: {', '.join(self.values)}",
-                hint=hint,
-            )
-        if self.kind == "int":
-            try:
-                value = int(text)
-            except ValueError:
-                raise UsageError(f"{self.name} must be an integer, got '{raw}'") from None
-            if value < 0:
-                raise UsageError(f"{self.name} must not be negative, got {value}")
-            return value
-        if self.kind == "float":
-            try:
-                return float(text)
-            except ValueError:
-                raise UsageError(f"{self.name} must be a number, got '{raw}'") from None
-        if self.kind == "version":
-            from eidos.lang.versions import Version, VersionError
+        """``raw`` in this fact's type: :func:`eidos.engine.facts.coerce_fact` (raises
+        FactValueError, a UsageError)."""
+        from eidos.engine.facts import coerce_fact
 
-            try:
-                return Version.parse(text)
-            except VersionError as err:
-                raise UsageError(f"{self.name}: {err}") from None
-        if self.kind == "bool":
-            if text.lower() in ("true", "yes", "1"):
-                return True
-            if text.lower() in ("false", "no", "0"):
-                return False
-            raise UsageError(f"{self.name} must be true or false, got '{raw}'")
-        return text
+        return coerce_fact(self, raw)
 
 
 @attrs.frozen(slots=True)
@@ -152,6 +115,25 @@ class RequirementSpec:
     span: Span
 
 
+def extend_condition(parent: IR, parent_text: str, own: IR) -> tuple[IR, str]:
+    """The effective condition (and its rendering) of an overlay whose parent's effective
+    condition is ``parent`` and whose own ``when`` is ``own``.
+
+    Equal to ``conjoin([parent, own])`` and its ``render``, but built from the parent's
+    result with tuple and string concatenation, so a chain of a thousand ``extends`` costs
+    a thousand small steps in Python rather than half a million.
+    """
+    if isinstance(own, TrueE):
+        return parent, parent_text
+    if isinstance(parent, TrueE):
+        return own, render(own)
+    head = parent.items if isinstance(parent, AndE) else (parent,)
+    tail = own.items if isinstance(own, AndE) else (own,)
+    head_text = parent_text if isinstance(parent, AndE) else render(parent, "and")
+    tail_text = render(own) if isinstance(own, AndE) else render(own, "and")
+    return AndE(head + tail), f"{head_text} and {tail_text}"
+
+
 @attrs.frozen(slots=True)
 class OverlaySpec:
     name: str
@@ -166,6 +148,7 @@ class OverlaySpec:
     drops: tuple[tuple[str, Span], ...]
     doc: str
     span: Span
+    own: IR = attrs.field(factory=TrueE)  # this overlay's own `when` (the matcher evaluates chains link by link)
 
     @property
     def order_key(self) -> tuple:
@@ -180,6 +163,10 @@ class LazyOverlays(Mapping):
     should not pay to rebuild ten thousand overlays it will never touch. Each overlay is
     stored as its own pickle and decoded on first access; a freshly compiled graph starts
     fully decoded and encodes lazily when it is itself pickled.
+
+    An overlay is pickled without its effective condition (only its own ``when``) and
+    without its chain: both repeat every ancestor's, which would make the pickles of a long
+    ``extends`` chain quadratic in size. Decoding rebuilds them from the parent's.
     """
 
     __slots__ = ("_blobs", "_decoded", "_names")
@@ -189,11 +176,27 @@ class LazyOverlays(Mapping):
         self._blobs: dict = dict(blobs or {})
         self._names: tuple = tuple(sorted(set(self._decoded) | set(self._blobs)))
 
-    def __getitem__(self, name: str) -> "OverlaySpec":
+    def __getitem__(self, name: str) -> OverlaySpec:
         spec = self._decoded.get(name)
-        if spec is None:
-            spec = self._decoded[name] = pickle.loads(self._blobs[name])
-        return spec
+        if spec is not None:
+            return spec
+        pending = []  # decode the missing ancestors too, root first, without recursion
+        while spec is None:
+            spec = pickle.loads(self._blobs[name])
+            pending.append(spec)
+            name = spec.parent
+            spec = self._decoded.get(name) if name is not None else TrueE()
+        parent = spec
+        for spec in reversed(pending):
+            if isinstance(parent, TrueE):
+                condition, text, chain = spec.own, render(spec.own), (spec.name,)
+            else:
+                condition, text = extend_condition(parent.condition, parent.condition_text, spec.own)
+                chain = parent.chain + (spec.name,)
+            parent = self._decoded[spec.name] = attrs.evolve(
+                spec, condition=condition, condition_text=text, chain=chain
+            )
+        return parent
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -207,7 +210,8 @@ class LazyOverlays(Mapping):
     def __reduce__(self):
         for name, spec in self._decoded.items():
             if name not in self._blobs:
-                self._blobs[name] = pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
+                bare = attrs.evolve(spec, condition=TrueE(), condition_text="", chain=())
+                self._blobs[name] = pickle.dumps(bare, protocol=pickle.HIGHEST_PROTOCOL)
         return (LazyOverlays, (None, self._blobs))
 
 

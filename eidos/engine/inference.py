@@ -4,24 +4,44 @@ Nothing about snapshots is hard-coded here: which value means which service or G
 rule data (rules/infer.eidos), so supporting a new cloud or GPU is a rule change. Rules
 are tried in (fact, file, line) order; the first that yields a value wins, and any later
 rule that disagrees is recorded as a conflict so ``--explain`` can show it.
+
+Nothing is dropped silently: a snapshot value the fact cannot take (through
+:func:`eidos.engine.facts.coerce_fact`, the same function flags use) is recorded under
+``rejected`` with the path and the reason, and a condition that cannot be evaluated is
+recorded under ``errors``; the next rule is then tried.
 """
 
 from __future__ import annotations
 
-from eidos.errors import EidosError
-from eidos.lang.expr import EvalError, closure, trace
+from eidos.engine.facts import FactValueError, coerce_fact
 from eidos.engine.graph import RuleGraph
+from eidos.lang.expr import EvalError, closure, trace
 from eidos.lang.measurements import MISSING
 
 
+def _show(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 def infer_facts(graph: RuleGraph, lookup) -> tuple[dict, dict]:
-    """Returns (facts, sources); ``lookup(operand)`` reads the snapshot (MISSING if absent)."""
+    """Returns (facts, sources); ``lookup(operand)`` reads the snapshot (MISSING if absent).
+
+    ``sources[fact]`` has ``value``, ``from``, ``rule`` and ``evidence`` when the fact was
+    inferred, plus ``conflicts``, ``rejected`` (``{value, path, rule, reason}``) and
+    ``errors`` (``{rule, error}``) when some rule disagreed or could not be used.
+    """
     facts: dict = {}
     sources: dict = {}
+
+    def note(fact: str, key: str, entry: dict) -> None:
+        sources.setdefault(fact, {"from": "snapshot"}).setdefault(key, []).append(entry)
+
     for spec in graph.infers:
         try:
             holds = closure(spec.condition)(lookup)
-        except EvalError:
+        except EvalError as err:
+            note(spec.fact, "errors", {"rule": spec.span.short, "error": str(err)})
             continue
         if holds is not True:
             continue
@@ -30,8 +50,11 @@ def infer_facts(graph: RuleGraph, lookup) -> tuple[dict, dict]:
             if raw is MISSING:
                 continue
             try:
-                value = graph.facts[spec.fact].coerce(raw)
-            except EidosError:
+                value = coerce_fact(graph.facts[spec.fact], raw)
+            except FactValueError as err:
+                note(spec.fact, "rejected", {
+                    "value": _show(raw), "path": str(spec.value), "rule": spec.span.short, "reason": err.reason,
+                })
                 continue
             evidence = [f"{spec.value} = {raw}"]
         else:
@@ -45,5 +68,9 @@ def infer_facts(graph: RuleGraph, lookup) -> tuple[dict, dict]:
                 )
             continue
         facts[spec.fact] = value
-        sources[spec.fact] = {"value": str(value), "from": "snapshot", "rule": spec.span.short, "evidence": evidence}
+        entry = sources.setdefault(spec.fact, {"from": "snapshot"})
+        notes = {k: entry.pop(k) for k in ("rejected", "errors") if k in entry}
+        entry.clear()
+        entry.update({"value": str(value), "from": "snapshot", "rule": spec.span.short, "evidence": evidence})
+        entry.update(notes)
     return facts, sources

@@ -3,8 +3,9 @@
 1. Candidates come from the fact index: the query's known (fact, value) pairs are
    enumerated as subsets and looked up, so overlays that cannot match are never touched.
 2. Each candidate's full effective condition is evaluated (three-valued; only ``True``
-   applies). Because a child's condition includes its parent's, a parent always applies
-   when its child does.
+   applies), link by link along its ``extends`` chain with a memo, which is the same as
+   evaluating the conjunction but linear in the length of the chain. A child therefore
+   never applies without its parent.
 3. Applied overlays are ordered by (specificity, depth, name): parents first, then less
    specific before more specific, ties by name. The order is total and independent of
    file order.
@@ -12,24 +13,35 @@
    explicit ``replace`` in a descendant); a component mentioned by an overlay is included
    and customised (version, namespace, manifests, needs, then values files, ``set`` and
    ``unset``); ``drop component`` removes one.
-5. Deployment order is a topological sort of ``needs`` with ties broken by name.
+5. Deployment order is :func:`eidos.engine.recipe.deployment_order`: a topological sort of
+   ``needs`` with ties broken by name.
 """
 
 from __future__ import annotations
 
-import heapq
-from itertools import combinations
-
-from eidos.errors import InputError
-from eidos.lang.expr import closure, trace
+from eidos.engine import index as fact_index
 from eidos.engine.graph import OverlaySpec, RuleGraph
+from eidos.engine.recipe import (
+    Component,
+    OverlayVerdict,
+    Recipe,
+    RecipeError,
+    ResolvedRequirement,
+    Scheduling,
+    deployment_order,
+)
+from eidos.engine.values import (
+    Provenance,
+    ValuePathError,
+    deep_merge,
+    format_path,
+    set_path,
+    unset_path,
+)
+from eidos.lang.expr import closure, trace
 from eidos.lang.measurements import MISSING
-from eidos.engine.merge import Provenance, ValuePathError, deep_merge, format_value_path, set_path, unset_path
-from eidos.engine.recipe import OverlayVerdict, Recipe, ResolvedComponent, ResolvedRequirement
 
-
-class RecipeError(InputError):
-    """The rules, applied to these facts, do not give a consistent recipe."""
+__all__ = ["Matcher", "RecipeError", "deployment_order"]
 
 
 class Matcher:
@@ -37,26 +49,29 @@ class Matcher:
 
     def __init__(self, graph: RuleGraph):
         self.graph = graph
-        self._indexed = sorted({fact for key in graph.index for fact, _ in key})
+        self._indexed = fact_index.indexed_facts(graph.index)
 
     # -- selection -----------------------------------------------------------
     def candidates(self, facts: dict) -> set[str]:
-        pairs = [(f, facts[f]) for f in self._indexed if f in facts]
-        index = self.graph.index
-        found: set[str] = set()
-        for size in range(len(pairs) + 1):
-            for subset in combinations(pairs, size):
-                names = index.get(frozenset(subset))
-                if names:
-                    found.update(names)
-        return found
+        return fact_index.candidates(self.graph.index, self._indexed, facts)
 
     def applied(self, facts: dict) -> list[OverlaySpec]:
         def lookup(operand):
             return facts.get(operand.name, MISSING)
 
+        # An overlay applies when its own `when` and every ancestor's hold; walking each
+        # candidate's chain root first with a memo evaluates every link once, so a long
+        # `extends` chain costs linear time (its effective condition is quadratic in size).
         overlays = self.graph.overlays
-        chosen = [overlays[n] for n in self.candidates(facts) if closure(overlays[n].condition)(lookup) is True]
+        holds: dict[str, bool] = {}
+        for name in self.candidates(facts):
+            ok = True
+            for link in overlays[name].chain:
+                known = holds.get(link)
+                if known is None:
+                    known = holds[link] = ok and closure(overlays[link].own)(lookup) is True
+                ok = known
+        chosen = [overlays[n] for n, ok in holds.items() if ok]
         chosen.sort(key=lambda o: o.order_key)
         return chosen
 
@@ -113,7 +128,7 @@ class Matcher:
                 )
         return out
 
-    def _components(self, applied: list[OverlaySpec]) -> list[ResolvedComponent]:
+    def _components(self, applied: list[OverlaySpec]) -> list[Component]:
         catalog = self.graph.components
         state: dict[str, dict] = {}
         dropped: dict[str, str] = {}
@@ -166,9 +181,9 @@ class Matcher:
             prov = dict(s["prov"])
             prov["values"] = value_prov
             out.append(
-                ResolvedComponent(
+                Component(
                     name=name,
-                    kind=spec.kind,
+                    type=spec.kind,
                     repository=spec.repository,
                     chart=spec.chart,
                     version=s["version"],
@@ -180,7 +195,7 @@ class Matcher:
                     manifests=tuple(s["manifests"]),
                     values=values,
                     aliases=spec.aliases,
-                    scheduling=spec.scheduling,
+                    scheduling=Scheduling.from_roles(spec.scheduling),
                     provenance=prov,
                 )
             )
@@ -192,16 +207,16 @@ class Matcher:
         for op, _owner in ops:
             if op.kind == "values":
                 payload = self.graph.payloads[op.value]
+                prov.merged(values, payload.data, payload.origin, dict(payload.lines))
                 values = deep_merge(values, payload.data)
-                prov.wrote((), payload.data, payload.origin, dict(payload.lines))
             elif op.kind == "set":
                 try:
                     values = set_path(values, op.path, op.value)
                 except ValuePathError as err:
                     raise RecipeError(
-                        f"{op.span}: cannot set {component} {format_value_path(op.path)}: {err}"
+                        f"{op.span}: cannot set {component} {format_path(op.path)}: {err.message}"
                     ) from None
-                prov.wrote(op.path, op.value, op.span.short)
+                prov.replaced(op.path, op.value, op.span.short)
             else:
                 values = unset_path(values, op.path)
                 prov.removed(op.path)
@@ -213,8 +228,10 @@ class Matcher:
             return facts.get(operand.name, MISSING)
 
         verdicts = []
+        traced: dict[str, list] = {}  # overlay -> atom results of its effective condition
         for overlay in sorted(self.graph.overlays.values(), key=lambda o: o.order_key):
-            value, results = trace(overlay.condition, lookup)
+            parent = traced.get(overlay.parent, []) if overlay.parent is not None else []
+            results = traced[overlay.name] = parent + trace(overlay.own, lookup)[1]
             if overlay.name in applied:
                 reason = "applies: " + _describe(results, want=True) if results else "applies: 'when always'"
             else:
@@ -241,26 +258,3 @@ def _describe(results, want: bool) -> str:
 
 def _show(value) -> str:
     return "nothing" if value is MISSING else str(value)
-
-
-def deployment_order(needs: dict[str, tuple[str, ...]]) -> list[str]:
-    """Kahn's algorithm; among ready components the smallest name goes first."""
-    waiting = {name: set(deps) for name, deps in needs.items()}
-    users: dict[str, list[str]] = {name: [] for name in needs}
-    for name, deps in needs.items():
-        for d in deps:
-            users.setdefault(d, []).append(name)
-    ready = [name for name, deps in waiting.items() if not deps]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        name = heapq.heappop(ready)
-        order.append(name)
-        for user in users.get(name, ()):
-            waiting[user].discard(name)
-            if not waiting[user]:
-                heapq.heappush(ready, user)
-    if len(order) != len(needs):
-        stuck = sorted(n for n in needs if n not in order)
-        raise RecipeError("components need each other in a cycle: " + ", ".join(stuck))
-    return order

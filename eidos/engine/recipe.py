@@ -9,12 +9,21 @@ depends only on what the rules mean, not on how their files are laid out.
 
 from __future__ import annotations
 
+import heapq
+from typing import Any
+
 import attrs
 
 from eidos import __version__
+from eidos.api import API_VERSION
+from eidos.errors import InputError
 from eidos.lang.diagnostics import Span
 
-API_VERSION = "eidos.dev/v1alpha1"
+ROLES = ("system", "accelerated")
+
+
+class RecipeError(InputError):
+    """The rules, applied to these facts, do not give a consistent recipe."""
 
 
 @attrs.frozen(slots=True)
@@ -30,23 +39,77 @@ class ResolvedRequirement:
     replaced: tuple[str, ...] = ()  # locations of requirements this one replaced
 
 
-@attrs.frozen(slots=True)
-class ResolvedComponent:
+@attrs.frozen
+class RoleScheduling:
+    """Value paths where one node role's selectors and tolerations belong."""
+
+    node_selector: tuple[str, ...] = ()
+    tolerations: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Scheduling:
+    system: RoleScheduling = RoleScheduling()
+    accelerated: RoleScheduling = RoleScheduling()
+
+    def role(self, name: str) -> RoleScheduling:
+        return self.system if name == "system" else self.accelerated
+
+    @classmethod
+    def from_roles(cls, roles) -> Scheduling:
+        """From the graph's ``(role, node-selector paths, toleration paths)`` triples."""
+        return cls(**{role: RoleScheduling(tuple(ns), tuple(tol)) for role, ns, tol in roles})
+
+    def items(self) -> list[tuple[str, RoleScheduling]]:
+        """Roles that name at least one path, by role name (the document's order)."""
+        return [(r, self.role(r)) for r in sorted(ROLES) if self.role(r).node_selector or self.role(r).tolerations]
+
+
+@attrs.frozen
+class Component:
+    """One deployable unit of a recipe: what the matcher resolves and what bundlers read.
+
+    The matcher builds it from the rules; ``eidos.bundle.model`` builds it from a recipe
+    document (possibly handwritten) after validating every field. ``values`` is owned by
+    this object. ``provenance`` (field -> "file:line"; "values" -> {path: "file:line"}) is
+    only known when the component came from the rules.
+    """
+
     name: str
-    kind: str
-    repository: str
-    chart: str
-    version: str
-    source: str
-    tag: str
-    path: str
+    type: str  # helm | kustomize | manifest
     namespace: str
     needs: tuple[str, ...]
     manifests: tuple[str, ...]
-    values: dict
-    aliases: tuple[str, ...]
-    scheduling: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
-    provenance: dict  # field -> "file:line"; "values" -> {path: "file:line"}
+    values: dict[str, Any]
+    aliases: tuple[str, ...] = ()
+    scheduling: Scheduling = Scheduling()
+    # helm
+    repository: str = ""
+    chart: str = ""
+    version: str = ""
+    # kustomize
+    source: str = ""
+    tag: str = ""
+    path: str = ""
+    provenance: dict = attrs.field(factory=dict, eq=False)
+
+    @property
+    def is_oci(self) -> bool:
+        return self.repository.startswith("oci://")
+
+    @property
+    def chart_ref(self) -> str:
+        """What ``helm install`` takes as the chart: ``oci://reg/path/chart`` or the name."""
+        return f"{self.repository.rstrip('/')}/{self.chart}" if self.is_oci else self.chart
+
+    @property
+    def manifest_release(self) -> str:
+        """Release (and object) name of the chart that carries this component's manifests."""
+        return self.name if self.type == "manifest" else f"{self.name}-manifests"
+
+    def manifest_files(self) -> list[tuple[str, str]]:
+        """(recipe path, file name in templates/) for each manifest, in recipe order."""
+        return [(p, p.rsplit("/", 1)[-1]) for p in self.manifests]
 
 
 @attrs.frozen(slots=True)
@@ -64,7 +127,7 @@ class Recipe:
     criteria: dict
     overlays: tuple[str, ...]
     requirements: tuple[ResolvedRequirement, ...]
-    components: tuple[ResolvedComponent, ...]
+    components: tuple[Component, ...]
     deployment_order: tuple[str, ...]
     explanation: tuple[OverlayVerdict, ...] | None = None
     fact_sources: dict | None = None  # fact -> how it was obtained (flag, or inference rule and value)
@@ -82,20 +145,21 @@ def _plain(value):
     return str(value) if hasattr(value, "key") and hasattr(value, "release") else value
 
 
-def component_document(c: ResolvedComponent, explain: bool) -> dict:
-    doc: dict = {"name": c.name, "type": c.kind}
-    if c.kind == "helm":
+def component_document(c: Component, explain: bool) -> dict:
+    doc: dict = {"name": c.name, "type": c.type}
+    if c.type == "helm":
         doc.update(repository=c.repository, chart=c.chart, version=c.version)
-    elif c.kind == "kustomize":
+    elif c.type == "kustomize":
         doc.update(source=c.source, tag=c.tag, path=c.path)
     doc["namespace"] = c.namespace
     doc["needs"] = list(c.needs)
     doc["manifests"] = list(c.manifests)
     if c.aliases:
         doc["aliases"] = list(c.aliases)
-    if c.scheduling:
+    if c.scheduling.items():
         doc["scheduling"] = {
-            role: {"nodeSelector": list(ns), "tolerations": list(tol)} for role, ns, tol in c.scheduling
+            role: {"nodeSelector": list(r.node_selector), "tolerations": list(r.tolerations)}
+            for role, r in c.scheduling.items()
         }
     doc["values"] = sort_keys(c.values)
     if explain:
@@ -149,3 +213,32 @@ def to_document(recipe: Recipe, *, explain: bool = False) -> dict:
         ]
         doc["explain"] = explanation
     return doc
+
+
+def deployment_order(needs: dict[str, tuple[str, ...]]) -> list[str]:
+    """The one deployment order: Kahn's algorithm, the smallest ready name first.
+
+    Used by the matcher (``deploymentOrder`` of a resolved recipe) and by bundles (a
+    handwritten recipe document without one), so both always agree. Raises RecipeError
+    naming the components caught in a ``needs`` cycle.
+    """
+    waiting = {name: set(deps) for name, deps in needs.items()}
+    users: dict[str, list[str]] = {name: [] for name in needs}
+    for name, deps in needs.items():
+        for d in deps:
+            users.setdefault(d, []).append(name)
+    ready = [name for name, deps in waiting.items() if not deps]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        name = heapq.heappop(ready)
+        order.append(name)
+        for user in users.get(name, ()):
+            waiting[user].discard(name)
+            if not waiting[user]:
+                heapq.heappush(ready, user)
+    if len(order) != len(needs):
+        placed = set(order)
+        stuck = sorted(n for n in needs if n not in placed)
+        raise RecipeError("components need each other in a cycle: " + ", ".join(stuck))
+    return order

@@ -21,6 +21,7 @@ from pathlib import Path
 import attrs
 
 from eidos import __version__
+from eidos.engine.graph import GRAPH_FORMAT
 from eidos.errors import InputError
 from eidos.io.resources import embedded_root, grammar_path
 
@@ -115,7 +116,7 @@ def collect(rule_dirs: list[str] | tuple[str, ...] = (), *, embedded: bool = Tru
 
     by_rel: dict[str, RuleFile] = {}
     hasher = hashlib.sha256()
-    hasher.update(f"eidos {__version__} embedded={embedded}\n".encode())
+    hasher.update(f"eidos {__version__} graph {GRAPH_FORMAT} embedded={embedded}\n".encode())
     hasher.update(grammar_path().read_bytes())
     for index, layer in enumerate(layers):
         subdirs = ("rules", "recipes") if layer.embedded else None

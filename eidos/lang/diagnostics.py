@@ -164,6 +164,7 @@ CODES = {
     "E303": "invalid version",
     "E304": "empty range",
     "E305": "invalid value path",
+    "E306": "invalid or unsafe name, version or source",
     "E401": "inheritance cycle",
     "E402": "needs cycle",
     "E403": "payload file not found",

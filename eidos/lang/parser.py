@@ -285,9 +285,13 @@ class _Builder(Transformer):
         for kind, payload in (s for s in stmts if s is not None):
             if kind in ("needs", "drop_needs"):
                 f[kind].extend(payload)
-            elif kind in f:
+            elif kind in f and isinstance(f[kind], list):
                 f[kind].append(payload)
             else:
+                if kind in f and self.reporter is not None:  # e.g. `version` twice: say where
+                    self.reporter.error("E205", f"'{kind}' is given twice in component '{name}'",
+                                        getattr(payload, "span", None) or self._span(children),
+                                        notes=[f"first given at {getattr(f[kind], 'span', '?')}"])
                 f[kind] = payload
         return (
             "component",

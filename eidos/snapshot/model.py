@@ -28,9 +28,9 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from eidos.api import API_VERSION
 from eidos.lang.measurements import MEASUREMENT_TYPES, MISSING
 
-API_VERSION = "eidos.dev/v1alpha1"
 REFERENCE_API_VERSION = "cns.nvidia.com/v1alpha1"
 SUPPORTED_API_VERSIONS = (API_VERSION, REFERENCE_API_VERSION)
 KIND = "Snapshot"
