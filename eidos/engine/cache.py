@@ -223,9 +223,15 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("cache holds a persistent id")
 
 
-def safe_loads(data: bytes | memoryview):
-    """Decode a pickle through the restricted unpickler (raises pickle.UnpicklingError and friends)."""
-    return _Unpickler(io.BytesIO(data)).load()
+def safe_loads(data: bytes, offset: int = 0):
+    """Decode the pickle at ``data[offset:]`` through the restricted unpickler.
+
+    Raises pickle.UnpicklingError and friends. ``BytesIO`` over a ``bytes`` object shares
+    its buffer, so seeking past a header costs no copy of a payload that may be 20 MB.
+    """
+    stream = io.BytesIO(data)
+    stream.seek(offset)
+    return _Unpickler(stream).load()
 
 
 _DECODE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError,
@@ -270,13 +276,12 @@ def decode(data: bytes, digest: str):
     if (magic != MAGIC or source != wanted_source or fingerprint != engine_fingerprint()
             or length != len(data) - _HEADER.size):
         return None
-    payload = memoryview(data)[_HEADER.size:]
-    if hashlib.sha256(payload).digest() != payload_sha:
+    if hashlib.sha256(memoryview(data)[_HEADER.size:]).digest() != payload_sha:
         return None
     collecting = gc.isenabled()
     gc.disable()  # unpickling allocates many acyclic objects; see compiler.compile_ruleset
     try:
-        graph = safe_loads(payload)
+        graph = safe_loads(data, _HEADER.size)
     except _DECODE_ERRORS:
         return None
     finally:
