@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from eidos import engine
-from eidos.engine import cache, sources
+from eidos.engine import cache
 from eidos.engine.graph import RuleGraph
 
 ROOT = Path(__file__).resolve().parent.parent

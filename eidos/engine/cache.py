@@ -137,8 +137,10 @@ def unsafe_reason(st: os.stat_result) -> str | None:
         return "is not a directory"
     if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
         return f"is owned by uid {st.st_uid}, not by the current user (uid {os.geteuid()})"
-    if st.st_mode & 0o022:
-        return f"is writable by {'group and others' if st.st_mode & 0o022 == 0o022 else 'group' if st.st_mode & 0o020 else 'others'} (mode {stat.S_IMODE(st.st_mode):04o})"
+    writable = st.st_mode & 0o022
+    if writable:
+        who = {0o022: "group and others", 0o020: "group", 0o002: "others"}[writable]
+        return f"is writable by {who} (mode {stat.S_IMODE(st.st_mode):04o})"
     return None
 
 
@@ -197,7 +199,7 @@ def _allowed_class(module: str, name: str):
 
         try:
             mod = importlib.import_module(module)
-        except ImportError:
+        except (ImportError, ValueError):
             return None
     cls = getattr(mod, name, None)
     if not isinstance(cls, type) or cls.__module__ != module:
