@@ -101,9 +101,11 @@ def guarded() -> Iterator[Guard]:
     (when it would raise KeyboardInterrupt) are turned into an exception for the duration,
     so the clean-up runs; once the registered paths are gone the signal is re-delivered
     with its previous disposition, so the process still ends the way the sender meant
-    (death by SIGTERM, exit 130 for Ctrl-C). Only the first signal unwinds; later ones
-    wait for the clean-up. Create and rename steps run inside :meth:`Guard.critical`, so a
-    signal cannot fall between creating a file and registering it.
+    (death by SIGTERM, exit 130 for Ctrl-C). Only the first signal unwinds; a second one
+    cannot interrupt the clean-up (it is absorbed, or held back and then delivered to the
+    restored handler). Create and rename steps run inside :meth:`Guard.critical`, so a
+    signal cannot fall between creating a file and registering it. Outside the main
+    thread signals cannot be handled, but exceptions still clean up.
     """
     guard = Guard()
     fired: list[int] = []
