@@ -373,15 +373,17 @@ def test_unsafe_directory_is_reported_once_by_the_cli(tmp_path):
     assert list(d.iterdir()) == []
 
 
-def test_stale_temporary_files_are_swept_on_store(cache_env, compiled):
+def test_stale_temporary_files_and_old_format_entries_are_swept_on_store(cache_env, compiled):
     graph, digest, _ = compiled
     cache_env.mkdir(mode=0o700)
     stale, fresh = cache_env / ".graph-dead.tmp", cache_env / ".graph-live.tmp"
-    stale.write_bytes(b"x")
-    fresh.write_bytes(b"x")
+    legacy, other = cache_env / "graph-0123.pickle", cache_env / "notes.txt"
+    for path in (stale, fresh, legacy, other):
+        path.write_bytes(b"x")
     os.utime(stale, (0, 0))
     cache.store(graph)
-    assert not stale.exists() and fresh.exists()
+    assert not stale.exists() and not legacy.exists()
+    assert fresh.exists() and other.exists()
 
 
 def test_library_code_does_not_print(cache_env, compiled, capfd):

@@ -331,14 +331,19 @@ def load(digest: str):
 
 
 def _sweep_stale(dir_fd: int) -> None:
-    """Remove temporary files a killed (SIGKILL) writer left, once they are clearly abandoned."""
+    """Remove temporary files a killed (SIGKILL) writer left once clearly abandoned, and old-format entries."""
     now = time.time()
     try:
         names = os.listdir(dir_fd)
     except OSError:
         return
     for name in names:
-        if name.startswith(_TMP_PREFIX):
+        if name.startswith(_PREFIX) and name.endswith(".pickle"):  # unauthenticated entries of eidos < v2
+            try:
+                os.unlink(name, dir_fd=dir_fd)
+            except OSError:
+                pass
+        elif name.startswith(_TMP_PREFIX):
             try:
                 st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
                 if now - st.st_mtime > _STALE_TMP_SECONDS:
