@@ -1,18 +1,25 @@
 """Put a bundle on disk all at once, or not at all.
 
-The files go into a fresh temporary directory next to the target, which then replaces the
-target by rename. A failure at any point removes the temporary directory and leaves the
-previous bundle untouched; a successful ``--force`` run leaves no file of the previous
-bundle behind, because the whole directory is swapped rather than overwritten.
+The files go into a fresh temporary directory next to the target (``.NAME.*.tmp``), which
+then replaces the target by rename: an existing bundle is moved aside (``.NAME.*.old``),
+the new one is renamed into place, and the old one is deleted. The two renames run with
+SIGINT, SIGTERM and SIGHUP held back, and any failure or signal removes the temporary
+directory (``eidos.io.output.guarded``), so the target is always either the complete
+previous bundle or the complete new one, and no ``*.tmp`` or ``*.old`` sibling is left. A
+successful ``--force`` run leaves no file of the previous bundle behind, because the whole
+directory is swapped rather than overwritten. Only if putting the previous bundle back
+fails does an error name the ``.old`` directory, and then it exists.
 
 ``--force`` replaces only an empty directory or a previous eidos bundle (one holding a
 ``bundle.json`` written by eidos): ``-o ~ --force`` must never delete a home directory.
+Without ``--force`` a non-empty directory is refused (exit 2) before any work is done.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,6 +27,7 @@ from pathlib import Path
 from eidos.bundle.files import FileSet
 from eidos.bundle.summary import SUMMARY
 from eidos.errors import EnvironmentFailure, UsageError
+from eidos.io.output import guarded
 
 
 def _is_bundle(directory: Path) -> bool:
@@ -70,37 +78,39 @@ def _write_tree(root: Path, files: FileSet) -> None:
 
 
 def write_bundle(files: FileSet, target: Path, *, force: bool) -> None:
+    """Write ``files`` as the directory ``target``, swapping it in whole (see the module docstring)."""
     target = Path(os.path.abspath(target))
     check_target(target, force)
     parent = target.parent
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
-    except OSError as err:
-        raise EnvironmentFailure(
-            f"cannot create a temporary directory in {parent}: {err.strerror or err}"
-        ) from None
     backup: Path | None = None
     try:
-        os.chmod(staging, 0o755)
-        _write_tree(staging, files)
-        if target.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
-            os.rmdir(backup)
-            os.rename(target, backup)
-        os.rename(staging, target)
-    except BaseException as err:
-        if backup is not None and not target.exists():
-            try:
-                os.rename(backup, target)
-                backup = None
-            except OSError:
-                pass
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(err, OSError):
-            kept = f"; the previous bundle is kept at {backup}" if backup is not None else ""
-            raise EnvironmentFailure(
-                f"cannot write bundle to {target}: {err.strerror or err}{kept}"
-            ) from None
-        raise
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+        with guarded() as guard:
+            with guard.critical():
+                staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+                guard.remove_on_failure(staging, tree=True)
+            os.chmod(staging, 0o755)
+            _write_tree(staging, files)
+            with guard.critical():
+                check_target(target, force)  # the target may have changed while the files were written
+                if os.path.lexists(target):
+                    name = parent / f".{target.name}.{secrets.token_hex(6)}.old"
+                    os.rename(target, name)
+                    backup = name  # only now does the backup exist
+                try:
+                    os.rename(staging, target)
+                except OSError:
+                    if backup is not None:
+                        os.rename(backup, target)  # put the previous bundle back
+                        backup = None
+                    raise
+                guard.forget(staging)
+                if backup is not None:
+                    guard.remove_on_failure(backup, tree=True)  # the previous bundle is garbage now
+            if backup is not None:
+                shutil.rmtree(backup, ignore_errors=True)
+                guard.forget(backup)
+    except OSError as err:
+        kept = ""
+        if backup is not None and os.path.lexists(backup) and not os.path.lexists(target):
+            kept = f"; the previous bundle is kept at {backup}"
+        raise EnvironmentFailure(f"cannot write bundle to {target}: {err.strerror or err}{kept}") from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 from eidos.cli import console
 from eidos.cli.parser import Parser
@@ -52,8 +53,14 @@ def build_parser(argv: list[str] | None, *, complete: bool = False) -> Parser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library code warns through ``warnings`` (it never prints); the CLI reports them here."""
+    print(f"eidos: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    warnings.showwarning = _show_warning
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)

@@ -1,21 +1,123 @@
-"""The compiled-graph cache, keyed by the content hash of everything that went into it.
+"""The compiled-graph cache: a speed-up that can never change a result or run code.
 
-Parsing with Lark and checking the whole graph costs far more than resolving a query,
-so a compiled graph is pickled under ``$EIDOS_CACHE_DIR`` (default
-``$XDG_CACHE_HOME/eidos`` or ``~/.cache/eidos``). The key covers the eidos version, the
-grammar and every file of every rule-base layer, so any edit invalidates it. A cache
-that cannot be read or written is ignored: it only ever costs time, never correctness.
+Parsing with Lark and checking the whole graph costs far more than resolving a query, so a
+compiled graph is stored under ``$EIDOS_CACHE_DIR`` (default ``$XDG_CACHE_HOME/eidos`` or
+``~/.cache/eidos``). An entry is used only when all of these hold, otherwise it is a miss
+and the rules are compiled again (a cache only ever costs time, never correctness):
+
+* **Same inputs.** The entry's header names the rule-base digest (eidos version, grammar,
+  every file of every layer: ``sources.collect``) and the *engine fingerprint*: a hash of
+  the source of every module that shapes the compiled graph (the ``eidos.lang`` and
+  ``eidos.engine`` packages, the YAML reader payloads go through, the grammar, the
+  version). Editing the compiler or ``expr`` is seen by the next run without clearing
+  anything.
+* **Intact.** The header carries the SHA-256 of the payload; a flipped bit, a truncated
+  write or a foreign file is detected before a byte of it is decoded.
+* **Safe to decode.** The payload is a pickle read by an unpickler that can build only
+  eidos' own data classes (attrs classes, named tuples and enums of ``eidos.lang``/``eidos.engine``) and
+  the built-in containers; any other global, such as ``os.system``, is refused, so a
+  planted file cannot run code even if it carries a valid digest.
+* **A private place.** The directory must be owned by the effective user and not writable
+  by group or others (checked on an open descriptor; files are then opened relative to
+  it, so the checked directory is the one used). Otherwise the cache is not used at all
+  and one :class:`CacheWarning` is issued per process through :mod:`warnings`, which the
+  CLI reports; library code never prints. Directories eidos creates are 0700, files 0600.
+
+Writes go to a temporary name and are renamed into place, with signals turned into a
+clean-up (``eidos.io.output.guarded``), so an interrupted run leaves no ``.graph-*`` file.
 """
 
 from __future__ import annotations
 
+import builtins
+import enum
 import gc
+import hashlib
+import io
 import os
 import pickle
-import tempfile
+import secrets
+import stat
+import struct
+import sys
+import time
+import warnings
 from pathlib import Path
 
+import attrs
 
+from eidos import __version__
+from eidos.engine.graph import LazyOverlays, RuleGraph
+from eidos.errors import EnvironmentFailure
+
+MAGIC = b"EIDOS-GRAPH\x00v2\n"
+_HEADER = struct.Struct(f">{len(MAGIC)}s32s32s32sQ")  # magic, sha256(payload), source digest, fingerprint, length
+_PREFIX = "graph-"
+_SUFFIX = ".cache"
+_TMP_PREFIX = ".graph-"
+_STALE_TMP_SECONDS = 600
+_EIDOS_ROOT = Path(__file__).resolve().parent.parent  # the eidos package directory
+# Packages (recursively) and single modules whose source decides what a compiled graph holds.
+FINGERPRINT_PACKAGES = ("lang", "engine")
+FINGERPRINT_MODULES = ("io/yamlio.py",)
+
+
+class CacheWarning(UserWarning):
+    """The cache was not used for a reason the user can fix (e.g. an unsafe directory)."""
+
+
+class CacheDamaged(EnvironmentFailure):
+    """A cached overlay could not be decoded safely.
+
+    Overlays are decoded lazily, so this surfaces during a query, not at load time. The
+    payload digest is checked at load, so only a file forged with a matching digest in the
+    user's own private cache directory gets this far; the restricted decoder still
+    refuses it, and the user is told which directory to clear.
+    """
+
+
+# ---------------------------------------------------------------- engine fingerprint
+_fingerprint: bytes | None = None
+
+
+def _fingerprint_files() -> list[Path]:
+    files: list[Path] = []
+    for package in FINGERPRINT_PACKAGES:
+        for dirpath, dirnames, filenames in os.walk(_EIDOS_ROOT / package):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            files.extend(Path(dirpath) / name for name in sorted(filenames) if name.endswith(".py"))
+    files.extend(_EIDOS_ROOT / rel for rel in FINGERPRINT_MODULES)
+    from eidos.io.resources import grammar_path
+
+    files.append(grammar_path())
+    return files
+
+
+def engine_fingerprint() -> bytes:
+    """SHA-256 over eidos' version and the bytes of every module that shapes the graph.
+
+    Hashing about 200 KB of source costs well under a millisecond, so there is no
+    stat-based shortcut to go stale; the result is memoised for the life of the process.
+    A file that cannot be read contributes its name and the error, never a stale hash.
+    """
+    global _fingerprint
+    if _fingerprint is None:
+        hasher = hashlib.sha256(f"eidos {__version__}\0".encode())
+        for path in _fingerprint_files():
+            try:
+                rel = path.relative_to(_EIDOS_ROOT).as_posix()
+            except ValueError:
+                rel = path.name
+            try:
+                data = path.read_bytes()
+            except OSError as err:
+                data = f"unreadable: {err.errno}".encode()
+            hasher.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        _fingerprint = hasher.digest()
+    return _fingerprint
+
+
+# ---------------------------------------------------------------- the directory
 def cache_dir() -> Path | None:
     if os.environ.get("EIDOS_NO_CACHE"):
         return None
@@ -26,40 +128,252 @@ def cache_dir() -> Path | None:
     return Path(base) / "eidos"
 
 
-def _entry(digest: str) -> Path | None:
+_refused: set[str] = set()  # directories already warned about in this process
+
+
+def unsafe_reason(st: os.stat_result) -> str | None:
+    """Why a directory with this status may not hold a cache, or None if it may."""
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a directory"
+    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        return f"is owned by uid {st.st_uid}, not by the current user (uid {os.geteuid()})"
+    writable = st.st_mode & 0o022
+    if writable:
+        who = {0o022: "group and others", 0o020: "group", 0o002: "others"}[writable]
+        return f"is writable by {who} (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+def _open_dir(create: bool) -> int | None:
+    """A descriptor on the checked cache directory, or None (no cache, or refused with a warning)."""
     d = cache_dir()
-    return None if d is None else d / f"graph-{digest[:32]}.pickle"
+    if d is None:
+        return None
+    if create:
+        try:
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            return None
+    try:
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        reason = unsafe_reason(os.fstat(fd))
+    except OSError as err:
+        reason = f"cannot be examined: {err.strerror}"
+    if reason is None:
+        return fd
+    os.close(fd)
+    if str(d) not in _refused:
+        _refused.add(str(d))
+        warnings.warn(
+            CacheWarning(f"compiled-rule cache not used: {d} {reason}; "
+                         "fix it with 'chmod 700' as its owner, or set EIDOS_CACHE_DIR to a private directory"),
+            stacklevel=3,
+        )
+    return None
 
 
-def load(digest: str):
-    path = _entry(digest)
-    if path is None:
+def _entry_name(digest: str) -> str:
+    # The name depends on the rule base only: an engine edit overwrites the old entry
+    # instead of leaving one more file behind; the header tells the two apart.
+    return f"{_PREFIX}{digest[:32]}{_SUFFIX}"
+
+
+# ---------------------------------------------------------------- the restricted decoder
+_BUILTINS = frozenset({"dict", "list", "tuple", "set", "frozenset", "bytes", "bytearray", "str", "int",
+                       "float", "complex", "bool"})
+_ALLOWED_PACKAGES = ("eidos.lang.", "eidos.engine.")
+
+
+def _allowed_class(module: str, name: str):
+    """The class named, if the cache may build it; else None."""
+    if module == "builtins":
+        return getattr(builtins, name) if name in _BUILTINS else None
+    if not module.startswith(_ALLOWED_PACKAGES) or "." in name:
+        return None
+    mod = sys.modules.get(module)
+    if mod is None:
+        import importlib
+
+        try:
+            mod = importlib.import_module(module)
+        except (ImportError, ValueError):
+            return None
+    cls = getattr(mod, name, None)
+    if not isinstance(cls, type) or cls.__module__ != module:
+        return None
+    if cls is LazyOverlays:
+        return _CheckedOverlays
+    named_tuple = issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
+    if attrs.has(cls) or issubclass(cls, enum.Enum) or named_tuple:
+        return cls
+    return None
+
+
+class _Unpickler(pickle.Unpickler):
+    """Builds eidos' data classes and containers; refuses every other global."""
+
+    def find_class(self, module: str, name: str):
+        cls = _allowed_class(module, name)
+        if cls is None:
+            raise pickle.UnpicklingError(f"cache refers to {module}.{name}, which it may not build")
+        return cls
+
+    def persistent_load(self, pid):  # pragma: no cover - eidos never writes persistent ids
+        raise pickle.UnpicklingError("cache holds a persistent id")
+
+
+def safe_loads(data: bytes, offset: int = 0):
+    """Decode the pickle at ``data[offset:]`` through the restricted unpickler.
+
+    Raises pickle.UnpicklingError and friends. ``BytesIO`` over a ``bytes`` object shares
+    its buffer, so seeking past a header costs no copy of a payload that may be 20 MB.
+    """
+    stream = io.BytesIO(data)
+    stream.seek(offset)
+    return _Unpickler(stream).load()
+
+
+_DECODE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError,
+                  TypeError, ValueError, MemoryError, RecursionError, UnicodeDecodeError, struct.error)
+
+class _CheckedOverlays(LazyOverlays):
+    """LazyOverlays whose per-overlay pickles are decoded by the restricted unpickler too."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name: str):
+        spec = self._decoded.get(name)
+        if spec is None:
+            try:
+                spec = safe_loads(self._blobs[name])
+            except _DECODE_ERRORS as err:
+                raise CacheDamaged(
+                    f"the compiled-rule cache in {cache_dir()} holds overlay {name!r} that cannot be decoded: {err}",
+                    hint="delete that directory's graph-*.cache files, or run with --no-cache",
+                ) from None
+            self._decoded[name] = spec
+        return spec
+
+
+# ---------------------------------------------------------------- load and store
+def encode(graph) -> bytes:
+    """The bytes of a cache entry for ``graph``: header (digests, length) then the pickle."""
+    payload = pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(MAGIC, hashlib.sha256(payload).digest(), bytes.fromhex(graph.source_hash),
+                        engine_fingerprint(), len(payload)) + payload
+
+
+def decode(data: bytes, digest: str):
+    """The graph in ``data`` if it is an intact entry for ``digest`` and this engine, else None."""
+    if len(data) < _HEADER.size:
+        return None
+    magic, payload_sha, source, fingerprint, length = _HEADER.unpack_from(data)
+    try:
+        wanted_source = bytes.fromhex(digest)
+    except ValueError:
+        return None
+    if (magic != MAGIC or source != wanted_source or fingerprint != engine_fingerprint()
+            or length != len(data) - _HEADER.size):
+        return None
+    if hashlib.sha256(memoryview(data)[_HEADER.size:]).digest() != payload_sha:
         return None
     collecting = gc.isenabled()
     gc.disable()  # unpickling allocates many acyclic objects; see compiler.compile_ruleset
     try:
-        with open(path, "rb") as fh:
-            graph = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        graph = safe_loads(data, _HEADER.size)
+    except _DECODE_ERRORS:
         return None
     finally:
         if collecting:
             gc.enable()
-    return graph if getattr(graph, "source_hash", None) == digest else None
+    if not isinstance(graph, RuleGraph) or graph.source_hash != digest:
+        return None
+    return graph
+
+
+def _read_entry(dir_fd: int, name: str) -> bytes | None:
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(name, flags, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (hasattr(os, "geteuid") and st.st_uid != os.geteuid()) \
+                or st.st_mode & 0o022:
+            return None
+        chunks = []
+        while True:
+            chunk = os.read(fd, max(st.st_size, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def load(digest: str):
+    """The cached graph for the rule base with ``digest``, or None (a miss)."""
+    dir_fd = _open_dir(create=False)
+    if dir_fd is None:
+        return None
+    try:
+        data = _read_entry(dir_fd, _entry_name(digest))
+    finally:
+        os.close(dir_fd)
+    return None if data is None else decode(data, digest)
+
+
+def _sweep_stale(dir_fd: int) -> None:
+    """Remove temporary files a killed (SIGKILL) writer left once clearly abandoned, and old-format entries."""
+    now = time.time()
+    try:
+        names = os.listdir(dir_fd)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(_PREFIX) and name.endswith(".pickle"):  # unauthenticated entries of eidos < v2
+            try:
+                os.unlink(name, dir_fd=dir_fd)
+            except OSError:
+                pass
+        elif name.startswith(_TMP_PREFIX):
+            try:
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                if now - st.st_mtime > _STALE_TMP_SECONDS:
+                    os.unlink(name, dir_fd=dir_fd)
+            except OSError:
+                pass
 
 
 def store(graph) -> None:
-    path = _entry(graph.source_hash)
-    if path is None:
+    """Write ``graph`` to the cache; any failure just means the next run compiles again."""
+    from eidos.io.output import guarded
+
+    data = encode(graph)
+    dir_fd = _open_dir(create=True)
+    if dir_fd is None:
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".graph-", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(graph, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        _sweep_stale(dir_fd)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        with guarded() as guard:
+            with guard.critical():
+                tmp = f"{_TMP_PREFIX}{secrets.token_hex(8)}.tmp"
+                fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
+                guard.remove_on_failure(tmp, dir_fd=dir_fd)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            with guard.critical():
+                os.replace(tmp, _entry_name(graph.source_hash), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                guard.forget(tmp, dir_fd=dir_fd)
     except OSError:
-        try:
-            os.unlink(tmp)  # type: ignore[possibly-undefined]
-        except (OSError, UnboundLocalError):
-            pass
+        pass
+    finally:
+        os.close(dir_fd)
