@@ -244,18 +244,14 @@ class _CheckedOverlays(LazyOverlays):
 
     __slots__ = ()
 
-    def __getitem__(self, name: str):
-        spec = self._decoded.get(name)
-        if spec is None:
-            try:
-                spec = safe_loads(self._blobs[name])
-            except _DECODE_ERRORS as err:
-                raise CacheDamaged(
-                    f"the compiled-rule cache in {cache_dir()} holds overlay {name!r} that cannot be decoded: {err}",
-                    hint="delete that directory's graph-*.cache files, or run with --no-cache",
-                ) from None
-            self._decoded[name] = spec
-        return spec
+    def _load(self, name: str):
+        try:
+            return safe_loads(self._blobs[name])
+        except _DECODE_ERRORS as err:
+            raise CacheDamaged(
+                f"the compiled-rule cache in {cache_dir()} holds overlay {name!r} that cannot be decoded: {err}",
+                hint="delete that directory's graph-*.cache files, or run with --no-cache",
+            ) from None
 
 
 # ---------------------------------------------------------------- load and store

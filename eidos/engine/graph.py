@@ -182,7 +182,7 @@ class LazyOverlays(Mapping):
             return spec
         pending = []  # decode the missing ancestors too, root first, without recursion
         while spec is None:
-            spec = pickle.loads(self._blobs[name])
+            spec = self._load(name)
             pending.append(spec)
             name = spec.parent
             spec = self._decoded.get(name) if name is not None else TrueE()
@@ -197,6 +197,10 @@ class LazyOverlays(Mapping):
                 spec, condition=condition, condition_text=text, chain=chain
             )
         return parent
+
+    def _load(self, name: str) -> OverlaySpec:
+        """Decode one stored overlay; the cache overrides this with its restricted decoder."""
+        return pickle.loads(self._blobs[name])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
