@@ -61,7 +61,7 @@ class _ParseState:
     file: str
     line_offset: int
     reporter: Reporter
-    depth: dict = attrs.Factory(dict)  # id(node) -> nesting depth, for nodes deeper than 1
+    depth: dict = attrs.Factory(dict)  # id(node) -> (nodes, parentheses) nesting, unless (1, 0)
     keep: list = attrs.Factory(list)  # those nodes, kept alive so their ids stay unique
 
 
@@ -135,17 +135,26 @@ class _Builder(Transformer):
         raise _LimitExceeded()
 
     def _nested(self, node, children, what: str, kind: type):
-        """Record how deep ``node`` nests (children of class ``kind`` count); refuse past the bound."""
+        """Record how deep ``node`` nests (children of class ``kind`` count); refuse past the bound.
+
+        Two measures, each bounded: nodes inside nodes (what recursive stages walk) and
+        parentheses inside parentheses. They are kept apart so that rendering, which adds
+        parentheses only around nodes, never makes a valid expression too deep to re-read.
+        """
         st = _STATE.get()
-        depth = 1 + max((_depth(st, c, kind) for c in children), default=0)
-        if depth > 1:
-            if depth > MAX_NESTING:
-                self._limit("E105", f"{what} nested more than {MAX_NESTING} levels deep", node.span,
-                            hint="flatten it: 'a and b and c' needs no parentheses" if what == "expression"
-                            else "split the value into several 'set' statements")
+        levels = [_depth(st, c, kind) for c in children]
+        depth = (1 + max((d[0] for d in levels), default=0), max((d[1] for d in levels), default=0))
+        if depth != (1, 0):
+            if depth[0] > MAX_NESTING:
+                self._too_deep(what, node.span)
             st.depth[id(node)] = depth
             st.keep.append(node)
         return node
+
+    def _too_deep(self, what: str, span: Span):
+        self._limit("E105", f"{what} nested more than {MAX_NESTING} levels deep", span,
+                    hint="flatten it: 'a and b and c' needs no parentheses" if what == "expression"
+                    else "split the value into several 'set' statements")
 
     def _int(self, tok) -> int:
         text = str(tok)
@@ -399,11 +408,10 @@ class _Builder(Transformer):
         """``( cond )`` builds no node, but each pair of parentheses is a level of nesting."""
         inner = children[0]
         st = _STATE.get()
-        depth = _depth(st, inner, ast.ExprNode) + 1
-        if depth > MAX_NESTING:
-            self._limit("E105", f"expression nested more than {MAX_NESTING} levels deep", inner.span,
-                        hint="flatten it: 'a and b and c' needs no parentheses")
-        st.depth[id(inner)] = depth
+        nodes, parens = _depth(st, inner, ast.ExprNode)
+        if parens + 1 > MAX_NESTING:
+            self._too_deep("expression", inner.span)
+        st.depth[id(inner)] = (nodes, parens + 1)
         st.keep.append(inner)
         return inner
 
@@ -496,14 +504,16 @@ for _rule, _hook in REGISTRY.syntax_hooks().items():
 del _rule, _hook
 
 
-def _depth(st: _ParseState, x, kind: type) -> int:
-    """Nesting depth of a child: nodes of ``kind`` count (1 unless recorded deeper); the
-    tuples a rule passes up (set items, range ends, map entries) count by their members."""
+def _depth(st: _ParseState, x, kind: type) -> tuple[int, int]:
+    """(nodes, parentheses) nesting of a child: nodes of ``kind`` count (1 node deep unless
+    recorded deeper); the tuples a rule passes up (set items, range ends, map entries)
+    count by their members; anything else does not count."""
     if isinstance(x, kind):
-        return st.depth.get(id(x), 1)
+        return st.depth.get(id(x), (1, 0))
     if isinstance(x, tuple):
-        return max((_depth(st, item, kind) for item in x), default=0)
-    return 0
+        levels = [_depth(st, item, kind) for item in x]
+        return (max((d[0] for d in levels), default=0), max((d[1] for d in levels), default=0))
+    return (0, 0)
 
 
 @lru_cache(maxsize=None)
