@@ -15,6 +15,7 @@ import typing
 import attrs
 import pytest
 
+from eidos.io.resources import grammar_path
 from eidos.lang import ast
 from eidos.lang import parser as parser_mod
 from eidos.lang.diagnostics import Reporter, SourceFile, Span
@@ -22,7 +23,6 @@ from eidos.lang.expr import IR, REGISTRY, Checker, FactType, closure, render, tr
 from eidos.lang.expr.ir import Atom, Node
 from eidos.lang.expr.registry import Registry
 from eidos.lang.measurements import MISSING
-from eidos.io.resources import grammar_path
 
 FACTS = {
     "nodes": FactType("nodes", "int"),

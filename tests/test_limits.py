@@ -28,7 +28,7 @@ def parse(text: str, name: str = "t.eidos"):
 
 
 def errors(text: str):
-    decls, diags = parse(text)
+    _, diags = parse(text)
     return [(d.code, d.span.line, d.span.col) for d in diags], diags
 
 

@@ -50,6 +50,7 @@ _TOKEN_NAMES = {
     "SIGNED_FLOAT": "a number",
     "CMP_OP": "a comparison (== != < <= > >=)",
     "RANGE_OP": "'..' or '..<'",
+    "TEXT_OP": "a text test (startswith endswith contains)",
     "$END": "end of file",
 }
 
@@ -634,7 +635,7 @@ def _report_unexpected_token(err, file: str, line_offset: int, reporter: Reporte
         message = f"unexpected {described}" if described.startswith("'") else f"unexpected {described} '{tok}'"
     hint = None
     if expected:
-        shown = ", ".join(expected[:8]) + (", …" if len(expected) > 8 else "")
+        shown = ", ".join(expected[:12]) + (", …" if len(expected) > 12 else "")
         hint = f"expected {shown}"
     if str(tok) == "=" and "CMP_OP" in err.expected:
         hint = "compare with '==' ('=' only appears in 'set' and 'infer')"

@@ -21,6 +21,7 @@ from eidos.lang.expr.registry import REGISTRY
 from eidos.lang.measurements import MEASUREMENT_TYPES
 from eidos.lang.versions import Version, VersionError
 
+
 @attrs.frozen(slots=True)
 class FactType:
     """The slice of a fact declaration the type checker needs."""

@@ -8,8 +8,8 @@ same function ``trace`` uses), so ``False and …`` short-circuits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 from eidos.lang.expr.ir import IR, Operand
 from eidos.lang.expr.registry import REGISTRY

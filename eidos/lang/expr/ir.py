@@ -23,7 +23,7 @@ class Node:
     __slots__ = ()
 
     @property
-    def children(self) -> tuple["Node", ...]:
+    def children(self) -> tuple[Node, ...]:
         return ()
 
 
@@ -98,28 +98,28 @@ class Exist(Atom):
 
 @attrs.frozen(slots=True)
 class NotE(Node):
-    item: "IR"
+    item: IR
 
     @property
-    def children(self) -> tuple["IR", ...]:
+    def children(self) -> tuple[IR, ...]:
         return (self.item,)
 
 
 @attrs.frozen(slots=True)
 class AndE(Node):
-    items: tuple["IR", ...]
+    items: tuple[IR, ...]
 
     @property
-    def children(self) -> tuple["IR", ...]:
+    def children(self) -> tuple[IR, ...]:
         return self.items
 
 
 @attrs.frozen(slots=True)
 class OrE(Node):
-    items: tuple["IR", ...]
+    items: tuple[IR, ...]
 
     @property
-    def children(self) -> tuple["IR", ...]:
+    def children(self) -> tuple[IR, ...]:
         return self.items
 
 

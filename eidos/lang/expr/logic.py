@@ -10,7 +10,8 @@ passes a list so every atom is evaluated and recorded. Same function, same answe
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Optional
 
 Truth = Optional[bool]  # True | False | None (unknown)
 
