@@ -46,18 +46,18 @@ OR, AND, NOT, ATOM = 1, 2, 3, 9
 class Kind:
     """One kind of expression, declared once (see the module docstring)."""
 
-    name: str
-    ast_type: type
-    ir_type: type
-    syntax: Mapping[str, Callable[[Any, list], ast.ExprNode]]
-    check: Callable[[Any, Any, str], Any]
-    render: Callable[..., str]
-    compile: Callable[[Any], Callable] | None = None
-    combine: Callable | None = None
-    precedence: int = ATOM
-    child_precedence: int = 0
-    ops: Mapping[str, Any] = attrs.field(factory=dict)
-    token: str | None = None
+    name: str  # as docs and test ids say it
+    ast_type: type  # the node the parser builds (eidos.lang.ast)
+    ir_type: type  # the node the checker produces (eidos.lang.expr.ir)
+    syntax: Mapping[str, Callable[[Any, list], ast.ExprNode]]  # grammar rule -> (builder, children) -> AST
+    check: Callable[[Any, Any, str], Any]  # (checker, AST node, "facts" | "measurements") -> IR
+    render: Callable[..., str]  # atom: (ir) -> text; connective: (ir, children's texts) -> text
+    compile: Callable[[Any], Callable] | None = None  # atoms: ir -> closure(lookup)
+    combine: Callable | None = None  # connectives: Kleene function over the children's values
+    precedence: int = ATOM  # how tightly the rendered form binds
+    child_precedence: int = 0  # children binding looser than this are parenthesised
+    ops: Mapping[str, Any] = attrs.field(factory=dict)  # an operator family: spelling -> function
+    token: str | None = None  # the grammar terminal that spells ``ops``
 
     def __attrs_post_init__(self):
         if (self.compile is None) == (self.combine is None):
