@@ -11,10 +11,17 @@ from hypothesis import strategies as st
 
 from eidos.lang.diagnostics import Reporter, SourceFile
 from eidos.lang.expr import (
+    AndE,
     Checker,
     EvalError,
     FactType,
+    NotE,
+    OrE,
+    TrueE,
+    atoms,
     coerce,
+    conjoin,
+    conjuncts,
     evaluate,
     kleene_and,
     kleene_not,
@@ -207,6 +214,9 @@ V = Version.parse
         ("ratio < 2", {"ratio": 1.99}, True),
         ("ratio == 1e3", {"ratio": 1000.0}, True),
         ("ratio != 2.5", {"ratio": 2.5}, False),
+        ("ratio <= 2.5", {"ratio": 2.5}, True),
+        ("ratio <= 2.5", {"ratio": 2.51}, False),
+        ("ratio > 2.5", {"ratio": 2.5}, False),
         ("ratio in 0.5..1.0", {"ratio": 1.0}, True),
         ("ratio in 0.5..<1.0", {"ratio": 1.0}, False),
         ("ratio not in 0.5..<1.0", {"ratio": 0.25}, True),
@@ -214,6 +224,8 @@ V = Version.parse
         ("kv >= 1.30", {"kv": V("1.30.5")}, True),
         ("kv == 1.30", {"kv": V("1.30.0")}, True),
         ("kv < 1.30", {"kv": V("1.30.0")}, False),
+        ("kv <= 1.30", {"kv": V("1.30.0")}, True),
+        ("kv <= 1.30", {"kv": V("1.30.1")}, False),
         ("kv > 1.30", {"kv": V("v1.30.5-eks-3025e55")}, True),
         ("kv in 1.28..<1.31", {"kv": V("1.31")}, False),
         ("kv in 1.28..1.31", {"kv": V("1.31")}, True),
@@ -283,7 +295,8 @@ def test_conditions_on_every_fact_kind(cond, query, expected):
         ('K8s.node.os-image endswith "LTS"', "Ubuntu 24.04.1 LTS", True),
         ('K8s.node.os-image contains "24.04"', "Ubuntu 22.04.5 LTS", False),
         ('OS.release.VERSION_ID startswith "2"', 24, True),  # a number read as text
-        ('K8s.node.ready contains "ru"', True, True),  # true reads as "true"
+        ('K8s.node.ready startswith "tr"', True, True),  # true reads as "true", not "True"
+        ('K8s.node.ready == "false"', False, True),
         # bool paths
         ("K8s.node.ready == true", "false", False),
         ("K8s.node.ready == true", True, True),
@@ -405,3 +418,37 @@ def test_closures_and_trace_follow_the_truth_tables(formula, p, q, s):
     assert evaluate(ir, lookup) is expected
     assert trace(ir, lookup)[0] is expected
     assert ir_of(render(ir), "facts") == ir
+
+
+@pytest.mark.parametrize(
+    "text, allow, code",
+    [
+        ("nodes in 2..<2", "facts", "E304"),  # half-open with equal ends: empty
+        ("nodes in 3..2", "facts", "E304"),
+        ('region < "b"', "facts", "E301"),  # strings have no order
+        ('region in "a".."b"', "facts", "E301"),
+        ("spot >= true", "facts", "E301"),
+        ("service > eks", "facts", "E301"),
+        ("nodes == 1.5", "facts", "E301"),
+        ('kv == "x.y"', "facts", "E303"),
+        ('OS.release.ID < "b"', "measurements", "E301"),
+        ("K8s.a.b in 1.2..3", "measurements", "E301"),  # ends of different types
+    ],
+)
+def test_type_errors(text, allow, code):
+    (d,) = diagnostics_of(text, allow)
+    assert d.code == code and d.span.line == (2 if allow == "facts" else 3)
+
+
+def test_nodes_in_an_inclusive_range_with_equal_ends_is_one_value():
+    ir = ir_of("nodes in 2..2", "facts")
+    assert [evaluate(ir, facts(nodes=n)) for n in (1, 2, 3)] == [False, True, False]
+
+
+def test_conjoin_and_conjuncts():
+    a, b, c = (ir_of(f"nodes == {i}", "facts") for i in (1, 2, 3))
+    assert conjoin([]) == TrueE() and conjuncts(TrueE()) == ()
+    assert conjoin([a]) is a  # one part is itself, not a conjunction of one
+    assert conjoin([a, TrueE(), AndE((b, c))]) == AndE((a, b, c))
+    assert conjuncts(AndE((a, AndE((b, c))))) == (a, b, c)
+    assert list(atoms(NotE(OrE((a, AndE((b, c))))))) == [a, b, c]
