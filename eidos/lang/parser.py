@@ -97,6 +97,13 @@ class _Builder(Transformer):
             return Span(st.file, st.line_offset + 1, 1)
         return Span(st.file, *ext)
 
+    _span = span  # the earlier spelling, still used by some callbacks
+
+    @property
+    def reporter(self) -> Reporter:
+        """This parse's reporter (read from the per-parse state, never stored on the builder)."""
+        return _STATE.get().reporter
+
     def _tok_span(self, tok) -> Span:
         st = _STATE.get()
         off = st.line_offset
