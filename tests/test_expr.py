@@ -452,3 +452,20 @@ def test_conjoin_and_conjuncts():
     assert conjoin([a, TrueE(), AndE((b, c))]) == AndE((a, b, c))
     assert conjuncts(AndE((a, AndE((b, c))))) == (a, b, c)
     assert list(atoms(NotE(OrE((a, AndE((b, c))))))) == [a, b, c]
+
+
+def test_render_in_the_context_of_a_connective():
+    """``render(ir, parent)`` parenthesises what would otherwise bind to its neighbours."""
+    either = ir_of("nodes == 1 or nodes == 2", "facts")
+    both = ir_of("nodes == 1 and nodes == 2", "facts")
+    negated = ir_of("not nodes == 1", "facts")
+    atom = ir_of("nodes == 1", "facts")
+    assert [render(either, p) for p in ("", "or", "and", "not")] == [
+        "nodes == 1 or nodes == 2", "nodes == 1 or nodes == 2",
+        "(nodes == 1 or nodes == 2)", "(nodes == 1 or nodes == 2)"]
+    assert [render(both, p) for p in ("", "or", "and", "not")] == [
+        "nodes == 1 and nodes == 2", "nodes == 1 and nodes == 2", "nodes == 1 and nodes == 2",
+        "(nodes == 1 and nodes == 2)"]
+    assert render(negated, "not") == "not nodes == 1" and render(atom, "not") == "nodes == 1"
+    assert render(ir_of("not (nodes == 1 or nodes == 2) and not not nodes == 3", "facts")) == \
+        "not (nodes == 1 or nodes == 2) and not (not nodes == 3)"

@@ -13,11 +13,19 @@ import attrs
 from eidos.lang.expr.closures import Lookup, closure
 from eidos.lang.expr.coercion import EvalError
 from eidos.lang.expr.ir import IR
-from eidos.lang.expr.registry import REGISTRY
+from eidos.lang.expr.registry import AND, NOT, OR, REGISTRY
 
 
-def render(ir: IR, need: int = 0) -> str:
-    """Canonical source text; parenthesised when ``ir`` binds looser than ``need``."""
+_CONTEXT = {"": 0, "or": OR, "and": AND, "not": NOT}
+
+
+def render(ir: IR, parent: str | int = "") -> str:
+    """Canonical source text (it parses back to the same IR).
+
+    ``parent`` is the connective the text will be placed in (``"and"``, ``"or"``, ``"not"``),
+    or the precedence it needs; the text is parenthesised when ``ir`` binds looser.
+    """
+    need = _CONTEXT[parent] if isinstance(parent, str) else parent
     kind = REGISTRY.for_ir(ir)
     if kind.is_atom:
         return kind.render(ir)
