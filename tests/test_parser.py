@@ -142,6 +142,44 @@ def test_expressions():
     assert d.requires[5].expr.left.segments == ("GPU", "smi", "gpu", 0, "model")
 
 
+def test_text_operators():
+    d = one(
+        """check c {
+          when always
+          require K8s.node.os-image startswith "Ubuntu "
+          require OS.release.PRETTY_NAME endswith "LTS"
+          require K8s.server.version contains "-eks-"
+          require not K8s.node.contains contains "x"
+        }"""
+    )
+    exprs = [r.expr for r in d.requires]
+    assert [(e.op, e.text) for e in exprs[:3]] == [("startswith", "Ubuntu "), ("endswith", "LTS"), ("contains", "-eks-")]
+    assert all(isinstance(e, ast.TextTest) for e in exprs[:3])
+    assert exprs[0].operand.segments == ("K8s", "node", "os-image")
+    assert (exprs[0].span.line, exprs[0].span.col, exprs[0].span.end_col) == (3, 19, 57)
+    # the operator words stay names wherever a name is expected
+    assert isinstance(exprs[3], ast.Not) and exprs[3].operand.operand.segments == ("K8s", "node", "contains")
+    assert one("fact startswith: string").name.value == "startswith"
+
+
+def test_text_operators_need_a_quoted_string():
+    _, diags = parse('overlay o { when always require K8s.a.b startswith Ubuntu }')
+    assert [d.code for d in diags] == ["E101"] and "a string" in diags[0].hint
+
+
+def test_parentheses_build_no_node_and_keep_the_inner_span():
+    d = one("overlay o { when ((service == eks)) }")
+    cond = d.when[0]
+    assert isinstance(cond, ast.Compare) and (cond.span.col, cond.span.end_col) == (20, 34)
+
+
+def test_empty_lists_and_maps_have_positions():
+    d = one('component c {\n  set a = []\n  set b = {}\n}')
+    a, b = (s.value for s in d.sets)
+    assert (a.kind, a.value, a.span.line, a.span.col, a.span.end_col) == ("list", (), 2, 11, 13)
+    assert (b.kind, b.value, b.span.line, b.span.col, b.span.end_col) == ("map", (), 3, 11, 13)
+
+
 def test_infer():
     a, b = parse('infer service = eks when K8s.server.version matches "-eks-"\ninfer nodes = K8s.node.count')[0]
     assert a.fact.value == "service" and a.value.kind == "symbol" and isinstance(a.when, ast.Matches)

@@ -125,3 +125,14 @@ def test_padding_and_prefix(v):
     padded = V(str(v.text).lstrip("vV").split("-")[0].split("+")[0] + ".0")
     if v.prerelease is None:
         assert padded == v
+
+
+def test_version_length_is_bounded():
+    """Longer text is refused before any part reaches int(), which fails past 4,300 digits."""
+    assert Version.parse("1." + "2" * 250).release[1] == int("2" * 250)
+    for text in ("1." + "2" * 5000, "v" + "9" * 300):
+        with pytest.raises(VersionError, match="too long"):
+            Version.parse(text)
+    with pytest.raises(VersionError):
+        parse_version(10**5000)
+    assert parse_version(570) == Version.parse("570")

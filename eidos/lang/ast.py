@@ -26,6 +26,12 @@ class Name:
 # ---------------------------------------------------------------- expressions
 
 
+class ExprNode:
+    """Base of every expression node; ``eidos.lang.expr.registry`` declares what each means."""
+
+    __slots__ = ()
+
+
 @attrs.frozen(slots=True)
 class Literal:
     """A constant. ``kind`` is one of: string, int, float, version, bool, symbol, null,
@@ -58,7 +64,7 @@ Operand = Union[FactRef, PathRef]
 
 
 @attrs.frozen(slots=True)
-class Compare:
+class Compare(ExprNode):
     op: str
     left: Operand
     right: Literal
@@ -66,7 +72,7 @@ class Compare:
 
 
 @attrs.frozen(slots=True)
-class InSet:
+class InSet(ExprNode):
     operand: Operand
     items: tuple[Literal, ...]
     negated: bool
@@ -74,7 +80,7 @@ class InSet:
 
 
 @attrs.frozen(slots=True)
-class InRange:
+class InRange(ExprNode):
     operand: Operand
     low: Literal
     high: Literal
@@ -84,42 +90,52 @@ class InRange:
 
 
 @attrs.frozen(slots=True)
-class Matches:
+class Matches(ExprNode):
     operand: Operand
     pattern: str
     span: Span
 
 
 @attrs.frozen(slots=True)
-class Exists:
+class TextTest(ExprNode):
+    """``operand startswith|endswith|contains "text"``."""
+
+    op: str
+    operand: Operand
+    text: str
+    span: Span
+
+
+@attrs.frozen(slots=True)
+class Exists(ExprNode):
     path: PathRef
     span: Span
 
 
 @attrs.frozen(slots=True)
-class Not:
+class Not(ExprNode):
     operand: "Expr"
     span: Span
 
 
 @attrs.frozen(slots=True)
-class And:
+class And(ExprNode):
     items: tuple["Expr", ...]
     span: Span
 
 
 @attrs.frozen(slots=True)
-class Or:
+class Or(ExprNode):
     items: tuple["Expr", ...]
     span: Span
 
 
 @attrs.frozen(slots=True)
-class Always:
+class Always(ExprNode):
     span: Span
 
 
-Expr = Union[Compare, InSet, InRange, Matches, Exists, Not, And, Or, Always]
+Expr = Union[Compare, InSet, InRange, Matches, TextTest, Exists, Not, And, Or, Always]
 
 
 # ---------------------------------------------------------------- value operations

@@ -150,6 +150,8 @@ CODES = {
     "E101": "syntax error",
     "E102": "invalid character",
     "E103": "invalid string literal",
+    "E104": "literal out of range",
+    "E105": "nesting too deep",
     "E201": "unknown fact",
     "E202": "unknown enum value",
     "E203": "unknown parent overlay",

@@ -8,20 +8,35 @@ Error recovery: LALR stops at the first error, but authors want every error of a
 When a file fails, it is re-parsed one top-level declaration at a time (declarations
 start at column 0 with ``fact``, ``component``, ``overlay``, ``check`` or ``infer``), so
 each broken declaration reports its own error and the healthy ones still compile.
+
+Input bounds (``eidos.lang.limits``) are enforced while the AST is built, before any
+recursive stage sees it: nesting depth, integer length, finite floats, version length,
+no lone surrogates. A violation is a diagnostic with the culprit's location; a depth or
+size violation abandons that declaration like a syntax error does.
+
+Shared state: the Lark parser (its tables) is built once per start symbol and is
+immutable; everything that belongs to one parse (file name, line offset, reporter, depth
+table) lives in a ``ContextVar`` set for the duration of that parse, so concurrent or
+nested parses never see each other's state.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from contextvars import ContextVar
 from functools import lru_cache
 
+import attrs
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
-from eidos.lang import ast
-from eidos.lang.diagnostics import Reporter, SourceFile, Span
 from eidos.io.resources import grammar_path
+from eidos.lang import ast
+from eidos.lang.diagnostics import Diagnostic, Reporter, SourceFile, Span
+from eidos.lang.expr.registry import REGISTRY
+from eidos.lang.limits import MAX_INT_DIGITS, MAX_NESTING, MAX_VERSION_CHARS
 
 _TOP_LEVEL = re.compile(r"^(?:fact|component|overlay|check|infer)\b", re.MULTILINE)
 
@@ -35,56 +50,127 @@ _TOKEN_NAMES = {
     "SIGNED_FLOAT": "a number",
     "CMP_OP": "a comparison (== != < <= > >=)",
     "RANGE_OP": "'..' or '..<'",
+    "TEXT_OP": "a text test (startswith endswith contains)",
     "$END": "end of file",
 }
 
 
+@attrs.define(slots=True)
+class _ParseState:
+    """What belongs to one parse: where it is, where errors go, how deep each node nests."""
+
+    file: str
+    line_offset: int
+    reporter: Reporter
+    depth: dict = attrs.Factory(dict)  # id(node) -> (nodes, parentheses) nesting, unless (1, 0)
+    keep: list = attrs.Factory(list)  # those nodes, kept alive so their ids stay unique
+
+
+_STATE: ContextVar[_ParseState] = ContextVar("eidos_parse_state")
+
+
+class _LimitExceeded(Exception):
+    """Raised after reporting a bound violation: the declaration is abandoned."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class _Builder(Transformer):
-    """Lark callbacks that build AST nodes bottom-up while the LALR parser reduces."""
+    """Lark callbacks that build AST nodes bottom-up while the LALR parser reduces.
 
-    current_offset = 0
+    Stateless: per-parse state is ``_STATE``. Expression callbacks come from the
+    expression registry (see the loop after this class).
+    """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.file = "<input>"
-        self.line_offset = 0
-        self.reporter: Reporter | None = None
-
-    # -- helpers -----------------------------------------------------------------
-    def _span(self, children) -> Span:
+    # -- helpers (also used by the registry's syntax hooks) -------------------------
+    def span(self, children) -> Span:
         """The extent of a rule: from its first positioned child to its last.
 
         Lark's position propagation costs 40% of parsing, so spans are rebuilt here from
         what the children already carry (tokens have positions, built nodes have spans).
         A declaration's span therefore starts at its name, not at its keyword.
         """
-        ext = _extent(children)
+        st = _STATE.get()
+        ext = _extent(children, st.line_offset)
         if ext is None:
-            return Span(self.file, self.line_offset + 1, 1)
-        return Span(self.file, *ext)
+            return Span(st.file, st.line_offset + 1, 1)
+        return Span(st.file, *ext)
+
+    _span = span  # the earlier spelling, still used by some callbacks
+
+    @property
+    def reporter(self) -> Reporter:
+        """This parse's reporter (read from the per-parse state, never stored on the builder)."""
+        return _STATE.get().reporter
 
     def _tok_span(self, tok) -> Span:
-        off = self.line_offset
-        return Span(self.file, tok.line + off, tok.column, tok.end_line + off, tok.end_column)
+        st = _STATE.get()
+        off = st.line_offset
+        return Span(st.file, tok.line + off, tok.column, tok.end_line + off, tok.end_column)
 
     def _name(self, tok) -> ast.Name:
         return ast.Name(str(tok), self._tok_span(tok))
 
-    def _string(self, tok) -> str:
+    def string(self, tok) -> str:
+        """A STRING token's text: JSON escapes, and no lone surrogate (not encodable text)."""
         try:
-            return json.loads(str(tok))
+            value = json.loads(str(tok))
         except ValueError:
-            if self.reporter is not None:
-                self.reporter.error(
-                    "E103",
-                    "invalid escape in string literal",
-                    self._tok_span(tok),
-                    hint='escapes are JSON\'s: \\" \\\\ \\n \\t and \\u followed by four hex digits',
-                )
+            _STATE.get().reporter.error(
+                "E103",
+                "invalid escape in string literal",
+                self._tok_span(tok),
+                hint='escapes are JSON\'s: \\" \\\\ \\n \\t and \\u followed by four hex digits',
+            )
             return str(tok)[1:-1]
+        lone = _SURROGATE.search(value)
+        if lone is not None:
+            _STATE.get().reporter.error(
+                "E103",
+                f"string literal contains a lone surrogate (\\u{ord(lone.group()):04x}), which is not text",
+                self._tok_span(tok),
+                hint="\\ud800-\\udfff escapes are only valid as a pair that spells one character",
+            )
+            return str(tok)[1:-1]
+        return value
 
     def _sname(self, tok) -> ast.Name:
-        return ast.Name(self._string(tok), self._tok_span(tok))
+        return ast.Name(self.string(tok), self._tok_span(tok))
+
+    def _limit(self, code: str, message: str, span: Span, hint: str | None = None):
+        _STATE.get().reporter.error(code, message, span, hint=hint)
+        raise _LimitExceeded()
+
+    def _nested(self, node, children, what: str, kind: type):
+        """Record how deep ``node`` nests (children of class ``kind`` count); refuse past the bound.
+
+        Two measures, each bounded: nodes inside nodes (what recursive stages walk) and
+        parentheses inside parentheses. They are kept apart so that rendering, which adds
+        parentheses only around nodes, never makes a valid expression too deep to re-read.
+        """
+        st = _STATE.get()
+        levels = [_depth(st, c, kind) for c in children]
+        depth = (1 + max((d[0] for d in levels), default=0), max((d[1] for d in levels), default=0))
+        if depth != (1, 0):
+            if depth[0] > MAX_NESTING:
+                self._too_deep(what, node.span)
+            st.depth[id(node)] = depth
+            st.keep.append(node)
+        return node
+
+    def _too_deep(self, what: str, span: Span):
+        self._limit("E105", f"{what} nested more than {MAX_NESTING} levels deep", span,
+                    hint="flatten it: 'a and b and c' needs no parentheses" if what == "expression"
+                    else "split the value into several 'set' statements")
+
+    def _int(self, tok) -> int:
+        text = str(tok)
+        digits = len(text) - text.startswith("-")
+        if digits > MAX_INT_DIGITS:
+            self._limit("E104", f"integer literal of {digits} digits is out of range (the limit is {MAX_INT_DIGITS})",
+                        self._tok_span(tok))
+        return int(text)
 
     # -- declarations ------------------------------------------------------------
     def module(self, children):
@@ -93,7 +179,7 @@ class _Builder(Transformer):
     def fact_decl(self, children):
         name, ftype, doc = children
         kind, values, aliases = ftype
-        return ast.FactDecl(self._name(name), kind, values, aliases, doc[1] if doc else "", self._span(children))
+        return ast.FactDecl(self._name(name), kind, values, aliases, doc[1] if doc else "", self.span(children))
 
     def enum_type(self, children):
         names, aliases = children
@@ -112,7 +198,7 @@ class _Builder(Transformer):
         return ("doc", children[0])
 
     def text(self, children):
-        return "".join(self._string(t) for t in children)
+        return "".join(self.string(t) for t in children)
 
     def component_decl(self, children):
         name, *stmts = children
@@ -138,18 +224,18 @@ class _Builder(Transformer):
             sets=tuple(f["sets"]),
             unsets=tuple(f["unsets"]),
             doc=f.get("doc", ""),
-            span=self._span(children),
+            span=self.span(children),
         )
 
     def helm_source(self, children):
         attrs_ = dict(children)
-        return ("helm", ast.HelmSource(attrs_.get("repo"), attrs_.get("chart"), attrs_.get("version"), self._span(children)))
+        return ("helm", ast.HelmSource(attrs_.get("repo"), attrs_.get("chart"), attrs_.get("version"), self.span(children)))
 
     def kustomize_source(self, children):
         attrs_ = dict(children)
         return (
             "kustomize",
-            ast.KustomizeSource(attrs_.get("source"), attrs_.get("tag"), attrs_.get("path"), self._span(children)),
+            ast.KustomizeSource(attrs_.get("source"), attrs_.get("tag"), attrs_.get("path"), self.span(children)),
         )
 
     def _attr(kind):  # noqa: N805 - factory for "keyword STRING" statements
@@ -172,10 +258,10 @@ class _Builder(Transformer):
     del _attr
 
     def display_stmt(self, children):
-        return ("display", self._string(children[0]))
+        return ("display", self.string(children[0]))
 
     def category_stmt(self, children):
-        return ("category", self._string(children[0]))
+        return ("category", self.string(children[0]))
 
     def needs_stmt(self, children):
         return ("needs", children[0])
@@ -191,7 +277,7 @@ class _Builder(Transformer):
         ns, tol = [], []
         for kind, names in items:
             (ns if kind == "ns" else tol).extend(names)
-        return ("scheduling", ast.Scheduling(self._name(role), tuple(ns), tuple(tol), self._span(children)))
+        return ("scheduling", ast.Scheduling(self._name(role), tuple(ns), tuple(tol), self.span(children)))
 
     def node_selector_paths(self, children):
         return ("ns", children[0])
@@ -200,18 +286,18 @@ class _Builder(Transformer):
         return ("tol", children[0])
 
     def set_stmt(self, children):
-        return ("sets", ast.SetValue(children[0], children[1], self._span(children)))
+        return ("sets", ast.SetValue(children[0], children[1], self.span(children)))
 
     def unset_stmt(self, children):
-        return ("unsets", ast.UnsetValue(children[0], self._span(children)))
+        return ("unsets", ast.UnsetValue(children[0], self.span(children)))
 
     def value_path(self, children):
         out: list = []
         for tok in children:
             if tok.type == "INT":
-                out.append(int(tok))
+                out.append(self._int(tok))
             elif tok.type == "STRING":
-                out.append(self._string(tok))
+                out.append(self.string(tok))
             else:
                 out.append(str(tok))
         return tuple(out)
@@ -238,14 +324,11 @@ class _Builder(Transformer):
             tuple(comps),
             tuple(drops),
             doc,
-            self._span(children),
+            self.span(children),
         )
 
     def when_stmt(self, children):
         return ("when", children[0])
-
-    def always(self, children):
-        return ast.Always(self._span(children))  # children: the ALWAYS token
 
     def _requirement(self, children, name, expr, attrs_, replace):
         attrs_ = dict(attrs_)
@@ -258,7 +341,7 @@ class _Builder(Transformer):
                 message=attrs_.get("message", ""),
                 remedy=attrs_.get("remedy", ""),
                 replace=replace,
-                span=self._span(children),
+                span=self.span(children),
             ),
         )
 
@@ -306,7 +389,7 @@ class _Builder(Transformer):
                 unsets=tuple(f["unsets"]),
                 drop_manifests=tuple(f["drop_manifests"]),
                 drop_needs=tuple(f["drop_needs"]),
-                span=self._span(children),
+                span=self.span(children),
             ),
         )
 
@@ -325,103 +408,93 @@ class _Builder(Transformer):
                 category = payload
             elif kind == "doc":
                 doc = payload
-        return ast.CheckDecl(self._name(name), tuple(when), tuple(requires), category, doc, self._span(children))
+        return ast.CheckDecl(self._name(name), tuple(when), tuple(requires), category, doc, self.span(children))
 
     def infer_decl(self, children):
         fact, value, cond = children
-        return ast.InferDecl(self._name(fact), value, cond, self._span(children))
+        return ast.InferDecl(self._name(fact), value, cond, self.span(children))
 
     # -- expressions -------------------------------------------------------------
-    def or_expr(self, children):
-        return ast.Or(tuple(children), self._span(children))
-
-    def and_expr(self, children):
-        return ast.And(tuple(children), self._span(children))
-
-    def negation(self, children):
-        return ast.Not(children[0], self._span(children))
-
-    def comparison(self, children):
-        left, op, right = children
-        return ast.Compare(str(op), left, right, self._span(children))
-
-    def membership(self, children):
-        return self._membership_node(children, False)
-
-    def exclusion(self, children):
-        return self._membership_node(children, True)
-
-    def _membership_node(self, children, negated):
-        operand, coll = children
-        if coll[0] == "set":
-            return ast.InSet(operand, coll[1], negated, self._span(children))
-        _, low, high, include_high = coll
-        return ast.InRange(operand, low, high, include_high, negated, self._span(children))
+    # The callbacks of expression rules are the registry's syntax hooks (after the class).
+    def paren(self, children):
+        """``( cond )`` builds no node, but each pair of parentheses is a level of nesting."""
+        inner = children[0]
+        st = _STATE.get()
+        nodes, parens = _depth(st, inner, ast.ExprNode)
+        if parens + 1 > MAX_NESTING:
+            self._too_deep("expression", inner.span)
+        st.depth[id(inner)] = (nodes, parens + 1)
+        st.keep.append(inner)
+        return inner
 
     def set_literal(self, children):
-        return ("set", tuple(c for c in children if c is not None))
+        return tuple(c for c in children if c is not None)
 
     def range_literal(self, children):
-        low, op, high = children
-        return ("range", low, high, str(op) == "..")
-
-    def match(self, children):
-        operand, pattern = children
-        return ast.Matches(operand, self._string(pattern), self._span(children))
-
-    def exists(self, children):
-        return ast.Exists(children[0], self._span(children))
+        return tuple(children)  # (low, RANGE_OP, high)
 
     def fact_ref(self, children):
-        return ast.FactRef(str(children[0]), self._span(children))
+        return ast.FactRef(str(children[0]), self.span(children))
 
     def path(self, children):
         head, *tail = children
-        return ast.PathRef((str(head), *tail), self._span(children))
+        return ast.PathRef((str(head), *tail), self.span(children))
 
     def seg_name(self, children):
         return str(children[0])
 
     def seg_string(self, children):
-        return self._string(children[0])
+        return self.string(children[0])
 
     def seg_index(self, children):
-        return int(children[0])
+        return self._int(children[0])
 
     # -- literals ----------------------------------------------------------------
     def string_lit(self, children):
-        return ast.Literal("string", self._string(children[0]), self._span(children))
+        return ast.Literal("string", self.string(children[0]), self.span(children))
 
     def int_lit(self, children):
-        return ast.Literal("int", int(children[0]), self._span(children))
+        return ast.Literal("int", self._int(children[0]), self.span(children))
 
     def float_lit(self, children):
-        return ast.Literal("float", float(children[0]), self._span(children))
+        text = str(children[0])
+        value = float(text)
+        if not math.isfinite(value):
+            shown = text if len(text) <= 24 else text[:21] + "..."
+            self._limit("E104", f"number {shown} is out of range (not a finite float)", self._tok_span(children[0]),
+                        hint="floats reach about 1.8e308")
+        return ast.Literal("float", value, self.span(children))
 
     def version_lit(self, children):
-        return ast.Literal("version", str(children[0]), self._span(children))
+        text = str(children[0])
+        if len(text) > MAX_VERSION_CHARS:
+            self._limit("E104", f"version literal of {len(text)} characters is too long "
+                        f"(the limit is {MAX_VERSION_CHARS})", self._tok_span(children[0]))
+        return ast.Literal("version", text, self.span(children))
 
     def true_lit(self, children):
-        return ast.Literal("bool", True, self._span(children))
+        return ast.Literal("bool", True, self.span(children))
 
     def false_lit(self, children):
-        return ast.Literal("bool", False, self._span(children))
+        return ast.Literal("bool", False, self.span(children))
 
     def null_lit(self, children):
-        return ast.Literal("null", None, self._span(children))
+        return ast.Literal("null", None, self.span(children))
 
     def symbol_lit(self, children):
-        return ast.Literal("symbol", str(children[0]), self._span(children))
+        return ast.Literal("symbol", str(children[0]), self.span(children))
 
     def list_lit(self, children):
-        return ast.Literal("list", tuple(c for c in children if c is not None), self._span(children))
+        items = tuple(c for c in children if c is not None and not isinstance(c, Token))  # drop [ ]
+        return self._nested(ast.Literal("list", items, self.span(children)), items, "value", ast.Literal)
 
     def map_lit(self, children):
-        return ast.Literal("map", tuple(c for c in children if c is not None), self._span(children))
+        items = tuple(c for c in children if c is not None and not isinstance(c, Token))  # drop { }
+        return self._nested(ast.Literal("map", items, self.span(children)), items, "value", ast.Literal)
 
     def map_entry(self, children):
         key, value = children
-        return (self._string(key) if key.type == "STRING" else str(key), value)
+        return (self.string(key) if key.type == "STRING" else str(key), value)
 
     def name_list(self, children):
         return tuple(self._name(t) for t in children if t is not None)
@@ -430,36 +503,59 @@ class _Builder(Transformer):
         return tuple(self._sname(t) for t in children if t is not None)
 
 
+def _expression_callback(hook):
+    def callback(self, children):
+        return self._nested(hook(self, children), children, "expression", ast.ExprNode)
+
+    callback.__doc__ = hook.__doc__
+    return callback
+
+
+for _rule, _hook in REGISTRY.syntax_hooks().items():
+    setattr(_Builder, _rule, _expression_callback(_hook))
+del _rule, _hook
+
+
+def _depth(st: _ParseState, x, kind: type) -> tuple[int, int]:
+    """(nodes, parentheses) nesting of a child: nodes of ``kind`` count (1 node deep unless
+    recorded deeper); the tuples a rule passes up (set items, range ends, map entries)
+    count by their members; anything else does not count."""
+    if isinstance(x, kind):
+        return st.depth.get(id(x), (1, 0))
+    if isinstance(x, tuple):
+        levels = [_depth(st, item, kind) for item in x]
+        return (max((d[0] for d in levels), default=0), max((d[1] for d in levels), default=0))
+    return (0, 0)
+
+
 @lru_cache(maxsize=None)
-def _parser(start: str = "module"):
+def _parser(start: str = "module") -> Lark:
     """The LALR parser for a start symbol: ``module`` (rule files) or ``cond`` (one condition).
 
-    Built once per process and start symbol; the builder makes AST nodes while parsing.
+    Built once per process and start symbol (its tables never change); the stateless
+    builder makes AST nodes while parsing.
     """
-    builder = _Builder()
-    lark = Lark(
+    return Lark(
         grammar_path().read_text(encoding="utf-8"),
         start=start,
         parser="lalr",
         lexer="contextual",
         maybe_placeholders=True,
-        transformer=builder,
+        transformer=_Builder(),
     )
-    return lark, builder
 
 
-def _extent(x):
+def _extent(x, line_offset: int):
     """(line, col, end_line, end_col) of a token, a node with a span, or a container of them."""
     if isinstance(x, Token):
-        off = _Builder.current_offset
-        return (x.line + off, x.column, x.end_line + off, x.end_column)
+        return (x.line + line_offset, x.column, x.end_line + line_offset, x.end_column)
     span = getattr(x, "span", None)
     if isinstance(span, Span):
         return (span.line, span.col, span.end_line, span.end_col)
     if isinstance(x, (tuple, list)):
         first = last = None
         for item in x:
-            ext = _extent(item)
+            ext = _extent(item, line_offset)
             if ext is not None:
                 first = first or ext
                 last = ext
@@ -469,7 +565,7 @@ def _extent(x):
 
 
 def terminal_descriptions() -> dict[str, str]:
-    lark, _ = _parser()
+    lark = _parser()
     out = {}
     for t in lark.terminals:
         if t.name in _TOKEN_NAMES:
@@ -509,11 +605,12 @@ def parse_module(source: SourceFile, reporter: Reporter) -> ast.Module:
 
 
 def _parse_text(text: str, file: str, line_offset: int, reporter: Reporter, start: str = "module"):
-    lark, builder = _parser(start)
-    builder.file, builder.line_offset, builder.reporter = file, line_offset, reporter
-    _Builder.current_offset = line_offset
+    lark = _parser(start)
+    state = _STATE.set(_ParseState(file, line_offset, reporter))
     try:
         return lark.parse(text)
+    except _LimitExceeded:
+        pass  # reported where the bound was crossed
     except UnexpectedToken as err:
         _report_unexpected_token(err, file, line_offset, reporter)
     except UnexpectedCharacters as err:
@@ -530,6 +627,8 @@ def _parse_text(text: str, file: str, line_offset: int, reporter: Reporter, star
         reporter.error("E101", f"unexpected end of {what}", Span(file, line + line_offset, 1))
     except VisitError as err:  # a builder bug must still not become a traceback
         reporter.error("E101", f"cannot build syntax tree: {err.orig_exc}", Span(file, line_offset + 1, 1))
+    finally:
+        _STATE.reset(state)
     return None
 
 
@@ -547,21 +646,32 @@ def _report_unexpected_token(err, file: str, line_offset: int, reporter: Reporte
         message = f"unexpected {described}" if described.startswith("'") else f"unexpected {described} '{tok}'"
     hint = None
     if expected:
-        shown = ", ".join(expected[:8]) + (", …" if len(expected) > 8 else "")
+        shown = ", ".join(expected[:12]) + (", …" if len(expected) > 12 else "")
         hint = f"expected {shown}"
     if str(tok) == "=" and "CMP_OP" in err.expected:
         hint = "compare with '==' ('=' only appears in 'set' and 'infer')"
     reporter.error("E101", message, span, hint=hint)
 
 
-@lru_cache(maxsize=1)
 def parse_expression(text: str, name: str = "<expression>", reporter: Reporter | None = None):
     """Parse one condition such as ``K8s.server.version >= 1.30`` into an AST expression.
 
     Returns ``None`` after reporting the syntax error (code, location, hint) to ``reporter``;
-    without a reporter the diagnostic is collected and discarded, so callers that only need
-    "does it parse" still never see a traceback.
+    without a reporter the diagnostic is discarded, so callers that only need "does it
+    parse" still never see a traceback. Every call reports its own diagnostics: only the
+    pure part (text and name to AST and diagnostics) is cached.
     """
-    reporter = reporter if reporter is not None else Reporter()
+    expr, diagnostics = _parse_condition(text, name)
+    if reporter is not None:
+        reporter.add_source(SourceFile(name, text))
+        reporter.items.extend(diagnostics)
+    return expr
+
+
+@lru_cache(maxsize=256)
+def _parse_condition(text: str, name: str) -> tuple[ast.Expr | None, tuple[Diagnostic, ...]]:
+    """The AST (immutable) and diagnostics of one condition; a function of its arguments only."""
+    reporter = Reporter()
     reporter.add_source(SourceFile(name, text))
-    return _parse_text(text, name, 0, reporter, start="cond")
+    expr = _parse_text(text, name, 0, reporter, start="cond")
+    return expr, tuple(reporter.items)

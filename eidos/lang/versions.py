@@ -28,6 +28,8 @@ from typing import Union
 
 import attrs
 
+from eidos.lang.limits import MAX_VERSION_CHARS
+
 _VERSION_RE = re.compile(
     r"""^[vV]?
     (?P<release>\d+(?:\.\d+)*)
@@ -78,6 +80,9 @@ class Version:
         raw = text.strip()
         if not raw:
             raise VersionError("empty version")
+        if len(raw) > MAX_VERSION_CHARS:
+            # also keeps every part well below int()'s 4,300-digit limit
+            raise VersionError(f"a version of {len(raw)} characters is too long (the limit is {MAX_VERSION_CHARS})")
         m = _VERSION_RE.match(raw)
         if not m:
             raise VersionError(f"'{text}' is not a version (expected digits separated by dots, e.g. 1.32.4)")
@@ -145,6 +150,8 @@ def parse_version(value: object) -> Version:
     if isinstance(value, bool):
         raise VersionError(f"expected a version, got the boolean {str(value).lower()}")
     if isinstance(value, int):
+        if value.bit_length() > 4 * MAX_VERSION_CHARS:  # str() itself fails past 4,300 digits
+            raise VersionError(f"expected a version, got an integer of {value.bit_length()} bits")
         return Version.parse(str(value))
     if isinstance(value, float):
         raise VersionError(

@@ -26,6 +26,19 @@ def test_syntax_error_is_a_diagnostic_with_location():
     assert r.sorted()[0].span.col == 20
 
 
+def test_each_call_reports_its_own_diagnostics():
+    """Caching covers only text -> (AST, diagnostics); a reporter is never part of a cache key."""
+    first, second = Reporter(), Reporter()
+    assert parse_expression("K8s.a.b ==", "a.yaml:1", first) is None
+    assert parse_expression("K8s.a.b ==", "a.yaml:1", second) is None
+    assert parse_expression("K8s.a.b ==", "a.yaml:1", second) is None
+    assert len(first.items) == 1 and len(second.items) == 2
+    assert first.items[0].span.file == "a.yaml:1" and first.items[0].source_line == "K8s.a.b =="
+    ok = Reporter()
+    e = parse_expression('K8s.node.os-image startswith "Ubuntu"', "b", ok)
+    assert isinstance(e, ast.TextTest) and e.op == "startswith" and not ok.items
+
+
 @given(st.text(max_size=40))
 def test_never_raises(text):
     parse_expression(text)

@@ -1,0 +1,93 @@
+"""Regular expressions for ``matches``: RE2, bounded, so evaluation is linear time.
+
+A pattern comes from a rule layer and is evaluated on snapshot values; both are written
+by others. Python's backtracking ``re`` takes exponential time on patterns such as
+``(a+)+$`` and raises OverflowError on ``a{99999999999}``. RE2 (PyPI ``google-re2``)
+guarantees time linear in the subject and refuses what it cannot do that way
+(backreferences, lookaround). On top of RE2, the pattern's length, its counted
+repetitions and its compiled size are bounded (``eidos.lang.limits``), and every refusal
+is a ``RegexError`` whose message the checker reports with the rule's location.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import re2
+
+from eidos.lang.limits import MAX_REGEX_CHARS, MAX_REGEX_PROGRAM, MAX_REGEX_REPEAT
+
+
+class RegexError(ValueError):
+    """A pattern eidos will not run; the message says why in the author's terms."""
+
+
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False  # RE2 would print refusals to stderr; library code never prints
+_OPTIONS.max_mem = 8 << 20  # RE2's own default, pinned: the memory its automata may use
+
+_COUNTED = re.compile(r"\{\s*(\d*)\s*(?:,\s*(\d*)\s*)?\}")
+
+
+def _repetitions(pattern: str):
+    """The numbers of every counted repetition ``{n}``, ``{n,}``, ``{n,m}`` outside classes.
+
+    RE2 reads ``{99999999999}`` as literal text (the number does not fit), which would make
+    an author's mistake silently match braces; eidos refuses it instead.
+    """
+    i, in_class, n = 0, False, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "^":
+                i += 1
+            if pattern[i + 1:i + 2] == "]":  # a leading ] is a member, not the end
+                i += 1
+        elif c == "{":
+            m = _COUNTED.match(pattern, i)
+            if m and (m.group(1) or m.group(2)):
+                for number in m.groups():
+                    if number:
+                        yield number
+                i = m.end()
+                continue
+        i += 1
+
+
+def check(pattern: str) -> None:
+    """Raise ``RegexError`` unless ``pattern`` is one eidos runs; see ``compile_pattern``."""
+    compile_pattern(pattern)
+
+
+@lru_cache(maxsize=4096)
+def compile_pattern(pattern: str):
+    """The compiled RE2 program for ``pattern`` (cached: rule bases repeat patterns)."""
+    if len(pattern) > MAX_REGEX_CHARS:
+        raise RegexError(f"pattern of {len(pattern)} characters is too long (the limit is {MAX_REGEX_CHARS})")
+    for number in _repetitions(pattern):
+        if len(number) > 6 or int(number) > MAX_REGEX_REPEAT:
+            raise RegexError(f"repetition count {number} is too large (the limit is {MAX_REGEX_REPEAT})")
+    try:
+        program = re2.compile(pattern, _OPTIONS)
+    except re2.error as err:
+        raise RegexError(_reason(err)) from None
+    except (TypeError, ValueError, UnicodeError) as err:  # e.g. text RE2 cannot encode
+        raise RegexError(str(err)) from None
+    if program.programsize > MAX_REGEX_PROGRAM:
+        raise RegexError(f"pattern compiles to {program.programsize} instructions "
+                         f"(the limit is {MAX_REGEX_PROGRAM}); simplify its repetitions")
+    return program
+
+
+def _reason(err: Exception) -> str:
+    detail = err.args[0] if err.args else str(err)
+    if isinstance(detail, bytes):
+        detail = detail.decode("utf-8", "replace")
+    return str(detail)
