@@ -50,7 +50,7 @@ REJECT = [
     ("int", "eight", "must be an integer, got 'eight'"),
     ("int", 4.5, "must be an integer, got 4.5"),
     ("int", True, "must be an integer, got True"),
-    ("int", "9" * 5000, "must be an integer of at most 100 digits"),
+    ("int", "9" * 5000, "must be an integer of at most 64 digits"),
     ("float", "nan", "must be a finite number, got 'nan'"),
     ("float", "1e999", "must be a finite number, got '1e999'"),
     ("float", 10**400, "must be a finite number"),
@@ -91,7 +91,7 @@ def test_a_rule_literal_the_flags_refuse_is_refused_in_the_rule(rules):
 def test_a_non_finite_float_literal_is_refused_in_a_condition(rules):
     graph, diags = rules({"f.eidos": FACTS, "o.eidos": "overlay o { when ratio >= 1e999 }\n"}, with_facts=False)
     assert graph is None
-    assert "ratio must be a finite number" in next(d for d in diags if d.is_error).message
+    assert "1e999 is out of range (not a finite float)" in next(d for d in diags if d.is_error).message
 
 
 def test_flag_and_rule_agree_on_accepted_values(tmp_path):

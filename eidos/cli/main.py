@@ -55,7 +55,7 @@ def build_parser(argv: list[str] | None, *, complete: bool = False) -> Parser:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Library code warns through ``warnings`` (it never prints); the CLI reports them here."""
-    print(f"eidos: warning: {message}", file=sys.stderr)
+    console.warning(str(message))
 
 
 def main(argv: list[str] | None = None) -> int:

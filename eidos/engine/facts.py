@@ -23,10 +23,11 @@ import math
 import re
 
 from eidos.errors import UsageError
+from eidos.lang import limits
 from eidos.lang.diagnostics import did_you_mean
 
 # Python refuses to parse integers past 4,300 digits; a fact never needs more than this.
-MAX_INT_DIGITS = 100
+MAX_INT_DIGITS = limits.MAX_INT_DIGITS  # one bound for rule literals and fact values
 _INT = re.compile(r"[+-]?[0-9]+")
 _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0")
