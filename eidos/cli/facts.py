@@ -48,7 +48,7 @@ def add_fact_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) 
     # The command was chosen: rules that do not compile, or an unreadable --rules
     # directory, are reported now (exit 2 with every diagnostic), before argparse
     # would complain about fact flags it has not been told about.
-    graph = engine.load_graph(_rules_from_argv(argv), use_cache="--no-cache" not in argv)
+    graph = _load_graph(_rules_from_argv(argv), use_cache="--no-cache" not in argv)
     for name in sorted(graph.facts):
         spec = graph.facts[name]
         flags = [f"--{name}"] + FLAG_ALIASES.get(name, [])
@@ -85,9 +85,26 @@ def facts_from_args(args: argparse.Namespace, graph) -> tuple[dict, dict]:
 
 
 def load_graph_from_args(args: argparse.Namespace):
-    from eidos import engine
+    return _load_graph(args.rules or [], use_cache=not getattr(args, "no_cache", False))
 
-    return engine.load_graph(args.rules or [], use_cache=not getattr(args, "no_cache", False))
+
+# The parser needs the graph for the fact flags and the command needs it again to resolve:
+# one graph per process for the same rule files (keyed by their content digest), so that
+# ``--no-cache`` compiles once, not twice.
+_loaded: dict[str, object] = {}
+
+
+def _load_graph(rules, *, use_cache: bool):
+    from eidos import engine
+    from eidos.engine import sources
+
+    digest = sources.collect(list(rules)).digest
+    graph = _loaded.get(digest)
+    if graph is None:
+        graph = engine.load_graph(rules, use_cache=use_cache)
+        _loaded.clear()  # keep only the latest: in-process callers (tests) change rule files
+        _loaded[digest] = graph
+    return graph
 
 
 def snapshot_facts(args: argparse.Namespace, graph) -> tuple[dict, dict]:
