@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from eidos import __version__
 from eidos.snapshot.collectors import cmdline, gpu, kernel, kmod, os_release, systemd
-from eidos.snapshot.collectors.base import HostContext, read_text, run_collectors
+from eidos.snapshot.collectors.base import CollectorFailed, HostContext, run_collectors
 from eidos.snapshot.collectors.k8s import GPU_NAMESPACES, PARTS, collect_cluster
 from eidos.snapshot.model import (
     API_VERSION,
@@ -44,11 +44,11 @@ def node_name(ctx: HostContext) -> str:
         if ctx.env.get(var):
             return ctx.env[var]
     try:
-        name = read_text(ctx.path("proc/sys/kernel/hostname"), 4096).strip()
+        name = ctx.read("proc/sys/kernel/hostname", 4096).strip()
         if name:
             return name
-    except OSError:
-        pass
+    except (OSError, CollectorFailed):
+        pass  # no readable host name under the root: fall back to this machine's
     return socket.gethostname()
 
 

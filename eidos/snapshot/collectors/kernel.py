@@ -40,11 +40,20 @@ KERNEL_FILES = {
 
 
 def _value(path) -> str | None:
+    """The text of one /proc entry, or None when it cannot be read (skipped and counted)."""
     try:
         text = read_text(path, MAX_VALUE_BYTES)
     except (OSError, CollectorFailed):
         return None
     return text.removesuffix("\n")
+
+
+def _host_value(ctx: HostContext, rel: str) -> str | None:
+    """Like :func:`_value` for a host path, resolved inside the host root (symlinks too)."""
+    try:
+        return _value(ctx.path(rel))
+    except CollectorFailed:  # a symlink loop while resolving
+        return None
 
 
 def collect_kernel(ctx: HostContext) -> list[Subtype]:
@@ -53,12 +62,12 @@ def collect_kernel(ctx: HostContext) -> list[Subtype]:
         raise Unavailable(f"{base} does not exist")
     data: dict = {}
     for key, rel in KERNEL_FILES.items():
-        value = _value(base / rel)
+        value = _host_value(ctx, "proc/sys/" + rel)
         if value is not None:
             data[key] = value
     if "release" not in data:
-        raise CollectorFailed(f"cannot read {base / 'kernel/osrelease'}")
-    cmdline = _value(ctx.path("proc/cmdline"))
+        raise CollectorFailed(f"cannot read {ctx.path('proc/sys/kernel/osrelease')}")
+    cmdline = _host_value(ctx, "proc/cmdline")
     if cmdline is not None:
         data["cmdline"] = cmdline.strip()
     return [Subtype("kernel", data)]
