@@ -283,3 +283,83 @@ def test_take_snapshot_with_gpu_and_hanging_tool_is_bounded(host, clean_env):
     assert snap.lookup(("GPU", "smi", "gpu-count")) == 2
     assert snap.lookup(("GPU", "gpu1", "product-name")) == "NVIDIA RTX A5000"
     assert snap.collector("k8s-server").reason == "disabled (--no-cluster)"
+
+
+# ---- containment and odd files (issue 10) ------------------------------------------------
+
+
+@pytest.mark.parametrize("target_kind", ["absolute", "relative"])
+def test_kernel_files_that_are_symlinks_out_of_the_root_are_not_followed_out(tmp_path, target_kind):
+    """proc/sys/kernel/{osrelease,version,ostype,arch} used to be opened without the
+    containment every other host read has: a symlink could read any file of the agent."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret"
+    secret.write_text("OUTSIDE-THE-ROOT\n")
+    root = fake_host(tmp_path / "host")
+    kdir = root / "proc/sys/kernel"
+    for name in ("osrelease", "version", "ostype", "arch"):
+        (kdir / name).unlink(missing_ok=True)
+        target = str(secret) if target_kind == "absolute" else os.path.relpath(secret, kdir)
+        (kdir / name).symlink_to(target)
+    out = run_one(kernel.KERNEL, ctx(root))
+    assert "OUTSIDE" not in repr(out)
+    # the link was resolved as if the host root were /: the path read is inside the root
+    assert out.status.status == "failed"
+    assert out.status.reason.startswith(f"cannot read {root}/")
+    # a symlink that stays inside the root is followed, as on the host itself
+    (root / "etc/kernel-release").write_text("6.8.0-inside\n")
+    (kdir / "osrelease").unlink()
+    (kdir / "osrelease").symlink_to("/etc/kernel-release")
+    out = run_one(kernel.KERNEL, ctx(root))
+    assert out.status.status == "ok"
+    assert out.subtypes[0].data["release"] == "6.8.0-inside"
+    assert "OUTSIDE" not in repr(out)
+    snap = take_snapshot(ctx(root), cluster=False)
+    assert "OUTSIDE" not in repr(snap)
+
+
+def test_host_reads_refuse_fifos_without_blocking(tmp_path):
+    root = fake_host(tmp_path / "host")
+    (root / "proc/modules").unlink()
+    os.mkfifo(root / "proc/modules")
+    (root / "proc/sys/kernel/osrelease").unlink()
+    os.mkfifo(root / "proc/sys/kernel/osrelease")
+    start = time.monotonic()
+    out = run_one(kmod.COLLECTOR, ctx(root))
+    assert out.status.status == "unavailable" and "proc/modules" in out.status.reason
+    out = run_one(kernel.KERNEL, ctx(root))
+    assert out.status.status == "failed" and "osrelease" in out.status.reason
+    with pytest.raises(CollectorFailed, match="not a regular file"):
+        ctx(root).read("proc/modules")
+    assert time.monotonic() - start < 5
+
+
+def test_huge_host_file_is_bounded(tmp_path):
+    root = fake_host(tmp_path / "host")
+    with open(root / "proc/modules", "wb") as fh:
+        fh.truncate(64 * 1024 * 1024)  # sparse: 64 MiB of NULs, never read whole
+    out = run_one(kmod.COLLECTOR, ctx(root))
+    assert out.status.status == "failed" and "larger than" in out.status.reason
+
+
+def test_host_name_symlink_loop_falls_back_instead_of_crashing(tmp_path, clean_env):
+    root = fake_host(tmp_path / "host")
+    hostname = root / "proc/sys/kernel/hostname"
+    hostname.unlink()
+    hostname.symlink_to("hostname")  # a loop
+    snap = take_snapshot(ctx(root), cluster=False)
+    assert snap.source_node  # this machine's name, not a traceback
+
+
+def test_gpus_past_the_bound_are_counted_not_recorded(host, clean_env, monkeypatch):
+    monkeypatch.setattr(gpu, "MAX_GPUS", 3)
+    body = "".join(f"<gpu id='{i}'><product_name>H100</product_name></gpu>" for i in range(7))
+    xml = host / "smi.xml"
+    xml.write_text(f"<nvidia_smi_log><attached_gpus>7</attached_gpus>{body}</nvidia_smi_log>")
+    make_exe(clean_env, "nvidia-smi", f'exec /bin/cat "{xml}"\n')
+    out = run_one(gpu.COLLECTOR, ctx(host))
+    assert out.status.status == "ok"
+    assert out.status.reason == "7 GPUs listed; recorded the first 3"
+    assert [s.name for s in out.subtypes] == ["smi", "gpu0", "gpu1", "gpu2"]
+    assert out.subtypes[0].data["gpu-count"] == 7
