@@ -363,3 +363,31 @@ def test_gpus_past_the_bound_are_counted_not_recorded(host, clean_env, monkeypat
     assert out.status.reason == "7 GPUs listed; recorded the first 3"
     assert [s.name for s in out.subtypes] == ["smi", "gpu0", "gpu1", "gpu2"]
     assert out.subtypes[0].data["gpu-count"] == 7
+
+
+def test_smi_digits_int_refuses_are_kept_as_text():
+    """Found by the nvidia-smi fuzzer: "²".isdigit() is True but int("²") raises."""
+    xml = ("<nvidia_smi_log><attached_gpus>²</attached_gpus><gpu id='0'><minor_number>²</minor_number>"
+           "<fb_memory_usage><total>٣ MiB</total></fb_memory_usage></gpu></nvidia_smi_log>")
+    smi, gpu0 = gpu.parse_smi_xml(xml)
+    assert "attached-gpus" not in smi.data
+    assert "minor-number" not in gpu0.data and "memory-total-mib" not in gpu0.data
+    assert gpu0.data["memory-total"] == "٣ MiB"
+
+
+def test_k8s_quantities_only_ascii_digits_become_ints():
+    from eidos.snapshot.collectors.k8s import node_facts
+
+    facts = node_facts({"status": {"allocatable": {"a": "²", "b": "8", "c": "9" * 30, "nvidia.com/gpu": "²"}}})
+    assert facts["allocatable"] == {"a": "²", "b": 8, "c": "9" * 30, "nvidia.com/gpu": "²"}
+    assert facts["gpu-allocatable"] == 0
+
+
+@pytest.mark.parametrize("epoch", ["99999999999999999999", "²", "-1", "soon", "1" * 5000])
+def test_bad_source_date_epoch_is_a_usage_error(epoch):
+    from eidos.errors import UsageError
+    from eidos.snapshot.collectors import timestamp
+
+    with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH"):
+        timestamp({"SOURCE_DATE_EPOCH": epoch})
+    assert timestamp({"SOURCE_DATE_EPOCH": "1767312169"}) == "2026-01-02T00:02:49Z"

@@ -329,3 +329,16 @@ def test_configmap_uri(uri, ok):
 )
 def test_format_choice(dest, explicit, fmt):
     assert io.format_for(dest, explicit) == fmt
+
+
+def test_natural_key_never_converts_digits_with_int():
+    """Subtype names come from files: 5,000 digits or "²" must sort, not raise."""
+    long = "gpu" + "1" * 5000
+    names = ["gpu10", "²", long, "gpu2", "gpu02x", "٣"]
+    assert [n[:6] for n in sorted(names, key=natural_key)] == ["gpu2", "gpu02x", "gpu10", "gpu111", "²", "٣"]
+    text = "measurements:\n  - type: GPU\n    subtypes:\n" + "".join(
+        f"      - subtype: '{n}'\n        data: {{}}\n" for n in names
+    )
+    snap = parse_snapshot(text, "names")
+    assert snap.subtypes("GPU")[:2] == ("gpu2", "gpu02x")
+    assert parse_snapshot(io.dumps(snap, "json"), "again") == snap

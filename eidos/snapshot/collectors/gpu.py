@@ -67,7 +67,9 @@ GPU_FIELDS: dict[str, tuple[str, ...]] = {
 }
 INT_FIELDS = {"minor-number": "minor_number"}
 MAX_GPUS = 1024
-_MIB = re.compile(r"^\s*(\d+)\s*MiB\s*$")
+_MIB = re.compile(r"\s*([0-9]{1,18})\s*MiB\s*")
+# ASCII digits only: str.isdigit() and \d also accept "²" and "٣", which int() refuses
+_COUNT = re.compile(r"[0-9]{1,18}")
 COMPAT_KEYS = {
     "gpu.model": "product-name",
     "gpu.product-architecture": "architecture",
@@ -99,9 +101,9 @@ def parse_gpu(gpu: ET.Element, index: int) -> dict:
         data["pci-bus-id"] = gpu.get("id")
     for key, path in INT_FIELDS.items():
         value = _text(gpu, path)
-        if value is not None and value.isdigit():
+        if value is not None and _COUNT.fullmatch(value):
             data[key] = int(value)
-    m = _MIB.match(data.get("memory-total", ""))
+    m = _MIB.fullmatch(data.get("memory-total", ""))
     if m:
         data["memory-total-mib"] = int(m.group(1))
     mig = gpu.find("mig_devices")
@@ -130,7 +132,7 @@ def parse_smi_xml(text: str, max_gpus: int | None = None) -> list[Subtype]:
     if "driver-version" in smi:
         smi["driver"] = smi["driver-version"]
     attached = _text(root, "attached_gpus")
-    if attached is not None and attached.isdigit():
+    if attached is not None and _COUNT.fullmatch(attached):
         smi["attached-gpus"] = int(attached)
     if gpus:
         first = gpus[0]
