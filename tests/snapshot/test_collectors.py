@@ -391,3 +391,40 @@ def test_bad_source_date_epoch_is_a_usage_error(epoch):
     with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH"):
         timestamp({"SOURCE_DATE_EPOCH": epoch})
     assert timestamp({"SOURCE_DATE_EPOCH": "1767312169"}) == "2026-01-02T00:02:49Z"
+
+
+def test_unexpected_cluster_error_is_recorded_not_reported_as_a_timeout(host, clean_env, monkeypatch):
+    import eidos.snapshot.cluster as cluster_mod
+    import eidos.snapshot.collectors as collectors_mod
+
+    def boom(*args, **kwargs):
+        raise ValueError("malformed API answer")
+
+    monkeypatch.setattr(cluster_mod, "config_available", lambda *a: True)
+    monkeypatch.setattr(collectors_mod, "collect_cluster", boom)
+    snap = take_snapshot(ctx(host), cluster=True)
+    k8s = [c for c in snap.collectors if c.type == "K8s"]
+    assert k8s and all(c.status == "failed" for c in k8s)
+    assert all(c.reason == "ValueError: malformed API answer" for c in k8s)
+
+
+def test_twenty_thousand_gpus_write_in_bounded_time():
+    """The issue's case: 20,000 <gpu> elements took 37 s to write (YAML emission is linear
+    but ~1.5 ms a GPU). Only MAX_GPUS are recorded, so the write stays in seconds."""
+    from eidos.snapshot import io as snap_io
+    from eidos.snapshot.model import Measurement, Snapshot
+
+    one = ("<gpu id='00000000:{i:05x}:00.0'><product_name>NVIDIA H100 80GB HBM3</product_name>"
+           "<uuid>GPU-{i:08x}</uuid><serial>{i}</serial><minor_number>{i}</minor_number>"
+           "<pci><pci_bus_id>00000000:{i:05x}:00.0</pci_bus_id></pci><vbios_version>96.00</vbios_version>"
+           "<fb_memory_usage><total>81559 MiB</total></fb_memory_usage><mig_mode><current_mig>Disabled"
+           "</current_mig></mig_mode></gpu>")
+    xml = "<nvidia_smi_log>" + "".join(one.format(i=i) for i in range(20000)) + "</nvidia_smi_log>"
+    start = time.monotonic()
+    subtypes = gpu.parse_smi_xml(xml)
+    text = snap_io.dumps(Snapshot(measurements=(Measurement("GPU", tuple(subtypes)),)))
+    elapsed = time.monotonic() - start
+    assert subtypes[0].data["gpu-count"] == 20000
+    assert len(subtypes) == 1 + gpu.MAX_GPUS
+    assert "subtype: gpu1023\n" in text and "gpu1024" not in text
+    assert elapsed < 30, f"{elapsed:.1f}s"

@@ -22,6 +22,7 @@ from eidos.snapshot.collectors.k8s import GPU_NAMESPACES, PARTS, collect_cluster
 from eidos.snapshot.model import (
     API_VERSION,
     KIND,
+    STATUS_FAILED,
     STATUS_UNAVAILABLE,
     CollectorStatus,
     Snapshot,
@@ -104,11 +105,17 @@ def take_snapshot(
             def run_k8s():
                 from eidos.snapshot.cluster import Cluster
 
-                k8s_box["result"] = collect_cluster(
-                    lambda: Cluster.connect(kubeconfig, context, timeout=ctx.timeout, env=ctx.env),
-                    node_name=name,
-                    namespaces=namespaces,
-                )
+                try:
+                    k8s_box["result"] = collect_cluster(
+                        lambda: Cluster.connect(kubeconfig, context, timeout=ctx.timeout, env=ctx.env),
+                        node_name=name,
+                        namespaces=namespaces,
+                    )
+                except Exception as err:  # recorded in every K8s status, never lost or called a timeout
+                    reason = f"{type(err).__name__}: {err}"[:300]
+                    k8s_box["result"] = (
+                        None, [CollectorStatus(p, "K8s", STATUS_FAILED, reason) for p in PARTS]
+                    )
 
             k8s_thread = threading.Thread(target=run_k8s, name="collector-k8s", daemon=True)
             k8s_thread.start()
