@@ -249,3 +249,32 @@ def test_fifo_in_the_cli_is_exit_2_quickly(tmp_path):
     result = run_eidos("validate", "--snapshot", str(fifo), "--service", "eks")
     assert result.returncode == 2
     assert "not a regular file (a FIFO)" in result.stderr
+
+
+# ---- the other readers: recipe documents for validate --recipe and bundle --recipe ---------
+
+
+def test_deep_recipe_document_is_refused_by_both_readers(tmp_path, capsys):
+    from eidos import engine
+    from eidos.cli.main import main
+    from eidos.validate.recipe_input import load_recipe
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text("kind: Recipe\ncomponents:\n  - " + "[" * 30000)
+    with pytest.raises(InputError, match=rf"^{path}:3:\d+: nested deeper than"):
+        load_recipe(str(path), engine.load_graph())
+    code = main(["bundle", "--recipe", str(path), "-o", str(tmp_path / "out")])
+    assert code == 2
+    assert f"{path}:3:" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_recipe_with_python_tag_is_refused(tmp_path):
+    from eidos import engine
+    from eidos.validate.recipe_input import load_recipe
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text("kind: Recipe\ncriteria: !!python/object/apply:os.system ['touch pwned']\n")
+    with pytest.raises(InputError, match=rf"^{path}:2:11: YAML tag"):
+        load_recipe(str(path), engine.load_graph())
+    assert not (tmp_path / "pwned").exists()

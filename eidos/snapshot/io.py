@@ -43,6 +43,9 @@ CONFIGMAP_LIMIT = 1024 * 1024  # the API server refuses bigger ConfigMaps
 # own bounds (20,000 sysctls, 500 nodes, MAX_GPUS GPUs) stay far below; loading and
 # validating 250,000 values takes a few seconds, so a fleet file cannot stall a run.
 MAX_VALUES = 250_000
+# A malformed snapshot is parsed again by the (5x slower) pure-Python parser to put a line
+# number in the message; past this size the message names the path only.
+LINES_REPARSE_LIMIT = 8 * 1024 * 1024
 CM_DATA_KEYS = {"yaml": "snapshot.yaml", "json": "snapshot.json"}
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -173,6 +176,8 @@ def parse_snapshot(text: str, name: str = "<input>") -> Snapshot:
     try:
         return _validated(doc, name, {})
     except InputError:
+        if len(text) > LINES_REPARSE_LIMIT:
+            raise  # the pure-Python parse would take longer than the line number is worth
         doc, lines = yamlio.load(text, name, with_lines=True, max_values=MAX_VALUES)
         return _validated(doc, name, lines)
 
