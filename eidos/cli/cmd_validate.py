@@ -93,9 +93,8 @@ def run(args: argparse.Namespace) -> int:
         color = to_terminal and _interactive(sys.stdout)
     emit(render(report, args.output, color=color and args.output == "table"), args.out)
     if unreadable:
-        for source, err in unreadable:
-            print(f"eidos: {err.message}" if source in err.message else f"eidos: {source}: {err.message}",
-                  file=sys.stderr)
+        for _, why in report.unreadable:
+            print(f"eidos: {why}", file=sys.stderr)
         print(f"eidos: {len(unreadable)} of {len(sources)} snapshot(s) could not be used; "
               f"the report covers the other {len(report.nodes)}", file=sys.stderr)
         return max([report.exit_code] + [err.exit_code for _, err in unreadable])

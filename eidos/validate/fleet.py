@@ -144,6 +144,7 @@ def validate(
         from eidos.snapshot.io import load_snapshot as loader
     validator = Validator(graph, flag_facts=flag_facts, recipe=recipe)
     nodes = []
+    unreadable: list[tuple[str, str]] = []
     total = len(sources)
     for i, source in enumerate(sources, 1):
         if progress is not None:
@@ -154,4 +155,6 @@ def validate(
             if on_error is None:
                 raise
             on_error(source, err)
-    return Report(tuple(nodes), fail_on, allow_errors, recipe.source if recipe else None)
+            reason = err.message if source in err.message else f"{source}: {err.message}"
+            unreadable.append((source, reason))
+    return Report(tuple(nodes), fail_on, allow_errors, recipe.source if recipe else None, tuple(unreadable))

@@ -106,6 +106,23 @@ def test_thousand_snapshot_fleet_with_ten_broken_files(tmp_path, capsys):
     assert "YAML tag" in err and "not UTF-8" in err and "integer with more than" in err
     assert "alias bomb" in err and "invalid JSON" in err and "unknown measurement type" in err
     assert "10 of 1000 snapshot(s) could not be used; the report covers the other 990" in err
+    # the report itself names them too, and does not look clean
+    assert sorted(u["snapshot"] for u in report["unreadable"]) == sorted(str(fleet / n) for n in BROKEN)
+    assert all(u["reason"].startswith(u["snapshot"]) for u in report["unreadable"])
+    assert report["summary"]["exitCode"] == 2 and report["summary"]["status"] == "fail"
+
+
+def test_table_report_lists_unreadable_snapshots(tmp_path, capsys):
+    from eidos.cli.main import main
+
+    (tmp_path / "bad.yaml").write_text("measurements: [\n")
+    (tmp_path / "good.yaml").write_text(_small_snapshot(3))
+    code = main(["validate", "--snapshot", str(tmp_path), "--service", "eks", "--color", "never"])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "Unreadable: 1 snapshot(s) left out of this report" in out
+    assert f"  {tmp_path / 'bad.yaml'}:2:1: invalid YAML" in out
+    assert "Result: FAIL" in out
 
 
 def test_fleet_without_on_error_still_raises_on_the_first_bad_file(embedded_graph, tmp_path):
