@@ -428,3 +428,17 @@ def test_twenty_thousand_gpus_write_in_bounded_time():
     assert len(subtypes) == 1 + gpu.MAX_GPUS
     assert "subtype: gpu1023\n" in text and "gpu1024" not in text
     assert elapsed < 30, f"{elapsed:.1f}s"
+
+
+def test_kernel_file_that_cannot_be_read_is_noted_not_swallowed(tmp_path):
+    root = fake_host(tmp_path / "host")
+    version = root / "proc/sys/kernel/version"
+    version.unlink()
+    os.mkfifo(version)
+    out = run_one(kernel.KERNEL, ctx(root))
+    assert out.status.status == "ok"
+    assert out.status.reason.startswith("not read: ") and "kernel/version: not a regular file" in out.status.reason
+    assert "version" not in out.subtypes[0].data and out.subtypes[0].data["release"] == "6.8.0-1028-aws"
+    # absent is not a problem (kernel/arch is missing on older kernels): no note at all
+    version.unlink()
+    assert run_one(kernel.KERNEL, ctx(root)).status.reason is None
