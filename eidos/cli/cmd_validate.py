@@ -78,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
 
         recipe = load_recipe(args.recipe, graph)
     sources = expand_sources(args.snapshot)
+    unreadable: list = []  # (source, error): every snapshot that could not be read, not just the first
     report = validate(graph, sources, flag_facts=flag_facts, recipe=recipe, fail_on=args.fail_on,
-                      allow_errors=args.allow_errors, progress=_progress(sys.stderr))
+                      allow_errors=args.allow_errors, progress=_progress(sys.stderr),
+                      on_error=lambda source, err: unreadable.append((source, err)))
     to_terminal = args.out in (None, "-")
     if args.color == "always":
         color = True
@@ -88,4 +90,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         color = to_terminal and console.interactive(sys.stdout)
     emit(render(report, args.output, color=color and args.output == "table"), args.out)
+    if unreadable:
+        for _, why in report.unreadable:
+            print(f"eidos: {why}", file=sys.stderr)
+        print(f"eidos: {len(unreadable)} of {len(sources)} snapshot(s) could not be used; "
+              f"the report covers the other {len(report.nodes)}", file=sys.stderr)
+        return max([report.exit_code] + [err.exit_code for _, err in unreadable])
     return report.exit_code

@@ -2,12 +2,18 @@
 
 Snapshots, recipe documents and other inputs all come through here, so every command
 refuses directories, oversized files and non-UTF-8 bytes the same way, naming the input.
+Only regular files are read (and ``-``, stdin): a FIFO, socket or device given by name is
+refused before a single byte is read, because reading one can block forever (a FIFO with
+no writer) or never end (``/dev/zero``). The file is opened non-blocking and checked with
+``fstat`` on the open descriptor, so swapping the path between check and read changes
+nothing.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
-from pathlib import Path
 
 from eidos.errors import InputError
 
@@ -27,16 +33,57 @@ def read_input(source: str, what: str, limit: int = MAX_INPUT_BYTES) -> tuple[st
     """(text, display name) of a file or of stdin (``-``); ``what`` names the expected content."""
     if source == "-":
         return decode(sys.stdin.buffer.read(limit + 1), "<stdin>", limit), "<stdin>"
-    path = Path(source)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        if path.is_dir():
-            raise InputError(f"{source}: is a directory, expected {what}")
-        with path.open("rb") as fh:
-            data = fh.read(limit + 1)
+        # stat first: opening some devices has side effects (a watchdog starts counting)
+        _check_regular(os.stat(source).st_mode, source, what)
+        fd = os.open(source, flags)
+    except ValueError:  # an embedded NUL byte
+        raise InputError(f"{source!r}: not a valid file name") from None
+    except IsADirectoryError:
+        raise InputError(f"{source}: is a directory, expected {what}") from None
+    except FileNotFoundError:
+        raise InputError(f"{source}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{source}: permission denied") from None
+    except OSError as err:
+        raise InputError(f"{source}: cannot open: {err.strerror or err}") from None
+    try:
+        _check_regular(os.fstat(fd).st_mode, source, what)  # the file opened, not the name
+        data = _read_fd(fd, limit + 1)
     except FileNotFoundError:
         raise InputError(f"{source}: no such file") from None
     except PermissionError:
         raise InputError(f"{source}: permission denied") from None
     except OSError as err:
         raise InputError(f"{source}: cannot read: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
     return decode(data, source, limit), source
+
+
+def _check_regular(mode: int, source: str, what: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{source}: is a directory, expected {what}")
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{source}: not a regular file ({_kind(mode)}), expected {what}",
+                         hint="pass - to read from stdin")
+
+
+def _read_fd(fd: int, size: int) -> bytes:
+    chunks = []
+    while size > 0:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"

@@ -3,7 +3,9 @@
 Loading returns plain Python values (dict, list, str, int, float, bool, None), never
 ruamel's comment-carrying subclasses, so nothing downstream depends on the YAML library.
 Aliases are allowed, but a document that expands past ``MAX_NODES`` values is refused:
-deep-merging a "billion laughs" document would otherwise exhaust memory.
+deep-merging a "billion laughs" document would otherwise exhaust memory. Every document is
+first checked by :mod:`eidos.io.limits` (depth, size, integer length, tags, alias expansion)
+before the C composer, which cannot defend itself against deep nesting, sees it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import re
 from typing import Any
 
 from eidos.errors import InputError
+from eidos.io import limits
 
-MAX_NODES = 1_000_000
+MAX_NODES = limits.MAX_VALUES
+# ints beyond this cannot be printed back (int -> str is bounded like str -> int)
+_MAX_INT = 10**limits.MAX_INT_DIGITS
 
 Lines = dict  # value path (tuple) -> 1-based line number
 
@@ -59,6 +64,8 @@ def _plain(node: Any, budget: list[int], path: tuple, lines: Lines | None) -> An
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):
+        if not -_MAX_INT < node < _MAX_INT:
+            raise InputError(f"integer with more than {limits.MAX_INT_DIGITS} digits")
         return int(node)
     if isinstance(node, float):
         return float(node)
@@ -68,10 +75,11 @@ def _plain(node: Any, budget: list[int], path: tuple, lines: Lines | None) -> An
     return str(node)
 
 
-def load(text: str, name: str = "<input>", *, with_lines: bool = False):
+def load(text: str, name: str = "<input>", *, with_lines: bool = False, max_values: int = MAX_NODES):
     """Parse one YAML document. With ``with_lines`` also return {path: line} for keys."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    limits.check_yaml(text, name, max_values=max_values)
     try:
         # the C parser (ruamel.yaml.clib) is several times faster; line numbers need "rt"
         raw = _yaml("rt", pure=True).load(text) if with_lines else _yaml("safe", pure=False).load(text)
@@ -83,9 +91,11 @@ def load(text: str, name: str = "<input>", *, with_lines: bool = False):
         raise InputError(f"{name}: invalid YAML: {err}") from None
     except RecursionError:
         raise InputError(f"{name}: YAML nested too deeply") from None
+    except ValueError as err:  # a scalar the constructor cannot convert (defence in depth)
+        raise InputError(f"{name}: invalid YAML value: {err}") from None
     lines: Lines | None = {} if with_lines else None
     try:
-        data = _plain(raw, [MAX_NODES], (), lines)
+        data = _plain(raw, [max_values], (), lines)
     except RecursionError:
         raise InputError(f"{name}: YAML nested too deeply") from None
     except InputError as err:
@@ -96,6 +106,7 @@ def load(text: str, name: str = "<input>", *, with_lines: bool = False):
 def load_all(text: str, name: str = "<input>") -> list:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    limits.check_yaml(text, name)
     try:
         docs = list(_yaml("safe", pure=False).load_all(text))
     except MarkedYAMLError as err:
@@ -104,7 +115,15 @@ def load_all(text: str, name: str = "<input>") -> list:
         raise InputError(f"{where}: invalid YAML: {err.problem or err.context}") from None
     except YAMLError as err:
         raise InputError(f"{name}: invalid YAML: {err}") from None
-    return [_plain(d, [MAX_NODES], (), None) for d in docs if d is not None]
+    except (RecursionError, ValueError) as err:
+        raise InputError(f"{name}: invalid YAML: {type(err).__name__}") from None
+    budget = [MAX_NODES]
+    try:
+        return [_plain(d, budget, (), None) for d in docs if d is not None]
+    except RecursionError:
+        raise InputError(f"{name}: YAML nested too deeply") from None
+    except InputError as err:
+        raise InputError(f"{name}: {err.message}") from None
 
 
 # Strings a YAML 1.1 reader (Go's go-yaml, used by Helm, Argo CD, Flux and kubectl) would
@@ -183,4 +202,39 @@ def dump(data: Any) -> str:
 
 
 def dump_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """Strict JSON: NaN and infinities have no JSON spelling, so a document holding one is
+    refused (naming where) rather than printed as ``Infinity``, which JSON readers reject."""
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:
+        where, what = _unwritable(data, ())
+        raise InputError(
+            f"cannot write JSON: {_show(where) or 'the document'} is {what}, "
+            "which JSON cannot represent",
+            hint="write YAML instead, or fix the value at its source",
+        ) from None
+
+
+def _unwritable(value: Any, path: tuple) -> tuple[tuple, Any]:
+    """The first value strict JSON cannot hold (a non-finite float or an over-long int)."""
+    import math
+
+    stack = [(path, value)]
+    while stack:
+        at, v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend((at + (k,), item) for k, item in reversed(list(v.items())))
+        elif isinstance(v, (list, tuple)):
+            stack.extend((at + (i,), item) for i, item in reversed(list(enumerate(v))))
+        elif isinstance(v, float) and not math.isfinite(v):
+            return at, str(v)
+        elif isinstance(v, int) and not isinstance(v, bool) and not -_MAX_INT < v < _MAX_INT:
+            return at, f"an integer with more than {limits.MAX_INT_DIGITS} digits"
+    return (), "a value"
+
+
+def _show(path: tuple) -> str:
+    out = ""
+    for seg in path:
+        out += f"[{seg}]" if isinstance(seg, int) else ("." if out else "") + str(seg)
+    return out

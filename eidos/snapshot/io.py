@@ -21,7 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from eidos.io import yamlio
+import cattrs
+
+from eidos.io import limits, yamlio
 from eidos.io.inputs import read_input
 from eidos.errors import EnvironmentFailure, InputError, UsageError
 from eidos.lang.measurements import MEASUREMENT_TYPES
@@ -37,6 +39,13 @@ from eidos.snapshot.model import (
 FORMATS = ("yaml", "json")
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 CONFIGMAP_LIMIT = 1024 * 1024  # the API server refuses bigger ConfigMaps
+# Values one snapshot may hold. A real node is ~2,000 (H100 fixture) and the collectors'
+# own bounds (20,000 sysctls, 500 nodes, MAX_GPUS GPUs) stay far below; loading and
+# validating 250,000 values takes a few seconds, so a fleet file cannot stall a run.
+MAX_VALUES = 250_000
+# A malformed snapshot is parsed again by the (5x slower) pure-Python parser to put a line
+# number in the message; past this size the message names the path only.
+LINES_REPARSE_LIMIT = 8 * 1024 * 1024
 CM_DATA_KEYS = {"yaml": "snapshot.yaml", "json": "snapshot.json"}
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -87,7 +96,7 @@ def dumps(snapshot: Snapshot, fmt: str = "yaml") -> str:
     """The canonical text of a snapshot: the same snapshot always gives the same bytes."""
     doc = to_document(snapshot)
     if fmt == "json":
-        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        return yamlio.dump_json(doc)
     return yamlio.dump(doc)
 
 
@@ -162,11 +171,14 @@ def parse_snapshot(text: str, name: str = "<input>") -> Snapshot:
     if text.lstrip().startswith("{"):
         return _validated(_load_json(text, name), name, {})
     # The fast C parser first; line numbers cost a slower parse, paid only when the
-    # document is malformed and the error message needs them.
+    # document parses but its shape is wrong and the error message needs them.
+    doc = yamlio.load(text, name, max_values=MAX_VALUES)
     try:
-        return _validated(yamlio.load(text, name), name, {})
+        return _validated(doc, name, {})
     except InputError:
-        doc, lines = yamlio.load(text, name, with_lines=True)
+        if len(text) > LINES_REPARSE_LIMIT:
+            raise  # the pure-Python parse would take longer than the line number is worth
+        doc, lines = yamlio.load(text, name, with_lines=True, max_values=MAX_VALUES)
         return _validated(doc, name, lines)
 
 
@@ -189,12 +201,32 @@ def _load_json(text: str, name: str) -> Any:
     def bad_constant(c):
         raise InputError(f"{name}: {c} is not a valid JSON number")
 
+    limits.check_json(text, name)
     try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=bad_constant)
+        doc = json.loads(text, object_pairs_hook=pairs, parse_constant=bad_constant)
     except json.JSONDecodeError as err:
         raise InputError(f"{name}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
     except RecursionError:
         raise InputError(f"{name}: JSON nested too deeply") from None
+    except ValueError as err:  # e.g. an integer past Python's digit limit (defence in depth)
+        raise InputError(f"{name}: invalid JSON: {err}") from None
+    if _count(doc, MAX_VALUES) > MAX_VALUES:
+        raise InputError(f"{name}: snapshot holds more than {MAX_VALUES} values")
+    return doc
+
+
+def _count(doc: Any, limit: int) -> int:
+    """Values in a parsed document (keys not counted), stopping once past ``limit``."""
+    seen = 0
+    stack = [doc]
+    while stack and seen <= limit:
+        v = stack.pop()
+        seen += 1
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return seen
 
 
 class _Validator:
@@ -266,7 +298,8 @@ class _Validator:
         }
         try:
             return from_document(clean)
-        except Exception as err:  # defence in depth: validation above should make this unreachable
+        except (TypeError, ValueError, cattrs.BaseValidationError) as err:
+            # validation above should make this unreachable; if not, say so with the input
             raise InputError(f"{self.name}: not a valid snapshot: {err}") from None
 
     def measurement(self, m, path, seen_types) -> dict:

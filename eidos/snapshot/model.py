@@ -40,12 +40,25 @@ STATUS_FAILED = "failed"
 STATUS_UNAVAILABLE = "unavailable"
 STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_UNAVAILABLE)
 
-_NUM_RE = re.compile(r"(\d+)")
+_NUM_RE = re.compile(r"([0-9]+)")
 
 
 def natural_key(name: str) -> tuple:
-    """Sort key that orders embedded numbers numerically: gpu2 < gpu10."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in _NUM_RE.split(name) if p)
+    """Sort key that orders embedded numbers numerically: gpu2 < gpu10.
+
+    Digit runs compare by (length without leading zeros, text), which is numeric order
+    without ``int()``: a subtype name read from a file may hold 5,000 digits (``int`` refuses
+    past 4,300) or digits ``int`` does not take at all (``²``, hence ASCII ``[0-9]`` only)."""
+    out = []
+    for i, p in enumerate(_NUM_RE.split(name)):
+        if not p:
+            continue
+        if i % 2:  # split() puts the captured digit runs at odd positions
+            digits = p.lstrip("0")
+            out.append((0, len(digits), digits, ""))
+        else:
+            out.append((1, 0, "", p))
+    return tuple(out)
 
 
 def canonical(value: Any) -> Any:

@@ -6,6 +6,10 @@ criteria), so a mixed fleet (H100 and GB200 node groups) gets the right recipe p
 Recipes and compiled plans are cached by the facts they were resolved from, and every
 expression is compiled once for the whole run: the per-node cost is a YAML load plus one
 closure call and a few dictionary lookups per rule.
+
+One unreadable file must not cost the report on the other 999: with ``on_error`` every
+source that cannot be read or understood is handed to it (source, message) and skipped,
+so the caller can report what was read and list everything that was not.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable
 
-from eidos.errors import UsageError
+from eidos.errors import EidosError, UsageError
 from eidos.engine.graph import RuleGraph
 from eidos.validate.evaluate import evaluate
 from eidos.validate.plan import ClosureCache, build_plan, from_resolved
@@ -24,7 +28,11 @@ SNAPSHOT_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def expand_sources(items: Iterable[str]) -> list[str]:
-    """Files as given; a directory contributes its *.yaml, *.yml and *.json files, sorted."""
+    """Files as given; a directory contributes its *.yaml, *.yml and *.json entries, sorted.
+
+    Entries that are not regular files (a FIFO named ``x.yaml``) are kept, so reading them
+    fails with a message instead of being skipped silently; reading never opens them in a
+    way that blocks (see :func:`eidos.io.inputs.read_input`)."""
     out: list[str] = []
     for item in items:
         if item == "-" or item.startswith("cm://"):
@@ -32,7 +40,13 @@ def expand_sources(items: Iterable[str]) -> list[str]:
             continue
         p = Path(item)
         if p.is_dir():
-            found = sorted(str(f) for f in p.iterdir() if f.is_file() and f.suffix.lower() in SNAPSHOT_SUFFIXES)
+            try:
+                entries = list(p.iterdir())
+            except OSError as err:
+                raise UsageError(f"{item}: cannot list directory: {err.strerror or err}") from None
+            found = sorted(
+                str(f) for f in entries if f.suffix.lower() in SNAPSHOT_SUFFIXES and not f.is_dir()
+            )
             if not found:
                 raise UsageError(f"{item}: directory holds no snapshot (*.yaml, *.yml, *.json)")
             out.extend(found)
@@ -120,15 +134,27 @@ def validate(
     allow_errors: bool = False,
     loader: Callable | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    on_error: Callable[[str, EidosError], None] | None = None,
 ) -> Report:
-    """Load and validate every snapshot source; a source that cannot be read raises InputError."""
+    """Load and validate every snapshot source.
+
+    Without ``on_error`` the first source that cannot be read (or gives no facts) raises;
+    with it, that source is passed to ``on_error`` and left out of the report."""
     if loader is None:
         from eidos.snapshot.io import load_snapshot as loader
     validator = Validator(graph, flag_facts=flag_facts, recipe=recipe)
     nodes = []
+    unreadable: list[tuple[str, str]] = []
     total = len(sources)
     for i, source in enumerate(sources, 1):
         if progress is not None:
             progress(i, total, source)
-        nodes.append(validator.node(loader(source), source))
-    return Report(tuple(nodes), fail_on, allow_errors, recipe.source if recipe else None)
+        try:
+            nodes.append(validator.node(loader(source), source))
+        except EidosError as err:
+            if on_error is None:
+                raise
+            on_error(source, err)
+            reason = err.message if source in err.message else f"{source}: {err.message}"
+            unreadable.append((source, reason))
+    return Report(tuple(nodes), fail_on, allow_errors, recipe.source if recipe else None, tuple(unreadable))

@@ -109,6 +109,7 @@ class Report:
     fail_on: str = "error"
     allow_errors: bool = False
     recipe_source: str | None = None
+    unreadable: tuple[tuple[str, str], ...] = ()  # (snapshot, reason) left out of a fleet
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:
@@ -126,7 +127,10 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """0 when nothing fails at the --fail-on level and nothing errored (unless allowed), else 1."""
+        """0 when nothing fails at the --fail-on level and nothing errored (unless allowed), else 1;
+        2 when a snapshot could not be used (a partial fleet never looks clean)."""
+        if self.unreadable:
+            return 2
         return 1 if any(self.failed(v) for v in self.verdicts) else 0
 
     @property

@@ -283,3 +283,152 @@ def test_take_snapshot_with_gpu_and_hanging_tool_is_bounded(host, clean_env):
     assert snap.lookup(("GPU", "smi", "gpu-count")) == 2
     assert snap.lookup(("GPU", "gpu1", "product-name")) == "NVIDIA RTX A5000"
     assert snap.collector("k8s-server").reason == "disabled (--no-cluster)"
+
+
+# ---- containment and odd files (issue 10) ------------------------------------------------
+
+
+@pytest.mark.parametrize("target_kind", ["absolute", "relative"])
+def test_kernel_files_that_are_symlinks_out_of_the_root_are_not_followed_out(tmp_path, target_kind):
+    """proc/sys/kernel/{osrelease,version,ostype,arch} used to be opened without the
+    containment every other host read has: a symlink could read any file of the agent."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret"
+    secret.write_text("OUTSIDE-THE-ROOT\n")
+    root = fake_host(tmp_path / "host")
+    kdir = root / "proc/sys/kernel"
+    for name in ("osrelease", "version", "ostype", "arch"):
+        (kdir / name).unlink(missing_ok=True)
+        target = str(secret) if target_kind == "absolute" else os.path.relpath(secret, kdir)
+        (kdir / name).symlink_to(target)
+    out = run_one(kernel.KERNEL, ctx(root))
+    assert "OUTSIDE" not in repr(out)
+    # the link was resolved as if the host root were /: the path read is inside the root
+    assert out.status.status == "failed"
+    assert out.status.reason.startswith(f"cannot read {root}/")
+    # a symlink that stays inside the root is followed, as on the host itself
+    (root / "etc/kernel-release").write_text("6.8.0-inside\n")
+    (kdir / "osrelease").unlink()
+    (kdir / "osrelease").symlink_to("/etc/kernel-release")
+    out = run_one(kernel.KERNEL, ctx(root))
+    assert out.status.status == "ok"
+    assert out.subtypes[0].data["release"] == "6.8.0-inside"
+    assert "OUTSIDE" not in repr(out)
+    snap = take_snapshot(ctx(root), cluster=False)
+    assert "OUTSIDE" not in repr(snap)
+
+
+def test_host_reads_refuse_fifos_without_blocking(tmp_path):
+    root = fake_host(tmp_path / "host")
+    (root / "proc/modules").unlink()
+    os.mkfifo(root / "proc/modules")
+    (root / "proc/sys/kernel/osrelease").unlink()
+    os.mkfifo(root / "proc/sys/kernel/osrelease")
+    start = time.monotonic()
+    out = run_one(kmod.COLLECTOR, ctx(root))
+    assert out.status.status == "unavailable" and "proc/modules" in out.status.reason
+    out = run_one(kernel.KERNEL, ctx(root))
+    assert out.status.status == "failed" and "osrelease" in out.status.reason
+    with pytest.raises(CollectorFailed, match="not a regular file"):
+        ctx(root).read("proc/modules")
+    assert time.monotonic() - start < 5
+
+
+def test_huge_host_file_is_bounded(tmp_path):
+    root = fake_host(tmp_path / "host")
+    with open(root / "proc/modules", "wb") as fh:
+        fh.truncate(64 * 1024 * 1024)  # sparse: 64 MiB of NULs, never read whole
+    out = run_one(kmod.COLLECTOR, ctx(root))
+    assert out.status.status == "failed" and "larger than" in out.status.reason
+
+
+def test_host_name_symlink_loop_falls_back_instead_of_crashing(tmp_path, clean_env):
+    root = fake_host(tmp_path / "host")
+    hostname = root / "proc/sys/kernel/hostname"
+    hostname.unlink()
+    hostname.symlink_to("hostname")  # a loop
+    snap = take_snapshot(ctx(root), cluster=False)
+    assert snap.source_node  # this machine's name, not a traceback
+
+
+def test_gpus_past_the_bound_are_counted_not_recorded(host, clean_env, monkeypatch):
+    monkeypatch.setattr(gpu, "MAX_GPUS", 3)
+    body = "".join(f"<gpu id='{i}'><product_name>H100</product_name></gpu>" for i in range(7))
+    xml = host / "smi.xml"
+    xml.write_text(f"<nvidia_smi_log><attached_gpus>7</attached_gpus>{body}</nvidia_smi_log>")
+    make_exe(clean_env, "nvidia-smi", f'exec /bin/cat "{xml}"\n')
+    out = run_one(gpu.COLLECTOR, ctx(host))
+    assert out.status.status == "ok"
+    assert out.status.reason == "7 GPUs listed; recorded the first 3"
+    assert [s.name for s in out.subtypes] == ["smi", "gpu0", "gpu1", "gpu2"]
+    assert out.subtypes[0].data["gpu-count"] == 7
+
+
+def test_smi_digits_int_refuses_are_kept_as_text():
+    """Found by the nvidia-smi fuzzer: "²".isdigit() is True but int("²") raises."""
+    xml = ("<nvidia_smi_log><attached_gpus>²</attached_gpus><gpu id='0'><minor_number>²</minor_number>"
+           "<fb_memory_usage><total>٣ MiB</total></fb_memory_usage></gpu></nvidia_smi_log>")
+    smi, gpu0 = gpu.parse_smi_xml(xml)
+    assert "attached-gpus" not in smi.data
+    assert "minor-number" not in gpu0.data and "memory-total-mib" not in gpu0.data
+    assert gpu0.data["memory-total"] == "٣ MiB"
+
+
+def test_k8s_quantities_only_ascii_digits_become_ints():
+    from eidos.snapshot.collectors.k8s import node_facts
+
+    facts = node_facts({"status": {"allocatable": {"a": "²", "b": "8", "c": "9" * 30, "nvidia.com/gpu": "²"}}})
+    assert facts["allocatable"] == {"a": "²", "b": 8, "c": "9" * 30, "nvidia.com/gpu": "²"}
+    assert facts["gpu-allocatable"] == 0
+
+
+def test_unexpected_cluster_error_is_recorded_not_reported_as_a_timeout(host, clean_env, monkeypatch):
+    import eidos.snapshot.cluster as cluster_mod
+    import eidos.snapshot.collectors as collectors_mod
+
+    def boom(*args, **kwargs):
+        raise ValueError("malformed API answer")
+
+    monkeypatch.setattr(cluster_mod, "config_available", lambda *a: True)
+    monkeypatch.setattr(collectors_mod, "collect_cluster", boom)
+    snap = take_snapshot(ctx(host), cluster=True)
+    k8s = [c for c in snap.collectors if c.type == "K8s"]
+    assert k8s and all(c.status == "failed" for c in k8s)
+    assert all(c.reason == "ValueError: malformed API answer" for c in k8s)
+
+
+def test_twenty_thousand_gpus_write_in_bounded_time():
+    """The issue's case: 20,000 <gpu> elements took 37 s to write (YAML emission is linear
+    but ~1.5 ms a GPU). Only MAX_GPUS are recorded, so the write stays in seconds."""
+    from eidos.snapshot import io as snap_io
+    from eidos.snapshot.model import Measurement, Snapshot
+
+    one = ("<gpu id='00000000:{i:05x}:00.0'><product_name>NVIDIA H100 80GB HBM3</product_name>"
+           "<uuid>GPU-{i:08x}</uuid><serial>{i}</serial><minor_number>{i}</minor_number>"
+           "<pci><pci_bus_id>00000000:{i:05x}:00.0</pci_bus_id></pci><vbios_version>96.00</vbios_version>"
+           "<fb_memory_usage><total>81559 MiB</total></fb_memory_usage><mig_mode><current_mig>Disabled"
+           "</current_mig></mig_mode></gpu>")
+    xml = "<nvidia_smi_log>" + "".join(one.format(i=i) for i in range(20000)) + "</nvidia_smi_log>"
+    start = time.monotonic()
+    subtypes = gpu.parse_smi_xml(xml)
+    text = snap_io.dumps(Snapshot(measurements=(Measurement("GPU", tuple(subtypes)),)))
+    elapsed = time.monotonic() - start
+    assert subtypes[0].data["gpu-count"] == 20000
+    assert len(subtypes) == 1 + gpu.MAX_GPUS
+    assert "subtype: gpu1023\n" in text and "gpu1024" not in text
+    assert elapsed < 30, f"{elapsed:.1f}s"
+
+
+def test_kernel_file_that_cannot_be_read_is_noted_not_swallowed(tmp_path):
+    root = fake_host(tmp_path / "host")
+    version = root / "proc/sys/kernel/version"
+    version.unlink()
+    os.mkfifo(version)
+    out = run_one(kernel.KERNEL, ctx(root))
+    assert out.status.status == "ok"
+    assert out.status.reason.startswith("not read: ") and "kernel/version: not a regular file" in out.status.reason
+    assert "version" not in out.subtypes[0].data and out.subtypes[0].data["release"] == "6.8.0-1028-aws"
+    # absent is not a problem (kernel/arch is missing on older kernels): no note at all
+    version.unlink()
+    assert run_one(kernel.KERNEL, ctx(root)).status.reason is None

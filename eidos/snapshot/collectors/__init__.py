@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from eidos import __version__
 from eidos.errors import UsageError
 from eidos.snapshot.collectors import cmdline, gpu, kernel, kmod, os_release, systemd
-from eidos.snapshot.collectors.base import HostContext, read_text, run_collectors
+from eidos.snapshot.collectors.base import CollectorFailed, HostContext, run_collectors
 from eidos.snapshot.collectors.k8s import GPU_NAMESPACES, PARTS, collect_cluster
 from eidos.snapshot.model import (
     API_VERSION,
     KIND,
+    STATUS_FAILED,
     STATUS_UNAVAILABLE,
     CollectorStatus,
     Snapshot,
@@ -45,11 +46,11 @@ def node_name(ctx: HostContext) -> str:
         if ctx.env.get(var):
             return ctx.env[var]
     try:
-        name = read_text(ctx.path("proc/sys/kernel/hostname"), 4096).strip()
+        name = ctx.read("proc/sys/kernel/hostname", 4096).strip()
         if name:
             return name
-    except OSError:
-        pass
+    except (OSError, CollectorFailed):
+        pass  # no readable host name under the root: fall back to this machine's
     return socket.gethostname()
 
 
@@ -109,11 +110,17 @@ def take_snapshot(
             def run_k8s():
                 from eidos.snapshot.cluster import Cluster
 
-                k8s_box["result"] = collect_cluster(
-                    lambda: Cluster.connect(kubeconfig, context, timeout=ctx.timeout, env=ctx.env),
-                    node_name=name,
-                    namespaces=namespaces,
-                )
+                try:
+                    k8s_box["result"] = collect_cluster(
+                        lambda: Cluster.connect(kubeconfig, context, timeout=ctx.timeout, env=ctx.env),
+                        node_name=name,
+                        namespaces=namespaces,
+                    )
+                except Exception as err:  # recorded in every K8s status, never lost or called a timeout
+                    reason = f"{type(err).__name__}: {err}"[:300]
+                    k8s_box["result"] = (
+                        None, [CollectorStatus(p, "K8s", STATUS_FAILED, reason) for p in PARTS]
+                    )
 
             k8s_thread = threading.Thread(target=run_k8s, name="collector-k8s", daemon=True)
             k8s_thread.start()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -53,6 +54,12 @@ class HostContext:
     def path(self, rel: str) -> Path:
         """A host path, with symlinks resolved as if ``root`` were ``/`` (never escaping it)."""
         return resolve_in_root(self.root, rel)
+
+    def read(self, rel: str, limit: int = MAX_FILE_BYTES) -> str:
+        """The text of a host file, read through :meth:`path` (the only way collectors read
+        host files): symlinks stay inside ``root``, non-regular files are refused, size is
+        bounded."""
+        return read_text(self.path(rel), limit)
 
 
 @attrs.frozen
@@ -96,9 +103,23 @@ def resolve_in_root(root: Path, rel: str, max_hops: int = 40) -> Path:
 
 
 def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
-    """Read a small text file without blocking on odd files (FIFOs) and with a size bound."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    """Read a small regular text file with a size bound, never blocking or following a link.
+
+    ``path`` must already be resolved (``HostContext.path``): the last component is opened
+    with ``O_NOFOLLOW``, so a symlink swapped in after resolving fails instead of being
+    followed out of the host root. FIFOs, sockets and devices are refused before opening
+    (opening a device can have side effects) and again on the open descriptor."""
     try:
+        pre = os.lstat(path).st_mode
+    except OSError:
+        pre = None  # let open() report it with the usual errno
+    if pre is not None and not stat.S_ISREG(pre):
+        raise CollectorFailed(f"{path}: not a regular file")
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CollectorFailed(f"{path}: not a regular file")
         chunks = []
         total = 0
         while True:

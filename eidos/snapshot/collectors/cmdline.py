@@ -11,7 +11,7 @@ real boot fact.
 
 from __future__ import annotations
 
-from eidos.snapshot.collectors.base import Collector, HostContext, Unavailable, read_text
+from eidos.snapshot.collectors.base import Collector, HostContext, Unavailable
 from eidos.snapshot.model import Subtype
 
 
@@ -52,7 +52,7 @@ def collect(ctx: HostContext) -> list[Subtype]:
     path = ctx.path("proc/cmdline")
     if not path.is_file():
         raise Unavailable(f"{path} does not exist")
-    return [Subtype("cmdline", parse_cmdline(read_text(path)))]
+    return [Subtype("cmdline", parse_cmdline(ctx.read("proc/cmdline")))]
 
 
 COLLECTOR = Collector("cmdline", "OS", collect)

@@ -16,6 +16,10 @@ Per-GPU keys are listed in ``GPU_FIELDS``; elements a driver does not report are
 (so ``exists`` means something), text such as ``N/A`` is kept verbatim. Counts and sizes in
 MiB are ints. ``nvidia-smi`` missing is ``unavailable``; a non-zero exit, a timeout or XML
 that is not an ``nvidia_smi_log`` is ``failed`` with the reason.
+
+At most ``MAX_GPUS`` per-GPU subtypes are recorded (``gpu-count`` stays the real count and
+the status says so): a real node has at most a few dozen, and a broken or hostile
+``nvidia-smi`` listing 20,000 must not turn into a snapshot that takes a minute to write.
 """
 
 from __future__ import annotations
@@ -62,7 +66,10 @@ GPU_FIELDS: dict[str, tuple[str, ...]] = {
     "fabric-health-bandwidth": ("fabric/health/bandwidth",),
 }
 INT_FIELDS = {"minor-number": "minor_number"}
-_MIB = re.compile(r"^\s*(\d+)\s*MiB\s*$")
+MAX_GPUS = 1024
+_MIB = re.compile(r"\s*([0-9]{1,18})\s*MiB\s*")
+# ASCII digits only: str.isdigit() and \d also accept "²" and "٣", which int() refuses
+_COUNT = re.compile(r"[0-9]{1,18}")
 COMPAT_KEYS = {
     "gpu.model": "product-name",
     "gpu.product-architecture": "architecture",
@@ -94,9 +101,9 @@ def parse_gpu(gpu: ET.Element, index: int) -> dict:
         data["pci-bus-id"] = gpu.get("id")
     for key, path in INT_FIELDS.items():
         value = _text(gpu, path)
-        if value is not None and value.isdigit():
+        if value is not None and _COUNT.fullmatch(value):
             data[key] = int(value)
-    m = _MIB.match(data.get("memory-total", ""))
+    m = _MIB.fullmatch(data.get("memory-total", ""))
     if m:
         data["memory-total-mib"] = int(m.group(1))
     mig = gpu.find("mig_devices")
@@ -105,16 +112,19 @@ def parse_gpu(gpu: ET.Element, index: int) -> dict:
     return data
 
 
-def parse_smi_xml(text: str) -> list[Subtype]:
-    """``nvidia-smi -q -x`` output -> ``smi`` summary + one subtype per GPU."""
+def parse_smi_xml(text: str, max_gpus: int | None = None) -> list[Subtype]:
+    """``nvidia-smi -q -x`` output -> ``smi`` summary + one subtype per GPU (the first
+    ``max_gpus``; ``gpu-count`` counts them all)."""
     try:
         root = ET.fromstring(text)
     except ET.ParseError as err:
         raise CollectorFailed(f"nvidia-smi printed invalid XML: {err}") from None
     if root.tag != "nvidia_smi_log":
         raise CollectorFailed(f"nvidia-smi XML has root <{root.tag}>, expected <nvidia_smi_log>")
-    gpus = [parse_gpu(g, i) for i, g in enumerate(root.findall("gpu"))]
-    smi: dict = {"gpu-count": len(gpus)}
+    elements = root.findall("gpu")
+    limit = MAX_GPUS if max_gpus is None else max_gpus
+    gpus = [parse_gpu(g, i) for i, g in enumerate(elements[:limit])]
+    smi: dict = {"gpu-count": len(elements)}
     for key, path in (("driver-version", "driver_version"), ("cuda-version", "cuda_version")):
         value = _text(root, path)
         if value is not None:
@@ -122,7 +132,7 @@ def parse_smi_xml(text: str) -> list[Subtype]:
     if "driver-version" in smi:
         smi["driver"] = smi["driver-version"]
     attached = _text(root, "attached_gpus")
-    if attached is not None and attached.isdigit():
+    if attached is not None and _COUNT.fullmatch(attached):
         smi["attached-gpus"] = int(attached)
     if gpus:
         first = gpus[0]
@@ -149,7 +159,11 @@ def collect(ctx: HostContext) -> list[Subtype]:
     if result.returncode != 0:
         msg = first_line(result.stdout + "\n" + result.stderr) or "no output"
         raise CollectorFailed(f"nvidia-smi exited with status {result.returncode}: {msg}")
-    return parse_smi_xml(result.stdout)
+    subtypes = parse_smi_xml(result.stdout)
+    count = subtypes[0].data["gpu-count"]
+    if count > MAX_GPUS:
+        return subtypes, f"{count} GPUs listed; recorded the first {MAX_GPUS}"
+    return subtypes
 
 
 COLLECTOR = Collector("gpu", "GPU", collect)

@@ -55,7 +55,9 @@ def provider_of(provider_id: str) -> str:
 
 
 def _quantity(value):
-    if isinstance(value, str) and value.isdigit():
+    # ASCII digits only (str.isdigit() accepts "²", which int() refuses), and short enough
+    # to print back
+    if isinstance(value, str) and 0 < len(value) <= 18 and value.isascii() and value.isdigit():
         return int(value)
     return value
 

@@ -40,6 +40,7 @@ KERNEL_FILES = {
 
 
 def _value(path) -> str | None:
+    """The text of one /proc entry, or None when it cannot be read (skipped and counted)."""
     try:
         text = read_text(path, MAX_VALUE_BYTES)
     except (OSError, CollectorFailed):
@@ -47,20 +48,39 @@ def _value(path) -> str | None:
     return text.removesuffix("\n")
 
 
-def collect_kernel(ctx: HostContext) -> list[Subtype]:
+def _host_value(ctx: HostContext, rel: str, problems: list[str]) -> str | None:
+    """The text of a host file resolved inside the host root (symlinks too), or None. An
+    absent file is just absent (``kernel/arch`` is missing on older kernels); any other
+    failure is added to ``problems`` so the status says what could not be read and why."""
+    try:
+        return ctx.read(rel, MAX_VALUE_BYTES).removesuffix("\n")
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        problems.append(f"/{rel}: {err.strerror or err}")
+    except CollectorFailed as err:
+        problems.append(str(err))
+    return None
+
+
+def collect_kernel(ctx: HostContext):
     base = ctx.path("proc/sys")
     if not base.is_dir():
         raise Unavailable(f"{base} does not exist")
     data: dict = {}
+    problems: list[str] = []
     for key, rel in KERNEL_FILES.items():
-        value = _value(base / rel)
+        value = _host_value(ctx, "proc/sys/" + rel, problems)
         if value is not None:
             data[key] = value
     if "release" not in data:
-        raise CollectorFailed(f"cannot read {base / 'kernel/osrelease'}")
-    cmdline = _value(ctx.path("proc/cmdline"))
+        why = f": {'; '.join(problems)}" if problems else ""
+        raise CollectorFailed(f"cannot read {ctx.path('proc/sys/kernel/osrelease')}{why}")
+    cmdline = _host_value(ctx, "proc/cmdline", problems)
     if cmdline is not None:
         data["cmdline"] = cmdline.strip()
+    if problems:  # recorded as the ok status' note: the rest of OS.kernel is still good
+        return [Subtype("kernel", data)], f"not read: {'; '.join(problems)}"[:500]
     return [Subtype("kernel", data)]
 
 

@@ -7,7 +7,7 @@ and other minimal systems print ``-`` for the size/refcount columns, which is fi
 
 from __future__ import annotations
 
-from eidos.snapshot.collectors.base import Collector, HostContext, Unavailable, read_text
+from eidos.snapshot.collectors.base import Collector, HostContext, Unavailable
 from eidos.snapshot.model import Subtype
 
 
@@ -24,7 +24,7 @@ def collect(ctx: HostContext) -> list[Subtype]:
     path = ctx.path("proc/modules")
     if not path.is_file():
         raise Unavailable(f"{path} does not exist (kernel without module support?)")
-    return [Subtype("kmod", parse_modules(read_text(path)))]
+    return [Subtype("kmod", parse_modules(ctx.read("proc/modules")))]
 
 
 COLLECTOR = Collector("kmod", "OS", collect)

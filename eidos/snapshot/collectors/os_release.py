@@ -19,7 +19,6 @@ from eidos.snapshot.collectors.base import (
     Collector,
     HostContext,
     Unavailable,
-    read_text,
 )
 from eidos.snapshot.model import Subtype
 
@@ -56,7 +55,7 @@ def collect(ctx: HostContext) -> list[Subtype]:
     for rel in CANDIDATES:
         path = ctx.path(rel)
         if path.is_file():
-            return [Subtype("release", parse_os_release(read_text(path)))]
+            return [Subtype("release", parse_os_release(ctx.read(rel)))]
     raise Unavailable(f"no os-release under {ctx.root} (looked for {', '.join(CANDIDATES)})")
 
 

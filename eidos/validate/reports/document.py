@@ -63,6 +63,8 @@ def document(report) -> dict:
     ]
     if len(nodes) > 1:
         doc["failing"] = [{"id": rid, "nodes": where} for rid, where in report.failing_by_rule()]
+    if report.unreadable:
+        doc["unreadable"] = [{"snapshot": src, "reason": why} for src, why in report.unreadable]
     return doc
 
 

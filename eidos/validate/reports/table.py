@@ -79,6 +79,9 @@ def _summary(report) -> list[Line]:
         for rid, where in failing:
             shown = ", ".join(where[:8]) + (f", … (+{len(where) - 8})" if len(where) > 8 else "")
             out.append([(f"  {rid}: {len(where)} node(s): {shown}", None)])
+    if report.unreadable:
+        out.append([(f"Unreadable: {len(report.unreadable)} snapshot(s) left out of this report", "bold")])
+        out.extend([[(f"  {why}", None)] for _, why in report.unreadable])
     verdict = "FAIL" if report.exit_code else "PASS"
     out.append([("Result: ", "bold"), (verdict, _STYLE["fail" if report.exit_code else "pass"])])
     return out
