@@ -276,6 +276,17 @@ def parse_recipe(document: Any, source: str = "recipe") -> Recipe:
         raise w.fail("overlays", "must be a list")
     for index, overlay in enumerate(overlays):
         _printable(str(overlay), f"overlays[{index}]", w)
+    # The deployers read requirements (Helm kubeVersion, README table): check their shape
+    # here, once, so a hand-edited document fails with its location instead of deep inside.
+    requirements = document.get("requirements") or []
+    if not isinstance(requirements, list):
+        raise w.fail("requirements", "must be a list")
+    for index, req in enumerate(requirements):
+        if not isinstance(req, dict):
+            raise w.fail(f"requirements[{index}]", "must be a mapping (name, expr, severity)")
+        for field in ("name", "expr", "severity"):
+            if field in req and not isinstance(req[field], str):
+                raise w.fail(f"requirements[{index}].{field}", "must be a string")
     return Recipe(
         document=document,
         criteria=dict(criteria),

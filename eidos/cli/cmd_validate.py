@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
     emit(render(report, args.output, color=color and args.output == "table"), args.out)
     if unreadable:
         for _, why in report.unreadable:
-            print(f"eidos: {why}", file=sys.stderr)
-        print(f"eidos: {len(unreadable)} of {len(sources)} snapshot(s) could not be used; "
-              f"the report covers the other {len(report.nodes)}", file=sys.stderr)
+            console.error(why)
+        console.error(f"{len(unreadable)} of {len(sources)} snapshot(s) could not be used; "
+                      f"the report covers the other {len(report.nodes)}")
         return max([report.exit_code] + [err.exit_code for _, err in unreadable])
     return report.exit_code

@@ -53,6 +53,10 @@ def test_missing_order_is_topological_with_ties_by_name():
         (lambda d: d.update(deploymentOrder=["extras", "app"]), "leaves out: prometheus, sentinel"),
         (lambda d: d["components"][3].update(aliases=["prometheus"]), "already names component"),
         (lambda d: d["components"][0].update(path="../etc"), "relative path"),
+        # found by the deep fuzz run: `requirements: true` crashed the Helm deployer (exit 3)
+        (lambda d: d.update(requirements=True), r"requirements: must be a list"),
+        (lambda d: d.update(requirements=["K8s.server.version >= 1.30"]), r"requirements\[0\]: must be a mapping"),
+        (lambda d: d.update(requirements=[{"expr": 1.3}]), r"requirements\[0\]\.expr: must be a string"),
     ],
 )
 def test_invalid_recipes_are_rejected_with_location(mutate, message):
