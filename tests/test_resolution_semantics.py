@@ -369,6 +369,14 @@ overlay t extends base {
     assert "driver" not in gpu.provenance["values"]
 
 
+def test_unset_through_a_list_index_leaves_no_stale_provenance(build):
+    # the list is no longer what gpu.yaml:4 wrote; citing that line alone would be stale
+    gpu = _values_of(build, "    unset tags[0]")
+    assert gpu.values["tags"] == ["b", "c"]
+    assert short(gpu.provenance["values"].get("tags", "-:-")) != "gpu.yaml:4"
+    assert short(gpu.provenance["values"]["driver.version"]) == "gpu.yaml:3"
+
+
 @pytest.mark.xfail(strict=True, reason="known bug: provenance of a list edited through an index is lost "
                                        "(Provenance records tags[1], final() looks up tags); fix with the "
                                        "value-path module (issue 9 item 2)")
@@ -413,6 +421,12 @@ def test_explain_names_only_the_parts_that_decided(build):
     by = {v.name: v for v in r.explanation}
     assert by["either"].reason == "applies: service == gke (got gke); intent == training (got training)"
     assert by["pair"].reason == "does not apply: service == eks is false (got gke)"
+
+
+def test_a_condition_false_with_no_false_part(build):
+    m = build(EXPLAIN + "overlay not-gke extends base { when not (service == gke) }\n")
+    by = {v.name: v for v in m.resolve({"service": "gke"}, explain=True).explanation}
+    assert (by["not-gke"].applied, by["not-gke"].reason) == (False, "does not apply: condition does not hold")
 
 
 def test_without_explain_there_is_no_explanation(build):

@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tests", nargs="+", help="run these tests instead of the module's entry in tests/mutation/testmap.py")
     ap.add_argument("--root", type=Path, default=ROOT, help="project root to copy (default: this checkout)")
     ap.add_argument("--json", type=Path, help="also write a JSON report here")
+    ap.add_argument("--only", metavar="TEXT",
+                    help="only mutants whose 'path:line: description' contains TEXT (re-run one survivor)")
     ap.add_argument("--list", action="store_true", help="list the selected mutants and exit")
     ap.add_argument("--fail-under", type=float, help="exit 1 if any module scores below this percentage")
     ap.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.list:
             for path in expand(root, args.paths):
-                total, equivalent, chosen = select(root, path, args.sample, args.seed, equivalents)
+                total, equivalent, chosen = select(root, path, args.sample, args.seed, equivalents, args.only)
                 print(f"# {path}: {len(chosen)} of {total} mutants ({equivalent} marked equivalent)")
                 for m in chosen:
                     print(f"{m.path}:{m.line}:{m.col}: {m.description} [{m.operator}]")
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
         results = run(root, args.paths, sample=args.sample, seed=args.seed, jobs=args.jobs,
                       timeout=args.timeout, tests_override=args.tests, test_map=testmap.tests_for,
-                      equivalents=equivalents, progress=progress)
+                      equivalents=equivalents, only=args.only, progress=progress)
     except MutationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -100,12 +100,20 @@ def is_equivalent(m: Mutant, lines: list[str], entries: list[dict]) -> bool:
     return False
 
 
-def select(root: Path, path: str, sample: int | None, seed: int, equivalents: list[dict]):
+def label(m: Mutant) -> str:
+    """How a mutant is shown and matched by ``--only``: ``path:line: description``."""
+    return f"{m.path}:{m.line}: {m.description}"
+
+
+def select(root: Path, path: str, sample: int | None, seed: int, equivalents: list[dict],
+           only: str | None = None):
     """(all mutants count, equivalent count, the chosen mutants in source order)."""
     source = (root / path).read_text(encoding="utf-8")
     found = mutants(path, source)
     lines = source.splitlines()
     kept = [m for m in found if not is_equivalent(m, lines, equivalents)]
+    if only is not None:
+        kept = [m for m in kept if only in label(m)]
     chosen = kept
     if sample is not None and sample < len(kept):
         # seeded by path too, so adding a module does not reshuffle another's sample
@@ -175,7 +183,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def run(root: Path, paths: list[str], *, sample: int | None, seed: int, jobs: int,
         timeout: float | None, tests_override: list[str] | None, test_map, equivalents: list[dict],
-        progress=None) -> list[ModuleResult]:
+        only: str | None = None, progress=None) -> list[ModuleResult]:
     """Mutate each module, run its tests per mutant, and collect the outcomes."""
     modules = expand(root, paths)
     plan = []
@@ -186,7 +194,7 @@ def run(root: Path, paths: list[str], *, sample: int | None, seed: int, jobs: in
         for t in tests:
             if not (root / t.split("::")[0]).exists():
                 raise MutationError(f"{path}: mapped test {t} does not exist")
-        total, equivalent, chosen = select(root, path, sample, seed, equivalents)
+        total, equivalent, chosen = select(root, path, sample, seed, equivalents, only)
         for m in chosen:
             compile(m.apply((root / path).read_text(encoding="utf-8")), path, "exec")  # operators must splice cleanly
         plan.append((path, tests, total, equivalent, chosen))

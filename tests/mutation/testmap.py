@@ -44,8 +44,50 @@ TEST_MAP: dict[str, list[str]] = {
 # Mutants that cannot change behaviour, by the text of their line and their description.
 # Each needs a reason a reviewer can check; keep this list short.
 EQUIVALENT: list[dict] = [
-    # {"path": "eidos/x.py", "line": "text on the line", "occurrence": 2 (optional, 1-based among
-    #  lines with that text), "description": "substring of the mutation (optional)", "reason": "..."}
+    # {"path": ..., "line": text on the line, "occurrence": n-th line with that text (optional),
+    #  "description": substring of the mutation (optional), "reason": why no test can see it}
+    {
+        "path": "eidos/lang/versions.py",
+        "line": 'raise VersionError(f"expected a version string, got {type(text).__name__}")',
+        "occurrence": 2, "description": "removed",
+        "reason": "Version._parse is reached only through Version.parse (via _parse_cached), which "
+                  "already refused a non-string with the same message.",
+    },
+    {
+        "path": "eidos/lang/versions.py",
+        "line": "while len(release) > 1 and release[-1] == 0:", "description": "`>` -> `>=`",
+        "reason": "an all-zero release then trims to () instead of (0,); both equal each other and sort "
+                  "below every other trimmed release (non-empty, non-zero last part), so no "
+                  "comparison changes.",
+    },
+    {
+        "path": "eidos/lang/versions.py",
+        "line": "pre = (0, self.prerelease) if self.prerelease is not None else (1, ())",
+        "description": "`1` -> `2`",
+        "reason": "the release marker only has to sort after the pre-release marker 0.",
+    },
+    {
+        "path": "eidos/engine/matcher.py",
+        "line": "for size in range(len(pairs) + 1):", "description": "`1` -> `2`",
+        "reason": "the extra round asks for subsets of len(pairs) + 1 pairs; there are none.",
+    },
+    {
+        "path": "eidos/engine/matcher.py",
+        "line": "dropped.pop(change.name, None)",
+        "reason": "`dropped` is read only for a need missing from the final state; a component included "
+                  "again after a drop is in that state unless dropped again, which rewrites its entry.",
+    },
+    {
+        "path": "eidos/engine/matcher.py",
+        "line": 'fact = r.text.split(" ", 1)[0]', "description": "`1` -> `2`",
+        "reason": "only the first word is used; splitting once more does not change it.",
+    },
+    {
+        "path": "eidos/engine/matcher.py",
+        "line": 'return "nothing" if value is MISSING else str(value)', "description": "'nothing'",
+        "reason": "conditions test facts only, and a comparison on a fact not given is unknown, which "
+                  "_describe reports without a value: a true or false part never has MISSING.",
+    },
 ]
 
 
