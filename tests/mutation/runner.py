@@ -112,6 +112,7 @@ def select(root: Path, path: str, sample: int | None, seed: int, equivalents: li
     found = mutants(path, source)
     lines = source.splitlines()
     kept = [m for m in found if not is_equivalent(m, lines, equivalents)]
+    equivalent = len(found) - len(kept)
     if only is not None:
         kept = [m for m in kept if only in label(m)]
     chosen = kept
@@ -120,7 +121,7 @@ def select(root: Path, path: str, sample: int | None, seed: int, equivalents: li
         rng = random.Random(f"{seed}:{path}")
         picked = set(rng.sample(range(len(kept)), sample))
         chosen = [m for i, m in enumerate(kept) if i in picked]
-    return len(found), len(found) - len(kept), chosen
+    return len(found), equivalent, chosen
 
 
 class Workspace:
