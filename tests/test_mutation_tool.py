@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
-import textwrap
+import time
 from pathlib import Path
 
 from tests.mutation.operators import mutants
@@ -149,3 +151,29 @@ def test_bad_invocations_exit_2(tmp_path):
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2, (args, proc.stderr)
         assert message in proc.stderr, (args, proc.stderr)
+
+
+def test_an_interrupted_run_stops_its_tests_and_cleans_up(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "tiny.py").write_text(TINY, encoding="utf-8")
+    (project / "test_tiny.py").write_text(TINY_TESTS, encoding="utf-8")
+    before = _digest(project)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    # the one mutant that hangs; SIGTERM arrives while its test run is looping
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.mutation", "--root", str(project), "tiny.py", "--tests", "test_tiny.py",
+         "--only", "removed `i += 1`", "--timeout", "120"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(scratch.glob("eidos-mutation-*/project/tiny.py")):
+        time.sleep(0.1)
+    time.sleep(2.0)  # baseline done, the mutant's test run under way
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in err
+    assert list(scratch.iterdir()) == []  # the temporary copy is gone
+    assert _digest(project) == before

@@ -2,7 +2,7 @@
 
 Exit codes: 0 the run finished (and every module met ``--fail-under``), 1 a module scored
 below ``--fail-under``, 2 bad invocation (unknown path, unmapped module, tests failing
-without any mutation).
+without any mutation), 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     except MutationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: test runs stopped, temporary copies removed; the work tree was never changed",
+              file=sys.stderr)
+        return 130
     print(report_text(results))
     if args.json:
         args.json.write_text(report_json(results, sample=args.sample, seed=args.seed), encoding="utf-8")

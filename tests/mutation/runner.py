@@ -133,6 +133,7 @@ class Workspace:
         shutil.copytree(root, self.root, ignore=_IGNORE, symlinks=True)
         self.cache = self.tmp / "cache"
         self.cache.mkdir()
+        self.proc: subprocess.Popen | None = None
 
     def env(self) -> dict:
         env = dict(os.environ)
@@ -148,8 +149,8 @@ class Workspace:
         cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                "-p", "mutation_profile", "--no-header", "-o", "addopts=", *tests]
         start = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=self.root, env=self.env(), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env(), stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -158,7 +159,15 @@ class Workspace:
         except BaseException:
             _kill_group(proc)
             raise
+        finally:
+            self.proc = None
         return ("passed" if rc == 0 else "failed"), time.monotonic() - start
+
+    def stop(self) -> None:
+        """Kill the test run in progress, if any (on interruption)."""
+        proc = self.proc
+        if proc is not None:
+            _kill_group(proc)
 
     def mutate_and_test(self, m: Mutant, original: str, tests: list[str], timeout: float) -> tuple[str, float]:
         target = self.root / m.path
@@ -177,47 +186,40 @@ class Workspace:
 def _kill_group(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
-    proc.wait()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def run(root: Path, paths: list[str], *, sample: int | None, seed: int, jobs: int,
         timeout: float | None, tests_override: list[str] | None, test_map, equivalents: list[dict],
         only: str | None = None, progress=None) -> list[ModuleResult]:
     """Mutate each module, run its tests per mutant, and collect the outcomes."""
-    modules = expand(root, paths)
-    plan = []
-    for path in modules:
-        tests = tests_override or test_map(path)
-        if not tests:
-            raise MutationError(f"{path}: no tests mapped (add it to tests/mutation/testmap.py or pass --tests)")
-        for t in tests:
-            if not (root / t.split("::")[0]).exists():
-                raise MutationError(f"{path}: mapped test {t} does not exist")
-        total, equivalent, chosen = select(root, path, sample, seed, equivalents, only)
-        for m in chosen:
-            compile(m.apply((root / path).read_text(encoding="utf-8")), path, "exec")  # operators must splice cleanly
-        plan.append((path, tests, total, equivalent, chosen))
-
     spaces: queue.Queue[Workspace] = queue.Queue()
     created: list[Workspace] = []
+    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
     try:
+        modules = expand(root, paths)
         for _ in range(max(1, jobs)):
             ws = Workspace(root)
             created.append(ws)
             spaces.put(ws)
+        # plan from the first copy, so an edit to the work tree during the run changes nothing
+        plan = _plan(created[0].root, modules, sample, seed, tests_override, test_map, equivalents, only)
         results = []
         for path, tests, total, equivalent, chosen in plan:
             ws = spaces.get()
-            result, base_seconds = ws.run_tests(tests, timeout or 600)
+            result, base_seconds = ws.run_tests(tests, 600)
             spaces.put(ws)
             if result != "passed":
                 raise MutationError(
                     f"{path}: its tests do not pass without mutation ({result}): "
                     f"python -m pytest -x -q {' '.join(tests)}")
             limit = timeout or max(20.0, 4 * base_seconds + 10)
-            original = (root / path).read_text(encoding="utf-8")
+            original = (created[0].root / path).read_text(encoding="utf-8")
             lines = original.splitlines()
             lock = threading.Lock()
             done = [0]
@@ -235,13 +237,45 @@ def run(root: Path, paths: list[str], *, sample: int | None, seed: int, jobs: in
                         progress(path, done[0], len(chosen), outcome)
                 return outcome
 
-            with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+            try:
                 outcomes = list(pool.map(one, chosen))
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                for ws in created:
+                    ws.stop()
+                raise
+            pool.shutdown()
             results.append(ModuleResult(path, tuple(tests), total, equivalent, tuple(outcomes)))
         return results
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         for ws in created:
+            ws.stop()
             ws.close()
+
+
+def _plan(root: Path, modules, sample, seed, tests_override, test_map, equivalents, only):
+    plan = []
+    for path in modules:
+        tests = tests_override or test_map(path)
+        if not tests:
+            raise MutationError(f"{path}: no tests mapped (add it to tests/mutation/testmap.py or pass --tests)")
+        for t in tests:
+            if not (root / t.split("::")[0]).exists():
+                raise MutationError(f"{path}: mapped test {t} does not exist")
+        total, equivalent, chosen = select(root, path, sample, seed, equivalents, only)
+        source = (root / path).read_text(encoding="utf-8")
+        for m in chosen:
+            compile(m.apply(source), path, "exec")  # operators must splice into valid code
+        plan.append((path, tests, total, equivalent, chosen))
+    return plan
+
+
+def _interrupt(signum, frame):
+    """SIGTERM unwinds like Ctrl-C, so running test processes are killed and copies removed."""
+    raise KeyboardInterrupt
 
 
 def report_text(results: list[ModuleResult]) -> str:
