@@ -455,3 +455,15 @@ def test_cycle_is_an_error_naming_its_members():
 def test_ready_components_go_by_name_whatever_the_input_order():
     assert deployment_order({"c": (), "b": (), "a": ()}) == ["a", "b", "c"]
     assert deployment_order({"z": (), "b": ("z",), "a": ("b",)}) == ["z", "b", "a"]
+
+
+def test_int_fact_conditions_at_their_boundary(build):
+    m = build(EXPLAIN + """\
+overlay big extends base { when nodes >= 8 }
+overlay small extends base { when nodes < 8 }
+overlay exactly extends base { when nodes == 8 }
+""")
+    assert m.resolve({"nodes": 8}).overlays == ("base", "big", "exactly")
+    assert m.resolve({"nodes": 7}).overlays == ("base", "small")
+    assert m.resolve({"nodes": 9}).overlays == ("base", "big")
+    assert m.resolve({}).overlays == ("base",)  # unknown, so neither side applies
