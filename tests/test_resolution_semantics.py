@@ -318,13 +318,16 @@ def test_set_at_the_end_of_a_list_appends(build):
 
 
 def test_set_into_a_new_map_and_a_new_list(build):
-    gpu = _values_of(build, '    set extra.list[0] = "x"\n    set extra.deep.key = 3')
-    assert gpu.values["extra"] == {"list": ["x"], "deep": {"key": 3}}
+    gpu = _values_of(build, '    set extra.list[0] = "x"\n    set extra.deep.key = 3\n    set extra.grid[0][0] = 1\n'
+                            '    set tags[3][0] = "n"')
+    assert gpu.values["extra"] == {"list": ["x"], "deep": {"key": 3}, "grid": [[1]]}
+    assert gpu.values["tags"] == ["a", "b", "c", ["n"]]
 
 
 def test_unset_through_a_list_index_removes_that_element(build):
-    gpu = _values_of(build, "    unset tags[0]\n    unset env[1].name\n    unset tags[7]\n    unset env[0].nothing")
-    assert gpu.values["tags"] == ["b", "c"]
+    gpu = _values_of(build, "    unset tags[7]\n    unset tags[3]\n    unset tags[0]\n    unset env[1].name\n"
+                            "    unset env[0].nothing")
+    assert gpu.values["tags"] == ["b", "c"]  # [7] and [3] (== length) are past the end: no-ops
     assert gpu.values["env"] == [{"name": "A", "value": "1"}, {}]
 
 
@@ -375,6 +378,8 @@ def test_unset_through_a_list_index_leaves_no_stale_provenance(build):
     assert gpu.values["tags"] == ["b", "c"]
     assert short(gpu.provenance["values"].get("tags", "-:-")) != "gpu.yaml:4"
     assert short(gpu.provenance["values"]["driver.version"]) == "gpu.yaml:3"
+    gpu = _values_of(build, '    set tags[1] = "z"')
+    assert short(gpu.provenance["values"].get("tags", "-:-")) != "gpu.yaml:4"
 
 
 @pytest.mark.xfail(strict=True, reason="known bug: provenance of a list edited through an index is lost "
