@@ -8,6 +8,7 @@ Written to kill the mutants a mutation run found surviving (docs/testing.md).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import PurePath
 
 import pytest
@@ -231,12 +232,16 @@ def test_drop_needs_and_drop_manifest(build):
 
 def test_kustomize_tag_follows_the_version(build):
     m = build(COMPONENTS)
-    tele = comp(m.resolve({"intent": "training"}), "teleport")
-    assert (tele.kind, tele.version, tele.tag, tele.source, tele.path) == (
-        "kustomize", "0.7.0", "0.7.0", "https://git.example.com/t.git", "overlays/prod")
-    gpu = comp(m.resolve({"intent": "training"}), "gpu-operator")
-    assert (gpu.kind, gpu.chart, gpu.repository) == ("helm", "gpu-operator", "https://helm.ngc.nvidia.com/nvidia")
-    assert gpu.tag == ""  # only kustomize components take the version as their tag
+    doc = recipe_document(m.resolve({"intent": "training"}))
+    comps = {c["name"]: c for c in doc["components"]}
+    tele = comps["teleport"]
+    assert (tele["type"], tele["tag"], tele["source"], tele["path"]) == (
+        "kustomize", "0.7.0", "https://git.example.com/t.git", "overlays/prod")
+    assert "version" not in tele and "chart" not in tele
+    gpu = comps["gpu-operator"]
+    assert (gpu["type"], gpu["chart"], gpu["repository"], gpu["version"]) == (
+        "helm", "gpu-operator", "https://helm.ngc.nvidia.com/nvidia", "v25.10.1")
+    assert "tag" not in gpu  # only kustomize components take the version as their tag
 
 
 def test_component_provenance_names_the_last_writer(build):
@@ -372,22 +377,35 @@ overlay t extends base {
     assert "driver" not in gpu.provenance["values"]
 
 
-def test_unset_through_a_list_index_leaves_no_stale_provenance(build):
-    # the list is no longer what gpu.yaml:4 wrote; citing that line alone would be stale
-    gpu = _values_of(build, "    unset tags[0]")
-    assert gpu.values["tags"] == ["b", "c"]
+def test_set_through_a_list_index_leaves_no_stale_provenance(build):
+    # the list is no longer only what gpu.yaml:4 wrote; citing that line would be stale
+    gpu = _values_of(build, '    set tags[1] = "z"')
     assert short(gpu.provenance["values"].get("tags", "-:-")) != "gpu.yaml:4"
     assert short(gpu.provenance["values"]["driver.version"]) == "gpu.yaml:3"
-    gpu = _values_of(build, '    set tags[1] = "z"')
-    assert short(gpu.provenance["values"].get("tags", "-:-")) != "gpu.yaml:4"
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: provenance of a list edited through an index is lost "
-                                       "(Provenance records tags[1], final() looks up tags); fix with the "
-                                       "value-path module (issue 9 item 2)")
-def test_provenance_of_a_list_edited_through_an_index(build):
-    gpu = _values_of(build, '    set tags[1] = "z"')
+# The value-path module that replaces eidos/engine/merge.py (issue 9 item 2) defines list
+# provenance: "the origin of a final leaf is the most recent write at or below it", so a
+# list edited through an index names that `set`, and an `unset` (not a write) leaves the
+# list with the file that wrote it. merge.py loses the list's origin in both cases; while
+# it is the implementation these two tests are strict expected failures.
+_OLD_VALUE_PATHS = importlib.util.find_spec("eidos.engine.merge") is not None
+_lost = pytest.mark.xfail(_OLD_VALUE_PATHS, strict=True,
+                          reason="eidos/engine/merge.py loses the provenance of a list edited through an index")
+
+
+@_lost
+def test_provenance_of_a_list_set_through_an_index_names_the_set(build):
+    gpu = _values_of(build, '    set tags[1] = "z"\n    set env[0].value = "9"')
     assert short(gpu.provenance["values"]["tags"]) == "overlays.eidos:5"
+    assert short(gpu.provenance["values"]["env"]) == "overlays.eidos:6"
+
+
+@_lost
+def test_provenance_of_a_list_after_unset_through_an_index_names_its_writer(build):
+    gpu = _values_of(build, "    unset tags[0]")
+    assert gpu.values["tags"] == ["b", "c"]
+    assert short(gpu.provenance["values"]["tags"]) == "gpu.yaml:4"
 
 
 # -- selection and explanations ----------------------------------------------------

@@ -84,7 +84,7 @@ EQUIVALENT: list[dict] = [
     },
     {
         "path": "eidos/engine/matcher.py",
-        "line": 'return "nothing" if value is MISSING else str(value)', "description": "'nothing'",
+        "line": 'return "nothing" if value is MISSING else str(value)', "description": "'nothing' -> ",
         "reason": "conditions test facts only, and a comparison on a fact not given is unknown, which "
                   "_describe reports without a value: a true or false part never has MISSING.",
     },
