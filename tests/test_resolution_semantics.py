@@ -490,3 +490,20 @@ overlay exactly extends base { when nodes == 8 }
     assert m.resolve({"nodes": 7}).overlays == ("base", "small")
     assert m.resolve({"nodes": 9}).overlays == ("base", "big")
     assert m.resolve({}).overlays == ("base",)  # unknown, so neither side applies
+
+
+def test_range_requirements_keep_their_bounds_in_the_recipe(build):
+    m = build("""\
+overlay base {
+  when always
+  require a: K8s.server.version in 1.30..<1.34
+  require b: K8s.server.version in 1.30..1.34
+  require c: K8s.server.version not in 1.30..<1.34
+  component cert-manager
+}
+""")
+    assert [r.text for r in m.resolve({}).requirements] == [
+        "K8s.server.version in 1.30..<1.34",  # upper bound excluded
+        "K8s.server.version in 1.30..1.34",  # upper bound included
+        "K8s.server.version not in 1.30..<1.34",
+    ]
