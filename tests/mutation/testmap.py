@@ -1,0 +1,102 @@
+"""Which tests run for which module, and the mutants known to be equivalent.
+
+The map keeps each mutant's run short: only the tests that exercise a module run against
+its mutants (``pytest -x`` stops at the first failure, so a killed mutant costs a
+fraction of this). Keys are path prefixes without ``.py``, so ``eidos/lang/expr`` covers
+both the module ``expr.py`` and a package ``expr/``; the longest matching key wins.
+"""
+
+from __future__ import annotations
+
+_RESOLUTION = [
+    "tests/test_resolution_semantics.py",
+    "tests/test_matcher.py",
+    "tests/test_golden_recipes.py",
+    "tests/test_properties.py",
+]
+
+TEST_MAP: dict[str, list[str]] = {
+    "eidos/lang/versions": [
+        "tests/test_version_order.py",
+        "tests/test_versions.py",
+        "tests/validate/test_version_semantics.py",
+    ],
+    "eidos/lang/expr": [
+        "tests/test_expr.py",
+        "tests/validate/test_parse_expression.py",
+        "tests/validate/test_version_semantics.py",
+        "tests/validate/test_verdicts.py",
+        "tests/test_matcher.py",
+        "tests/test_properties.py",
+    ],
+    "eidos/engine/matcher": _RESOLUTION,
+    "eidos/engine/merge": _RESOLUTION + ["tests/bundle/test_bundle_values.py"],
+    "eidos/engine/values": _RESOLUTION + ["tests/bundle/test_bundle_values.py"],
+    "eidos/validate/verdicts": [
+        "tests/validate/test_verdict_objects.py",
+        "tests/validate/test_verdicts.py",
+        "tests/validate/test_reports.py",
+        "tests/validate/test_fleet.py",
+        "tests/validate/test_cli.py",
+    ],
+}
+
+# Mutants that cannot change behaviour, by the text of their line and their description.
+# Each needs a reason a reviewer can check; keep this list short.
+EQUIVALENT: list[dict] = [
+    # {"path": ..., "line": text on the line, "occurrence": n-th line with that text (optional),
+    #  "description": substring of the mutation (optional), "reason": why no test can see it}
+    {
+        "path": "eidos/lang/versions.py",
+        "line": 'raise VersionError(f"expected a version string, got {type(text).__name__}")',
+        "occurrence": 2, "description": "removed",
+        "reason": "Version._parse is reached only through Version.parse (via _parse_cached), which "
+                  "already refused a non-string with the same message.",
+    },
+    {
+        "path": "eidos/lang/versions.py",
+        "line": "while len(release) > 1 and release[-1] == 0:", "description": "`>` -> `>=`",
+        "reason": "an all-zero release then trims to () instead of (0,); both equal each other and sort "
+                  "below every other trimmed release (non-empty, non-zero last part), so no "
+                  "comparison changes.",
+    },
+    {
+        "path": "eidos/lang/versions.py",
+        "line": "pre = (0, self.prerelease) if self.prerelease is not None else (1, ())",
+        "description": "`1` -> `2`",
+        "reason": "the release marker only has to sort after the pre-release marker 0.",
+    },
+    {
+        "path": "eidos/engine/matcher.py",
+        "line": "for size in range(len(pairs) + 1):", "description": "`1` -> `2`",
+        "reason": "the extra round asks for subsets of len(pairs) + 1 pairs; there are none.",
+    },
+    {
+        "path": "eidos/engine/matcher.py",
+        "line": "dropped.pop(change.name, None)",
+        "reason": "`dropped` is read only for a need missing from the final state; a component included "
+                  "again after a drop is in that state unless dropped again, which rewrites its entry.",
+    },
+    {
+        "path": "eidos/engine/matcher.py",
+        "line": 'fact = r.text.split(" ", 1)[0]', "description": "`1` -> `2`",
+        "reason": "only the first word is used; splitting once more does not change it.",
+    },
+    {
+        "path": "eidos/engine/matcher.py",
+        "line": 'return "nothing" if value is MISSING else str(value)', "description": "'nothing' -> ",
+        "reason": "conditions test facts only, and a comparison on a fact not given is unknown, which "
+                  "_describe reports without a value: a true or false part never has MISSING.",
+    },
+]
+
+
+def tests_for(path: str) -> list[str] | None:
+    """The tests mapped to a module path (longest prefix wins), or None if unmapped."""
+    stem = path[:-3] if path.endswith(".py") else path
+    best = None
+    for key in TEST_MAP:
+        if stem == key or stem.startswith(key + "/"):
+            if best is None or len(key) > len(best):
+                best = key
+    return list(TEST_MAP[best]) if best else None
