@@ -8,7 +8,6 @@ Written to kill the mutants a mutation run found surviving (docs/testing.md).
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import PurePath
 
 import pytest
@@ -384,24 +383,17 @@ def test_set_through_a_list_index_leaves_no_stale_provenance(build):
     assert short(gpu.provenance["values"]["driver.version"]) == "gpu.yaml:3"
 
 
-# The value-path module that replaces eidos/engine/merge.py (issue 9 item 2) defines list
-# provenance: "the origin of a final leaf is the most recent write at or below it", so a
+# List provenance: the origin of a final leaf is the most recent write at or below it, so a
 # list edited through an index names that `set`, and an `unset` (not a write) leaves the
-# list with the file that wrote it. merge.py loses the list's origin in both cases; while
-# it is the implementation these two tests are strict expected failures.
-_OLD_VALUE_PATHS = importlib.util.find_spec("eidos.engine.merge") is not None
-_lost = pytest.mark.xfail(_OLD_VALUE_PATHS, strict=True,
-                          reason="eidos/engine/merge.py loses the provenance of a list edited through an index")
+# list with the file that wrote it.
 
 
-@_lost
 def test_provenance_of_a_list_set_through_an_index_names_the_set(build):
     gpu = _values_of(build, '    set tags[1] = "z"\n    set env[0].value = "9"')
     assert short(gpu.provenance["values"]["tags"]) == "overlays.eidos:5"
     assert short(gpu.provenance["values"]["env"]) == "overlays.eidos:6"
 
 
-@_lost
 def test_provenance_of_a_list_after_unset_through_an_index_names_its_writer(build):
     gpu = _values_of(build, "    unset tags[0]")
     assert gpu.values["tags"] == ["b", "c"]

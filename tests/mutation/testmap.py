@@ -23,6 +23,9 @@ TEST_MAP: dict[str, list[str]] = {
     ],
     "eidos/lang/expr": [
         "tests/test_expr.py",
+        "tests/test_expr_registry.py",
+        "tests/test_fact_kinds.py",
+        "tests/test_limits.py",
         "tests/validate/test_parse_expression.py",
         "tests/validate/test_version_semantics.py",
         "tests/validate/test_verdicts.py",
@@ -30,8 +33,7 @@ TEST_MAP: dict[str, list[str]] = {
         "tests/test_properties.py",
     ],
     "eidos/engine/matcher": _RESOLUTION,
-    "eidos/engine/merge": _RESOLUTION + ["tests/bundle/test_bundle_values.py"],
-    "eidos/engine/values": _RESOLUTION + ["tests/bundle/test_bundle_values.py"],
+    "eidos/engine/values": _RESOLUTION + ["tests/test_values_paths.py", "tests/bundle/test_bundle_values.py"],
     "eidos/validate/verdicts": [
         "tests/validate/test_verdict_objects.py",
         "tests/validate/test_verdicts.py",
