@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from eidos.errors import InputError
 
@@ -29,15 +31,11 @@ def decode(data: bytes, name: str, limit: int = MAX_INPUT_BYTES) -> str:
         raise InputError(f"{name}: not UTF-8 text (byte {err.start})") from None
 
 
-def read_input(source: str, what: str, limit: int = MAX_INPUT_BYTES) -> tuple[str, str]:
-    """(text, display name) of a file or of stdin (``-``); ``what`` names the expected content."""
-    if source == "-":
-        return decode(sys.stdin.buffer.read(limit + 1), "<stdin>", limit), "<stdin>"
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+@contextmanager
+def _os_errors(source: str, what: str, verb: str) -> Iterator[None]:
+    """One translation of the OS's refusals into messages that name the input."""
     try:
-        # stat first: opening some devices has side effects (a watchdog starts counting)
-        _check_regular(os.stat(source).st_mode, source, what)
-        fd = os.open(source, flags)
+        yield
     except ValueError:  # an embedded NUL byte
         raise InputError(f"{source!r}: not a valid file name") from None
     except IsADirectoryError:
@@ -47,16 +45,22 @@ def read_input(source: str, what: str, limit: int = MAX_INPUT_BYTES) -> tuple[st
     except PermissionError:
         raise InputError(f"{source}: permission denied") from None
     except OSError as err:
-        raise InputError(f"{source}: cannot open: {err.strerror or err}") from None
+        raise InputError(f"{source}: cannot {verb}: {err.strerror or err}") from None
+
+
+def read_input(source: str, what: str, limit: int = MAX_INPUT_BYTES) -> tuple[str, str]:
+    """(text, display name) of a file or of stdin (``-``); ``what`` names the expected content."""
+    if source == "-":
+        return decode(sys.stdin.buffer.read(limit + 1), "<stdin>", limit), "<stdin>"
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    with _os_errors(source, what, "open"):
+        # stat first: opening some devices has side effects (a watchdog starts counting)
+        _check_regular(os.stat(source).st_mode, source, what)
+        fd = os.open(source, flags)
     try:
-        _check_regular(os.fstat(fd).st_mode, source, what)  # the file opened, not the name
-        data = _read_fd(fd, limit + 1)
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{source}: permission denied") from None
-    except OSError as err:
-        raise InputError(f"{source}: cannot read: {err.strerror or err}") from None
+        with _os_errors(source, what, "read"):
+            _check_regular(os.fstat(fd).st_mode, source, what)  # the file opened, not the name
+            data = _read_fd(fd, limit + 1)
     finally:
         os.close(fd)
     return decode(data, source, limit), source

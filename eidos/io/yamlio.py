@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from eidos.errors import InputError
@@ -75,14 +77,13 @@ def _plain(node: Any, budget: list[int], path: tuple, lines: Lines | None) -> An
     return str(node)
 
 
-def load(text: str, name: str = "<input>", *, with_lines: bool = False, max_values: int = MAX_NODES):
-    """Parse one YAML document. With ``with_lines`` also return {path: line} for keys."""
+@contextmanager
+def _parse_errors(name: str) -> Iterator[None]:
+    """One translation of the YAML parser's failures into located input errors."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    limits.check_yaml(text, name, max_values=max_values)
     try:
-        # the C parser (ruamel.yaml.clib) is several times faster; line numbers need "rt"
-        raw = _yaml("rt", pure=True).load(text) if with_lines else _yaml("safe", pure=False).load(text)
+        yield
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
@@ -93,6 +94,14 @@ def load(text: str, name: str = "<input>", *, with_lines: bool = False, max_valu
         raise InputError(f"{name}: YAML nested too deeply") from None
     except ValueError as err:  # a scalar the constructor cannot convert (defence in depth)
         raise InputError(f"{name}: invalid YAML value: {err}") from None
+
+
+def load(text: str, name: str = "<input>", *, with_lines: bool = False, max_values: int = MAX_NODES):
+    """Parse one YAML document. With ``with_lines`` also return {path: line} for keys."""
+    limits.check_yaml(text, name, max_values=max_values)
+    with _parse_errors(name):
+        # the C parser (ruamel.yaml.clib) is several times faster; line numbers need "rt"
+        raw = _yaml("rt", pure=True).load(text) if with_lines else _yaml("safe", pure=False).load(text)
     lines: Lines | None = {} if with_lines else None
     try:
         data = _plain(raw, [max_values], (), lines)
@@ -104,19 +113,9 @@ def load(text: str, name: str = "<input>", *, with_lines: bool = False, max_valu
 
 
 def load_all(text: str, name: str = "<input>") -> list:
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
     limits.check_yaml(text, name)
-    try:
+    with _parse_errors(name):
         docs = list(_yaml("safe", pure=False).load_all(text))
-    except MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
-        raise InputError(f"{where}: invalid YAML: {err.problem or err.context}") from None
-    except YAMLError as err:
-        raise InputError(f"{name}: invalid YAML: {err}") from None
-    except (RecursionError, ValueError) as err:
-        raise InputError(f"{name}: invalid YAML: {type(err).__name__}") from None
     budget = [MAX_NODES]
     try:
         return [_plain(d, budget, (), None) for d in docs if d is not None]
