@@ -88,6 +88,7 @@ SET_ERRORS = [
     ({"a": {"b": 1}}, ("a", 0), "a is not a list but a mapping, cannot use index [0] in it"),
     ({"a": [1, 2]}, ("a", 3), "index [3] is out of range at a (2 item(s); use [2] to append)"),
     ({"a": [{"b": True}]}, ("a", 0, "b", "c"), "a[0].b holds a boolean, cannot set key 'c' in it"),
+    ({"a": 2.5}, ("a", "b"), "a holds a number, cannot set key 'b' in it"),
 ]
 
 
@@ -194,3 +195,28 @@ def test_an_empty_values_file_cites_nothing():
     p = Provenance()
     p.merged({}, {}, "empty.yaml")
     assert p.final({}) == {}
+
+
+def test_a_trailing_backslash_is_a_path_error_not_a_crash():
+    # the escape check must look past the end of the text, not index beyond it
+    with pytest.raises(ValuePathError, match="must escape one of"):
+        paths.parse_path("driver\\")
+
+
+@pytest.mark.parametrize(("values", "path", "expected"), [
+    ({"a": {"b": [10, 20]}}, ("a", "b", 1), 20),
+    ({"a": {"b": [10, 20]}}, ("a", "b", 2), "default"),  # past the end
+    ({"a": {"b": None}}, ("a", "b"), None),  # a stored None is found, not the default
+    ({"a": 1}, ("a", "b"), "default"),  # through a scalar
+    ({}, ("a",), "default"),
+])
+def test_get_by_hand(values, path, expected):
+    assert paths.get(values, path, "default") == expected
+
+
+def test_lookup_says_how_deep_it_got():
+    values = {"a": {"b": [{"c": 1}]}}
+    assert paths.lookup(values, ("a", "b", 0, "c")) == (1, 4)
+    assert paths.lookup(values, ("a", "b", 5, "c"))[1] == 2
+    assert paths.lookup(values, ("a", "x"))[1] == 1
+    assert paths.lookup(values, ("z",))[1] == 0

@@ -32,7 +32,6 @@ from eidos.engine.values import MISSING as _MISSING
 from eidos.engine.values import (
     Segment,
     ValuePathError,
-    exists,
     format_path,
     get,
     lookup,
@@ -45,7 +44,7 @@ _INT_CANONICAL = re.compile(r"^-?(0|[1-9][0-9]*)$")
 _INT_EXPLICIT = re.compile(r"^[+-]?[0-9]+$")
 
 __all__ = [
-    "TYPES", "Segment", "SetOverride", "apply_overrides", "convert", "exists", "format_path", "get",
+    "TYPES", "Segment", "SetOverride", "apply_overrides", "convert", "format_path", "get",
     "lookup", "nearest_keys", "parse_path", "parse_set", "resolve_component", "set_path",
 ]
 

@@ -153,10 +153,6 @@ def lookup(values: Any, path: Path) -> tuple[Any, int]:
     return current, len(path)
 
 
-def exists(values: Any, path: Path) -> bool:
-    return lookup(values, path)[0] is not MISSING
-
-
 def get(values: Any, path: Path, default: Any = None) -> Any:
     found, _ = lookup(values, path)
     return default if found is MISSING else found

@@ -22,6 +22,7 @@ TEST_MAP: dict[str, list[str]] = {
         "tests/validate/test_version_semantics.py",
     ],
     "eidos/lang/expr": [
+        "tests/test_public_names.py",
         "tests/test_expr.py",
         "tests/test_expr_registry.py",
         "tests/test_fact_kinds.py",
