@@ -7,7 +7,8 @@ The decision table (docs/validate.md repeats it for users):
 * the expression is unknown because values are absent, or false only because a whole
   collector's data is absent (``exists`` on a subtype the snapshot lacks):
   ``error`` for an error-severity rule, ``skip`` for warning/info (they may be absent);
-  the reason says which collector did not deliver and why
+  the reason says which collector did not deliver and why, and the remedy is how to
+  re-take the snapshot (the rule's own fix, an upgrade say, would be wrong advice)
 * true, but every value it mentions is absent (``not exists P or …``) -> ``skip``
 * true                                                  -> ``pass``
 * false                                                 -> ``fail`` (error) or ``warn``
@@ -22,6 +23,7 @@ import json
 
 from eidos.lang.expr import EvalError, trace
 from eidos.lang.measurements import MISSING
+from eidos.validate import hostos
 from eidos.validate.plan import Rule
 from eidos.validate.verdicts import Verdict
 
@@ -54,10 +56,50 @@ def show(value: object) -> str:
         return str(value)
 
 
+# How to get each measurement type's data into a snapshot, for "re-take" remedies.
+_RETAKE = {
+    "K8s": "with access to the cluster: eidos snapshot without --no-cluster (a kubeconfig that can read "
+           "nodes, pods and ClusterPolicies), or eidos snapshot --deploy-agent",
+    "GPU": "on a GPU node where nvidia-smi runs: eidos snapshot --deploy-agent (the agent runs on a node "
+           "labelled nvidia.com/gpu.present=true)",
+    "OS": "with the host's root: eidos snapshot --host-root /host in a pod mounting / at /host, "
+          "or eidos snapshot --deploy-agent",
+    "SystemD": "on the node with the host's systemd reachable: eidos snapshot --deploy-agent",
+}
+
+
+def retake_remedy(snapshot, gaps: list) -> str:
+    """What to do when an ``error`` verdict comes from data the snapshot lacks, not from
+    the cluster: the rule's own fix (an upgrade, say) would be wrong advice. ``gaps`` are
+    the absent operands (``.segments``, ``.name``); paths needing the same re-take share
+    one sentence."""
+    by_how: dict[str, list[str]] = {}
+    for op in gaps:
+        segments, path = tuple(op.segments), op.name
+        if segments[:2] == hostos.SUBTYPE:
+            how = ("so it carries the host's OS: with eidos' agent (eidos snapshot --deploy-agent reads the "
+                   "host's os-release), or with cluster access so the kubelet's os-image (K8s.node.os-image) "
+                   "is recorded")
+        elif len(segments) > 2 and snapshot.lookup(segments[:2]) is not MISSING:
+            how = (f"with eidos' own collectors (eidos snapshot --deploy-agent): this snapshot has "
+                   f"{segments[0]}.{segments[1]} without these keys")
+        else:
+            how = _RETAKE.get(segments[0], "with eidos snapshot --deploy-agent")
+        by_how.setdefault(how, []).append(path)
+    return " ".join(f"Re-take the snapshot {how} (needed: {', '.join(paths)}); then validate again."
+                    for how, paths in by_how.items())
+
+
 def absence_reason(snapshot, segments: tuple) -> str:
     """Why a path is absent, naming the collector that should have delivered it."""
     mtype = segments[0]
     sub = segments[1] if len(segments) > 1 else None
+    if tuple(segments[:2]) == hostos.SUBTYPE:
+        host = snapshot.lookup(hostos.SUBTYPE)
+        if host is MISSING:
+            return hostos.NO_HOST_OS
+        return (f"OS.host has no {segments[2] if len(segments) > 2 else 'such key'} "
+                f"(from {host.get('source')}: {host.get('PRETTY_NAME', '?')!r} does not say)")
     wanted = _COLLECTOR_OF.get((mtype, sub))
     broken = [c for c in snapshot.collectors if c.type == mtype and not c.ok]
     named = [c for c in broken if c.name == wanted] or ([] if wanted else broken)
@@ -71,17 +113,22 @@ def absence_reason(snapshot, segments: tuple) -> str:
     return f"the snapshot has no {mtype}.{sub}"
 
 
-def _found(rule: Rule, values) -> str:
+def _found(rule: Rule, values, snapshot=None) -> str:
     parts = []
     for op, value in zip(rule.operands, values):
         parts.append(f"{op.name} not in snapshot" if value is MISSING else f"{op.name} = {show(value)}")
+    host = [op for op, v in zip(rule.operands, values) if v is not MISSING and tuple(op.segments[:2]) == hostos.SUBTYPE]
+    if host and snapshot is not None:
+        info = snapshot.lookup(hostos.SUBTYPE)
+        if isinstance(info, dict):
+            parts.append(f"OS.host from {info.get('source')}: {info.get('PRETTY_NAME', '?')!r}")
     return ", ".join(parts)
 
 
-def _verdict(rule: Rule, status: str, values, reason: str) -> Verdict:
+def _verdict(rule: Rule, status: str, values, reason: str, remedy: str | None = None) -> Verdict:
     actual = tuple((op.name, None if v is MISSING else v) for op, v in zip(rule.operands, values))
     return Verdict(rule.id, rule.kind, rule.name, rule.category, rule.origin, rule.expr, rule.severity,
-                   status, actual, reason, rule.message, rule.remedy, rule.source)
+                   status, actual, reason, rule.message, rule.remedy if remedy is None else remedy, rule.source)
 
 
 def evaluate(rule: Rule, snapshot) -> Verdict:
@@ -108,14 +155,16 @@ def evaluate(rule: Rule, snapshot) -> Verdict:
         if missing and len(missing) == len(values):
             paths = ", ".join(op.name for op, _ in missing)
             return _verdict(rule, "skip", values, f"nothing to check: {paths} not in snapshot, which the rule allows")
-        return _verdict(rule, "pass", values, f"holds: {_found(rule, values)}" if values else "holds")
+        return _verdict(rule, "pass", values, f"holds: {_found(rule, values, snapshot)}" if values else "holds")
     uncollected = [op for op, _ in missing if snapshot.lookup(tuple(op.segments[:2])) is MISSING]
     if result is None or uncollected:
         gaps = uncollected if result is not None else [op for op, _ in missing]
         why = "; ".join(f"{op.name} not in snapshot ({absence_reason(snapshot, op.segments)})" for op in gaps)
         why = why or "the expression's value is unknown for this snapshot"
         if rule.severity == "error":
-            return _verdict(rule, "error", values, why)
+            # the cluster was not judged: the fix is a better snapshot, not the rule's remedy
+            fix = retake_remedy(snapshot, gaps) if gaps else None
+            return _verdict(rule, "error", values, why, fix)
         return _verdict(rule, "skip", values, f"{why}; a {rule.severity}-severity rule may be absent")
     status = "fail" if rule.severity == "error" else "warn"
-    return _verdict(rule, status, values, f"expected {rule.expr}; found {_found(rule, values)}")
+    return _verdict(rule, status, values, f"expected {rule.expr}; found {_found(rule, values, snapshot)}")

@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 from eidos.errors import UsageError
 from eidos.engine.graph import RuleGraph
 from eidos.validate.evaluate import evaluate
+from eidos.validate.hostos import HostView
 from eidos.validate.plan import ClosureCache, build_plan, from_resolved
 from eidos.validate.recipe_input import RecipeInput
 from eidos.validate.verdicts import NodeResult, Report
@@ -84,6 +85,7 @@ class Validator:
         return plan
 
     def node(self, snapshot, source: str) -> NodeResult:
+        snapshot = HostView(snapshot)  # rules about the OS read OS.host, the host's view
         facts, origin = self._facts(snapshot)
         if not facts:
             flags = ", ".join(f"--{n}" for n in sorted(self.graph.facts))
