@@ -127,8 +127,8 @@ def test_gb200_component_state_matches_the_reference(graph):
     ]
     assert [r["expr"] for r in doc["requirements"]] == [
         "K8s.server.version >= 1.32.4",
-        'OS.release.ID == "ubuntu"',
-        "OS.release.VERSION_ID == 24.04",
+        'OS.host.ID == "ubuntu"',
+        "OS.host.VERSION_ID == 24.04",
         'OS.sysctl["/proc/sys/kernel/osrelease"] >= 6.8',
     ]
 

@@ -58,17 +58,21 @@ class Validator:
         self.cache = ClosureCache()
         self._plans: dict = {}
 
-    def _facts(self, snapshot) -> tuple[dict, dict]:
+    def _facts(self, snapshot) -> tuple[dict, dict, tuple[str, ...]]:
         if self.recipe is not None:
-            return dict(self.recipe.criteria), {k: "recipe" for k in self.recipe.criteria}
-        from eidos.engine.inference import infer_facts
+            return dict(self.recipe.criteria), {k: "recipe" for k in self.recipe.criteria}, ()
+        from eidos.engine.inference import infer_facts, notices
 
-        facts, sources = infer_facts(self.graph, lambda op: snapshot.lookup(op.segments))
+        def lookup(op):
+            return snapshot.lookup(op.segments)
+
+        facts, sources = infer_facts(self.graph, lookup)
+        told = tuple(n["message"] for n in notices(self.graph, lookup, facts, given=tuple(self.flag_facts)))
         origin = {k: f"snapshot ({sources[k]['rule']})" for k in facts}
         for name, value in self.flag_facts.items():
             facts[name] = value
             origin[name] = "flag"
-        return facts, origin
+        return facts, origin, told
 
     def _plan(self, facts: dict):
         key = tuple(sorted((k, repr(v)) for k, v in facts.items()))
@@ -86,7 +90,7 @@ class Validator:
 
     def node(self, snapshot, source: str) -> NodeResult:
         snapshot = HostView(snapshot)  # rules about the OS read OS.host, the host's view
-        facts, origin = self._facts(snapshot)
+        facts, origin, told = self._facts(snapshot)
         if not facts:
             flags = ", ".join(f"--{n}" for n in sorted(self.graph.facts))
             raise UsageError(f"{source}: no facts: the snapshot gave none and no flag was passed",
@@ -101,6 +105,7 @@ class Validator:
             fact_sources=tuple((k, origin[k]) for k in sorted(origin)),
             overlays=overlays,
             verdicts=verdicts,
+            notices=told,
         )
 
 

@@ -77,6 +77,9 @@ class NodeResult:
     fact_sources: tuple[tuple[str, str], ...]  # fact -> "flag" | "snapshot (rule file:line)" | "recipe"
     overlays: tuple[str, ...]
     verdicts: tuple[Verdict, ...]
+    # facts the snapshot did not give and no flag did either, and why (inference notices):
+    # an unknown GPU model is named here rather than leaving every GPU check silently skipped
+    notices: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:

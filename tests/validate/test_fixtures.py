@@ -16,8 +16,10 @@ NOT_APPLICABLE = "skip"
 H100_TRAINING = {
     # eks-training replaces k8s-version with >= 1.30; the node runs v1.30.14-eks-3025e55.
     "requirement:k8s-version": "pass",
-    # 1.30 left EKS standard support: a warning, not a failure.
+    # EKS calendar in rules/checks.eidos (reviewed 2026-11-30): 1.30 left standard support on
+    # 2025-07-23 (< 1.34) and extended support on 2026-07-23 (< 1.32): two warnings, no failure.
     "check:eks-standard-support:eks-version": "warn",
+    "check:eks-standard-support:eks-extended": "warn",
     # GB200/B200-only checks do not apply to an H100 query.
     "check:dra-kubernetes:dra-version": NOT_APPLICABLE,
     "check:kernel-version:kernel": NOT_APPLICABLE,
@@ -43,8 +45,10 @@ H100_TRAINING = {
     "check:nvidia-modules:nvidia-kmod": "pass",
     "check:nvidia-modules:nvidia-uvm": "pass",
     # service is eks: the non-EKS GPUDirect check does not apply, the EKS one warns (no nvidia_peermem).
-    "check:gpudirect-rdma:peermem": NOT_APPLICABLE,
+    "check:gpudirect-rdma:rdma-path": NOT_APPLICABLE,
     "check:gpudirect-rdma-eks:peermem": "warn",
+    # the reference snapshot has no node labels: whether it is a vGPU guest is unknown (info-level).
+    "check:vgpu-guest:not-vgpu": "skip",
     # containerd 1.7.24.
     "check:container-runtime:runtime-kind": "pass",
     "check:container-runtime:containerd-version": "pass",
@@ -57,17 +61,21 @@ H100_TRAINING = {
 GB200_UBUNTU_TRAINING = {
     # gb200-eks-training replaces k8s-version with >= 1.32.4; the node runs v1.33.5-eks-3025e55.
     "requirement:k8s-version": "pass",
-    # OS.release says ubuntu 24.04 — read by the reference agent from its own container.
+    # OS.host comes from the kubelet's os-image "Ubuntu 22.04.5 LTS" (the reference agent's
+    # OS.release, Ubuntu 24.04, is its container's and is not used): the host is Ubuntu, so
+    # os-id passes, but it is 22.04, not the 24.04 the recipe wants — the report no longer
+    # contradicts gb200-host-os.
     "requirement:os-id": "pass",
-    "requirement:os-version": "pass",
+    "requirement:os-version": "fail",
     # kernel 6.8.0-1028-aws >= 6.8.
     "requirement:kernel": "pass",
-    # 1.33 is in standard support.
-    "check:eks-standard-support:eks-version": "pass",
+    # 1.33 left standard support on 2026-07-29 (calendar reviewed 2026-11-30): warn; it is
+    # inside extended support (>= 1.32): pass.
+    "check:eks-standard-support:eks-version": "warn",
+    "check:eks-standard-support:eks-extended": "pass",
     # 1.33.5 >= 1.32 for DRA.
     "check:dra-kubernetes:dra-version": "pass",
-    # the host (kubelet os-image) is Ubuntu 22.04.5 LTS, not 24.04: the check catches the
-    # reference agent's os-release quirk that made the recipe's os-version requirement pass.
+    # the host (kubelet os-image) is Ubuntu 22.04.5 LTS: 22.04 < 24.04, same answer as os-version.
     "check:gb200-host-os:host-os": "fail",
     "check:kernel-version:kernel": "pass",
     # numa_balancing is 0.
@@ -86,8 +94,9 @@ GB200_UBUNTU_TRAINING = {
     "check:kubelet-version:kubelet": "skip",
     "check:nvidia-modules:nvidia-kmod": "pass",
     "check:nvidia-modules:nvidia-uvm": "pass",
-    "check:gpudirect-rdma:peermem": NOT_APPLICABLE,
+    "check:gpudirect-rdma:rdma-path": NOT_APPLICABLE,
     "check:gpudirect-rdma-eks:peermem": "warn",
+    "check:vgpu-guest:not-vgpu": "skip",
     # containerd 1.7.27.
     "check:container-runtime:runtime-kind": "pass",
     "check:container-runtime:containerd-version": "pass",
@@ -120,8 +129,10 @@ def test_gb200_eks_ubuntu_training(embedded_graph):
     assert node.overlays == ("base", "eks", "eks-training", "gb200-eks-training", "gb200-eks-ubuntu-training")
     assert {k: v.status for k, v in by.items()} == GB200_UBUNTU_TRAINING
     host = by["check:gb200-host-os:host-os"]
-    assert host.actual == (("K8s.node.os-image", "Ubuntu 22.04.5 LTS"),)
+    assert host.actual == (("OS.host.VERSION_ID", "22.04"),)
+    assert "kubelet os-image" in host.reason and "Ubuntu 22.04.5 LTS" in host.reason
     assert "Ubuntu 24.04" in host.remedy
+    assert by["requirement:os-version"].actual == (("OS.host.VERSION_ID", "22.04"),)
     assert Report((node,)).exit_code == 1  # an error-severity check failed
 
 

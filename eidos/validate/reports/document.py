@@ -54,6 +54,7 @@ def document(report) -> dict:
             **({"timestamp": n.timestamp} if n.timestamp else {}),
             "criteria": dict(n.criteria),
             "factSources": dict(n.fact_sources),
+            "notices": list(n.notices),
             "overlays": list(n.overlays),
             "status": n.status,
             "summary": n.counts,

@@ -45,6 +45,8 @@ def lines(report) -> list[Line]:
         facts = ", ".join(f"{k}={v} ({origin.get(k, '?')})" for k, v in n.criteria)
         out.append([("  facts:    " + facts, None)])
         out.append([("  overlays: " + (", ".join(n.overlays) or "(none)"), None)])
+        for text in n.notices:
+            out.append([("  notice:   " + text, "yellow")])
         width = max((len(v.name) for v in n.verdicts), default=10)
         width = min(width, 48)
         categories: dict[str, list] = {}
