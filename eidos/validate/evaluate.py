@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 
+import attrs
+
 from eidos.lang.expr import EvalError, trace
 from eidos.lang.measurements import MISSING
 from eidos.validate import hostos
@@ -131,8 +133,30 @@ def _verdict(rule: Rule, status: str, values, reason: str, remedy: str | None = 
                    status, actual, reason, rule.message, rule.remedy if remedy is None else remedy, rule.source)
 
 
-def evaluate(rule: Rule, snapshot) -> Verdict:
-    """The verdict of ``rule`` on ``snapshot`` (never raises for bad snapshot data)."""
+def _explained(rule: Rule, verdict: Verdict, snapshot) -> Verdict:
+    """``verdict`` with why the rule applied and every test its expression made (--explain)."""
+    if verdict.status == "skip" and rule.skip_reason is not None:
+        return attrs.evolve(verdict, applies=rule.skip_reason)
+    look = snapshot.lookup
+    _, atoms = trace(rule.ir, lambda op: look(op.segments))
+    steps = []
+    for a in atoms:
+        got = "absent" if a.actual is MISSING or a.actual is None else show(a.actual)
+        gave = {True: "true", False: "false", None: "unknown"}.get(a.result, str(a.result))
+        steps.append(f"{a.text}: found {got} -> {gave}" + (f" ({a.error})" if a.error else ""))
+    return attrs.evolve(verdict, applies=rule.applies, trace=tuple(steps))
+
+
+def evaluate(rule: Rule, snapshot, *, explain: bool = False) -> Verdict:
+    """The verdict of ``rule`` on ``snapshot`` (never raises for bad snapshot data).
+
+    With ``explain``, the verdict also says why the rule applied and traces each test of
+    its expression (slower: a second, recording evaluation)."""
+    verdict = _judge(rule, snapshot)
+    return _explained(rule, verdict, snapshot) if explain else verdict
+
+
+def _judge(rule: Rule, snapshot) -> Verdict:
     if rule.skip_reason is not None:
         return Verdict(rule.id, rule.kind, rule.name, rule.category, rule.origin, rule.expr,
                        rule.severity, "skip", (), rule.skip_reason, rule.message, rule.remedy, rule.source)

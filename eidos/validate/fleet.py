@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable
 
+import attrs
+
 from eidos.errors import UsageError
 from eidos.engine.graph import RuleGraph
 from eidos.validate.evaluate import evaluate
@@ -48,15 +50,54 @@ def _show(value) -> str:
     return str(value)
 
 
+@attrs.frozen
+class Selection:
+    """``--only`` / ``--skip``: which rules a run reports. A name selects a check (all its
+    requirements: ``gpudirect-rdma``), one requirement of a check (``gpudirect-rdma/rdma-path``),
+    a recipe requirement (``os-version``) or a verdict id (``check:gpudirect-rdma:rdma-path``)."""
+
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+
+    @staticmethod
+    def names(rule) -> set[str]:
+        names = {rule.id, rule.name}
+        if rule.kind == "check":
+            names.add(rule.origin)
+        return names
+
+    def keeps(self, rule) -> bool:
+        names = self.names(rule)
+        if self.only and not names & set(self.only):
+            return False
+        return not names & set(self.skip)
+
+    def check_known(self, seen: set[str], known: list[str]) -> None:
+        """Raise UsageError (exit 2) for a name that selected nothing in the whole run."""
+        unknown = [n for n in (*self.only, *self.skip) if n not in seen]
+        if unknown:
+            import difflib
+
+            hints = [m for n in unknown for m in difflib.get_close_matches(n, known, n=1)]
+            raise UsageError(
+                f"--only/--skip: no check or requirement named {', '.join(repr(n) for n in unknown)}",
+                hint=(f"did you mean {', '.join(repr(h) for h in hints)}?" if hints
+                      else "eidos validate -o json lists every verdict's id and name"))
+
+
 class Validator:
     """Turns snapshots into ``NodeResult``s against one rule graph."""
 
-    def __init__(self, graph: RuleGraph, *, flag_facts: dict | None = None, recipe: RecipeInput | None = None):
+    def __init__(self, graph: RuleGraph, *, flag_facts: dict | None = None, recipe: RecipeInput | None = None,
+                 selection: Selection | None = None, explain: bool = False):
         self.graph = graph
         self.flag_facts = dict(flag_facts or {})
         self.recipe = recipe
+        self.selection = selection or Selection()
+        self.explain = explain
         self.cache = ClosureCache()
         self._plans: dict = {}
+        self.seen: set[str] = set()  # every name --only/--skip could have matched (for typos)
 
     def _facts(self, snapshot) -> tuple[dict, dict, tuple[str, ...]]:
         if self.recipe is not None:
@@ -96,7 +137,10 @@ class Validator:
             raise UsageError(f"{source}: no facts: the snapshot gave none and no flag was passed",
                              hint=f"pass at least one of {flags}")
         overlays, rules = self._plan(facts)
-        verdicts = tuple(evaluate(rule, snapshot) for rule in rules)
+        for rule in rules:
+            self.seen |= Selection.names(rule)
+        verdicts = tuple(evaluate(rule, snapshot, explain=self.explain) for rule in rules
+                         if self.selection.keeps(rule))
         return NodeResult(
             node=node_name(snapshot, source),
             snapshot=source,
@@ -127,15 +171,20 @@ def validate(
     allow_errors: bool = False,
     loader: Callable | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    selection: Selection | None = None,
+    explain: bool = False,
 ) -> Report:
-    """Load and validate every snapshot source; a source that cannot be read raises InputError."""
+    """Load and validate every snapshot source; a source that cannot be read raises InputError,
+    an ``--only``/``--skip`` name that matches no rule of any node a UsageError."""
     if loader is None:
         from eidos.snapshot.io import load_snapshot as loader
-    validator = Validator(graph, flag_facts=flag_facts, recipe=recipe)
+    validator = Validator(graph, flag_facts=flag_facts, recipe=recipe, selection=selection, explain=explain)
     nodes = []
     total = len(sources)
     for i, source in enumerate(sources, 1):
         if progress is not None:
             progress(i, total, source)
         nodes.append(validator.node(loader(source), source))
+    if selection is not None:
+        selection.check_known(validator.seen, sorted(validator.seen))
     return Report(tuple(nodes), fail_on, allow_errors, recipe.source if recipe else None)

@@ -48,6 +48,10 @@ class Verdict:
     message: str
     remedy: str
     source: str  # file:line of the rule
+    # --explain only (empty otherwise): why the rule applied, and each test the expression
+    # made with the value it found and what it gave
+    applies: str = ""
+    trace: tuple[str, ...] = ()
 
     @property
     def level(self) -> int:

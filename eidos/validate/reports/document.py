@@ -25,6 +25,8 @@ def verdict_document(v) -> dict:
         doc["remedy"] = v.remedy
     doc["source"] = v.source
     doc["origin"] = v.origin
+    if v.applies or v.trace:  # --explain
+        doc["explain"] = {"applies": v.applies, "tests": list(v.trace)}
     return doc
 
 
