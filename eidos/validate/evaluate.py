@@ -189,6 +189,6 @@ def _judge(rule: Rule, snapshot) -> Verdict:
             # the cluster was not judged: the fix is a better snapshot, not the rule's remedy
             fix = retake_remedy(snapshot, gaps) if gaps else None
             return _verdict(rule, "error", values, why, fix)
-        return _verdict(rule, "skip", values, f"{why}; a {rule.severity}-severity rule may be absent")
+        return _verdict(rule, "skip", values, f"{why}; {'an' if rule.severity[0] in 'aeiou' else 'a'} {rule.severity}-severity rule may be absent")
     status = "fail" if rule.severity == "error" else "warn"
     return _verdict(rule, status, values, f"expected {rule.expr}; found {_found(rule, values, snapshot)}")

@@ -154,3 +154,99 @@ def test_every_non_pass_verdict_has_a_reason_and_every_failure_a_remedy(embedded
             assert v.reason, v.id
         if v.status in ("fail", "warn", "error"):
             assert v.remedy and v.source.startswith("rules/"), v.id
+
+
+# H100 fixture as an inference cluster (facts: service, accelerator, os inferred; intent flag).
+# A list, not a dict: the resolved recipe carries two k8s-version requirements (eks and
+# h100-inference each replace base's), and both verdicts are reported.
+H100_INFERENCE = [
+    # eks overlay: >= 1.28; the node runs v1.30.14-eks-3025e55
+    ("requirement:k8s-version", "pass"),
+    # h100-inference overlay: >= 1.31; 1.30.14 is older
+    ("requirement:k8s-version", "fail"),
+    # the host is Ubuntu (kubelet os-image "Ubuntu 22.04.5 LTS")...
+    ("requirement:os-id", "pass"),
+    # ...22.04, not >= 24.04 (the reference agent's container said 24.04: no longer believed)
+    ("requirement:os-version", "fail"),
+    # kernel 6.8.0-1024-aws >= 6.8
+    ("requirement:kernel", "pass"),
+    ("check:container-runtime:runtime-kind", "pass"),  # containerd
+    ("check:container-runtime:containerd-version", "pass"),  # 1.7.24 >= 1.7
+    ("check:cuda-driver-version:cuda", NOT_APPLICABLE),  # Blackwell only
+    ("check:cuda-driver-version-hopper:cuda", "pass"),  # CUDA 12.8 >= 12.2
+    ("check:dra-kubernetes:dra-version", NOT_APPLICABLE),  # GB200 only
+    ("check:driver-branch-ampere-ada:driver", NOT_APPLICABLE),
+    ("check:driver-branch-blackwell:driver", NOT_APPLICABLE),
+    ("check:driver-branch-hopper:driver", "pass"),  # 570.133.20 >= 535
+    ("check:driver-branch-hopper:h200-driver", "pass"),  # not an H200
+    # 1.30 is past standard (2025-07-23) and extended (2026-07-23) support
+    ("check:eks-standard-support:eks-version", "warn"),
+    ("check:eks-standard-support:eks-extended", "warn"),
+    ("check:gb200-fabric:fabric-completed", NOT_APPLICABLE),
+    ("check:gb200-host-os:host-os", NOT_APPLICABLE),
+    ("check:gpudirect-rdma:rdma-path", NOT_APPLICABLE),  # training only, and not on EKS
+    ("check:gpudirect-rdma-eks:peermem", NOT_APPLICABLE),  # training only
+    ("check:gpus-visible:gpu-count", "pass"),  # 8 GPUs
+    ("check:kernel-version:kernel", NOT_APPLICABLE),  # GB200 only
+    # the training-only checks do not apply to an inference cluster
+    ("check:kubelet-version:kubelet", NOT_APPLICABLE),
+    ("check:mig-disabled-for-training:mig-off", NOT_APPLICABLE),
+    ("check:network-sysctls:ip-forward", NOT_APPLICABLE),
+    ("check:network-sysctls:rmem-max", NOT_APPLICABLE),
+    ("check:network-sysctls:wmem-max", NOT_APPLICABLE),
+    ("check:numa-balancing:numa-balancing-off", NOT_APPLICABLE),
+    ("check:nvidia-modules:nvidia-kmod", "pass"),
+    ("check:nvidia-modules:nvidia-uvm", "pass"),
+    # the reference snapshot has no node labels: unknown, info-level -> skip
+    ("check:vgpu-guest:not-vgpu", "skip"),
+]
+
+# The later reference's mock snapshot (K8s.server v1.33.0, a Helm list, OS.release ID only;
+# no GPU, kmod, sysctl or node data), judged as EKS H100 training.
+AICR_MOCK_H100_TRAINING = {
+    "requirement:k8s-version": "pass",  # v1.33.0 >= 1.30 (eks-training)
+    # no K8s.node: the warning-level runtime kind may be absent; the error-level containerd
+    # version cannot be judged -> error (remedy: re-take with cluster access)
+    "check:container-runtime:runtime-kind": "skip",
+    "check:container-runtime:containerd-version": "error",
+    "check:cuda-driver-version:cuda": NOT_APPLICABLE,
+    "check:cuda-driver-version-hopper:cuda": "skip",  # no GPU data, warning-level
+    "check:dra-kubernetes:dra-version": NOT_APPLICABLE,
+    "check:driver-branch-ampere-ada:driver": NOT_APPLICABLE,
+    "check:driver-branch-blackwell:driver": NOT_APPLICABLE,
+    # no GPU measurement: the error-level driver checks cannot be judged
+    "check:driver-branch-hopper:driver": "error",
+    "check:driver-branch-hopper:h200-driver": "error",
+    "check:eks-standard-support:eks-version": "warn",  # 1.33 left standard support 2026-07-29
+    "check:eks-standard-support:eks-extended": "pass",  # 1.33 >= 1.32
+    "check:gb200-fabric:fabric-completed": NOT_APPLICABLE,
+    "check:gb200-host-os:host-os": NOT_APPLICABLE,
+    "check:gpudirect-rdma:rdma-path": NOT_APPLICABLE,  # EKS
+    "check:gpudirect-rdma-eks:peermem": "skip",  # no OS.kmod, warning-level
+    "check:gpus-visible:gpu-count": "error",  # no GPU measurement
+    "check:kernel-version:kernel": NOT_APPLICABLE,
+    "check:kubelet-version:kubelet": "skip",  # no K8s.node, warning-level
+    "check:mig-disabled-for-training:mig-off": "skip",
+    "check:network-sysctls:ip-forward": "skip",  # no OS.sysctl, warning-level
+    "check:network-sysctls:rmem-max": "skip",
+    "check:network-sysctls:wmem-max": "skip",
+    "check:numa-balancing:numa-balancing-off": "skip",
+    "check:nvidia-modules:nvidia-kmod": "error",  # no OS.kmod
+    "check:nvidia-modules:nvidia-uvm": "error",
+    "check:vgpu-guest:not-vgpu": "skip",
+}
+
+
+def test_h100_inference_every_verdict(embedded_graph):
+    node = Validator(embedded_graph, flag_facts={"intent": "inference"}).node(
+        load_snapshot(str(SNAPSHOTS / "cns-eks-h100.yaml")), "cns-eks-h100.yaml")
+    assert node.overlays == ("base", "eks", "monitoring-hpa", "h100-inference")
+    assert [(v.id, v.status) for v in node.verdicts] == H100_INFERENCE
+
+
+def test_aicr_mock_every_verdict(embedded_graph):
+    node, by = run(embedded_graph, "aicr-mock-training.yaml", service="eks", accelerator="h100", intent="training")
+    assert {k: v.status for k, v in by.items()} == AICR_MOCK_H100_TRAINING
+    for v in by.values():
+        if v.status == "error":
+            assert v.remedy.startswith("Re-take the snapshot"), v.id
