@@ -103,7 +103,7 @@ class Validator:
         self._plans: dict = {}
         self.seen: set[str] = set()  # every name --only/--skip could have matched (for typos)
 
-    def _facts(self, snapshot) -> tuple[dict, dict, tuple[str, ...]]:
+    def _facts(self, snapshot) -> tuple[dict, dict, tuple[tuple[str, str], ...]]:
         if self.recipe is not None:
             return dict(self.recipe.criteria), {k: "recipe" for k in self.recipe.criteria}, ()
         from eidos.engine.inference import infer_facts, notices
