@@ -18,6 +18,7 @@ import attrs
 
 from eidos.errors import UsageError
 from eidos.engine.graph import RuleGraph
+from eidos.validate.deployed import deployed_rules
 from eidos.validate.evaluate import evaluate
 from eidos.validate.hostos import HostView
 from eidos.validate.plan import ClosureCache, build_plan, from_resolved
@@ -123,6 +124,7 @@ class Validator:
         key = tuple(sorted((k, repr(v)) for k, v in facts.items()))
         plan = self._plans.get(key)
         if plan is None:
+            components: tuple = ()
             if self.recipe is not None:
                 overlays, reqs = self.recipe.overlays, self.recipe.requirements
             else:
@@ -130,7 +132,8 @@ class Validator:
 
                 resolved = engine.resolve(self.graph, facts)
                 overlays, reqs = resolved.overlays, from_resolved(resolved)
-            plan = self._plans[key] = (tuple(overlays), build_plan(self.graph, reqs, facts, self.cache))
+                components = tuple(resolved.components)
+            plan = self._plans[key] = (tuple(overlays), build_plan(self.graph, reqs, facts, self.cache), components)
         return plan
 
     def node(self, snapshot, source: str) -> NodeResult:
@@ -140,7 +143,12 @@ class Validator:
             flags = ", ".join(f"--{n}" for n in sorted(self.graph.facts))
             raise UsageError(f"{source}: no facts: the snapshot gave none and no flag was passed",
                              hint=f"pass at least one of {flags}")
-        overlays, rules = self._plan(facts)
+        overlays, rules, components = self._plan(facts)
+        # deployed versions against the recipe's: after the recipe requirements, before checks
+        deployed = deployed_rules(components, snapshot, self.graph, self.cache)
+        if deployed:
+            n_req = sum(1 for r in rules if r.kind == "requirement")
+            rules = rules[:n_req] + tuple(deployed) + rules[n_req:]
         for rule in rules:
             self.seen |= Selection.names(rule)
         # a notice for each fact some rule of this run skipped for lack of ("accelerator not

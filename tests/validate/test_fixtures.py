@@ -16,6 +16,15 @@ NOT_APPLICABLE = "skip"
 H100_TRAINING = {
     # eks-training replaces k8s-version with >= 1.30; the node runs v1.30.14-eks-3025e55.
     "requirement:k8s-version": "pass",
+    # the recipe deploys gpu-operator v25.10.1; the cluster's operator image is v25.3.0 (the
+    # operator's image tag is its chart version): deployed differs from the recipe -> warn
+    "component:gpu-operator": "warn",
+    # the reference snapshot has no Helm releases (K8s.helm) and these charts' versions are not
+    # their images' tags: the deployed version is unknown, a warning-level rule -> skip
+    "component:cert-manager": "skip",
+    "component:nvsentinel": "skip",
+    "component:prometheus": "skip",
+    "component:skyhook-operator": "skip",
     # EKS calendar in rules/checks.eidos (reviewed 2026-11-30): 1.30 left standard support on
     # 2025-07-23 (< 1.34) and extended support on 2026-07-23 (< 1.32): two warnings, no failure.
     "check:eks-standard-support:eks-version": "warn",
@@ -61,6 +70,15 @@ H100_TRAINING = {
 GB200_UBUNTU_TRAINING = {
     # gb200-eks-training replaces k8s-version with >= 1.32.4; the node runs v1.33.5-eks-3025e55.
     "requirement:k8s-version": "pass",
+    # the GB200 recipe pins gpu-operator v25.3.3; the operator image is v25.3.3 -> pass
+    "component:gpu-operator": "pass",
+    # the reference snapshot has no Helm releases (K8s.helm) and these charts' versions are not
+    # their images' tags: the deployed version is unknown, a warning-level rule -> skip
+    "component:cert-manager": "skip",
+    "component:nvidia-dra-driver-gpu": "skip",
+    "component:nvsentinel": "skip",
+    "component:prometheus": "skip",
+    "component:skyhook-operator": "skip",
     # OS.host comes from the kubelet's os-image "Ubuntu 22.04.5 LTS" (the reference agent's
     # OS.release, Ubuntu 24.04, is its container's and is not used): the host is Ubuntu, so
     # os-id passes, but it is 22.04, not the 24.04 the recipe wants — the report no longer
@@ -170,6 +188,15 @@ H100_INFERENCE = [
     ("requirement:os-version", "fail"),
     # kernel 6.8.0-1024-aws >= 6.8
     ("requirement:kernel", "pass"),
+    # deployed versions: the operator image v25.3.0 is not the recipe's v25.10.1; the other
+    # charts have no version in the reference snapshot (no K8s.helm) -> skip
+    ("component:cert-manager", "skip"),
+    ("component:gpu-operator", "warn"),
+    ("component:network-operator", "skip"),
+    ("component:nvsentinel", "skip"),
+    ("component:prometheus", "skip"),
+    ("component:prometheus-adapter", "skip"),
+    ("component:skyhook-operator", "skip"),
     ("check:container-runtime:runtime-kind", "pass"),  # containerd
     ("check:container-runtime:containerd-version", "pass"),  # 1.7.24 >= 1.7
     ("check:cuda-driver-version:cuda", NOT_APPLICABLE),  # Blackwell only
@@ -205,6 +232,14 @@ H100_INFERENCE = [
 # no GPU, kmod, sysctl or node data), judged as EKS H100 training.
 AICR_MOCK_H100_TRAINING = {
     "requirement:k8s-version": "pass",  # v1.33.0 >= 1.30 (eks-training)
+    # deployed (K8s.helm) against the recipe: cert-manager v1.17.2 and gpu-operator v25.10.1
+    # match; nvsentinel v0.10.0 (recipe v0.6.0), kube-prometheus-stack 82.8.0 (81.2.2, found
+    # under the chart's release name) and skyhook-operator v0.14.0 (v0.11.1) do not -> warn
+    "component:cert-manager": "pass",
+    "component:gpu-operator": "pass",
+    "component:nvsentinel": "warn",
+    "component:prometheus": "warn",
+    "component:skyhook-operator": "warn",
     # no K8s.node: the warning-level runtime kind may be absent; the error-level containerd
     # version cannot be judged -> error (remedy: re-take with cluster access)
     "check:container-runtime:runtime-kind": "skip",
