@@ -7,7 +7,8 @@ with. The deployed version is read, per snapshot, from the first source that has
 1. ``K8s.helm["<release>.version"]`` — the Helm releases the later reference's agent
    records (``<release>.chart``, ``.version``, ``.namespace``), looked up by the component's
    name, then by its chart's name (``prometheus`` is released as ``kube-prometheus-stack``);
-2. ``K8s.image["<chart>"]`` — only for operators whose image tag is the chart version
+2. ``K8s.image["<chart>"]`` (or ``[".../<chart>"]``, as eidos keys images by repository)
+   — only for operators whose image tag is the chart version
    (``gpu-operator``, ``network-operator``: NVIDIA releases both under one version);
    other images carry their own versions and would give false verdicts.
 
@@ -37,8 +38,14 @@ def _path(component, snapshot) -> str:
             if key and f"{key}.version" in helm:
                 return f'K8s.helm["{key}.version"]'
     chart = component.chart or component.name
-    if chart in IMAGE_CARRIES_CHART_VERSION and snapshot.lookup(("K8s", "image", chart)) is not MISSING:
-        return f'K8s.image["{chart}"]'
+    images = snapshot.lookup(("K8s", "image"))
+    if chart in IMAGE_CARRIES_CHART_VERSION and isinstance(images, dict):
+        # the reference keys images by bare name (gpu-operator), eidos by repository
+        # (nvcr.io/nvidia/gpu-operator); a repository running several tags (a list) cannot
+        # say which one is deployed, so it is not used
+        for key in sorted(images):
+            if (key == chart or key.endswith("/" + chart)) and isinstance(images[key], str):
+                return f'K8s.image["{key}"]'
     return f'K8s.helm["{component.name}.version"]'
 
 

@@ -49,3 +49,13 @@ def test_only_selects_components(embedded_graph):
     node = Validator(embedded_graph, flag_facts=H100_TRAINING, selection=Selection(only=("component/gpu-operator",))) \
         .node(snap({"K8s": {"image": {"gpu-operator": "v25.3.0"}}}), "<test>")
     assert [v.id for v in node.verdicts] == ["component:gpu-operator"]
+
+
+def test_eidos_image_keys_are_repositories(embedded_graph):
+    # eidos' k8s-images collector keys by repository; a repository with several tags (a list)
+    # cannot say which is deployed -> the Helm path is read instead (absent -> skip)
+    by = _components(embedded_graph, {"K8s": {"image": {"nvcr.io/nvidia/gpu-operator": "v25.3.0"}}})
+    assert by["component:gpu-operator"].status == "warn"
+    assert by["component:gpu-operator"].expr == 'K8s.image["nvcr.io/nvidia/gpu-operator"] == 25.10.1'
+    by = _components(embedded_graph, {"K8s": {"image": {"nvcr.io/nvidia/gpu-operator": ["v25.3.0", "v25.10.1"]}}})
+    assert by["component:gpu-operator"].status == "skip"
