@@ -9,7 +9,9 @@ The decision table (docs/validate.md repeats it for users):
   ``error`` for an error-severity rule, ``skip`` for warning/info (they may be absent);
   the reason says which collector did not deliver and why, and the remedy is how to
   re-take the snapshot (the rule's own fix, an upgrade say, would be wrong advice)
-* true, but every value it mentions is absent (``not exists P or …``) -> ``skip``
+* true, but every value it mentions is absent (``not exists P or …``) -> ``skip``; unless
+  the rule only tests presence and each path's subtype was collected (``not exists
+  OS.kmod.nouveau`` with a module list that lacks it): a measured absence -> ``pass``
 * true                                                  -> ``pass``
 * false                                                 -> ``fail`` (error) or ``warn``
 
@@ -23,7 +25,7 @@ import json
 
 import attrs
 
-from eidos.lang.expr import EvalError, trace
+from eidos.lang.expr import EvalError, Exist, atoms, trace
 from eidos.lang.measurements import MISSING
 from eidos.validate import hostos
 from eidos.validate.plan import Rule
@@ -133,6 +135,15 @@ def _verdict(rule: Rule, status: str, values, reason: str, remedy: str | None = 
                    status, actual, reason, rule.message, rule.remedy if remedy is None else remedy, rule.source)
 
 
+def _absence_measured(rule: Rule, snapshot, missing: list) -> bool:
+    """True when a rule only tests presence (``exists``) and each absent path's subtype was
+    collected: ``not exists OS.kmod.nouveau`` on a snapshot whose module list lacks nouveau
+    is a measured absence (pass), not a value the snapshot failed to carry (skip)."""
+    if not all(isinstance(a, Exist) for a in atoms(rule.ir)):
+        return False
+    return all(snapshot.lookup(tuple(op.segments[:2])) is not MISSING for op in missing)
+
+
 def _explained(rule: Rule, verdict: Verdict, snapshot) -> Verdict:
     """``verdict`` with why the rule applied and every test its expression made (--explain)."""
     if verdict.status == "skip" and rule.skip_reason is not None:
@@ -178,6 +189,8 @@ def _judge(rule: Rule, snapshot) -> Verdict:
     if result is True:
         if missing and len(missing) == len(values):
             paths = ", ".join(op.name for op, _ in missing)
+            if _absence_measured(rule, snapshot, [op for op, _ in missing]):
+                return _verdict(rule, "pass", values, f"holds: {paths} absent from the collected data")
             return _verdict(rule, "skip", values, f"nothing to check: {paths} not in snapshot, which the rule allows")
         return _verdict(rule, "pass", values, f"holds: {_found(rule, values, snapshot)}" if values else "holds")
     uncollected = [op for op, _ in missing if snapshot.lookup(tuple(op.segments[:2])) is MISSING]

@@ -157,3 +157,40 @@ def test_every_error_verdict_on_the_fixtures_says_retake(embedded_graph, name):
         assert v.remedy.startswith("Re-take the snapshot"), (v.id, v.remedy)
     if name == "aicr-mock-training.yaml":  # no GPU, kmod, sysctl or node data in the mock
         assert errors
+
+
+# ------------------------------------------------------------------ nouveau, EFA
+
+
+def test_nouveau_loaded_fails_and_absent_passes(embedded_graph):
+    # nouveau in the collected module list: the NVIDIA driver cannot own the GPU -> fail
+    s = snap({"OS": {"kmod": {"nouveau": True, "drm": True}}})
+    assert _by(embedded_graph, s, accelerator="l4")["check:nouveau-not-loaded:no-nouveau"].status == "fail"
+    # the list was collected and lacks nouveau: a measured absence -> pass
+    s = snap({"OS": {"kmod": {"nvidia": True}}})
+    v = _by(embedded_graph, s, accelerator="l4")["check:nouveau-not-loaded:no-nouveau"]
+    assert v.status == "pass" and "absent from the collected data" in v.reason
+    # no module list at all: nothing measured -> skip
+    s = snap({"K8s": {"server": {"version": "v1.31.0"}}})
+    assert _by(embedded_graph, s, accelerator="l4")["check:nouveau-not-loaded:no-nouveau"].status == "skip"
+
+
+def test_efa_on_eks_training(embedded_graph):
+    facts = dict(service="eks", accelerator="h100", intent="training")
+    # eidos snapshot of a p5 node: efa loaded, the device plugin advertises 32 interfaces
+    s = snap({"OS": {"kmod": {"efa": True}},
+              "K8s": {"node": {"allocatable": {"nvidia.com/gpu": 8, "vpc.amazonaws.com/efa": 32}}}})
+    by = _by(embedded_graph, s, **facts)
+    assert by["check:efa-eks:efa-module"].status == "pass"
+    assert by["check:efa-eks:efa-allocatable"].status == "pass"
+    # no efa module and no EFA resource (device plugin missing): two warnings, no failure
+    s = snap({"OS": {"kmod": {"nvidia": True}}, "K8s": {"node": {"allocatable": {"nvidia.com/gpu": 8}}}})
+    by = _by(embedded_graph, s, **facts)
+    assert by["check:efa-eks:efa-module"].status == "warn"
+    assert by["check:efa-eks:efa-allocatable"].status == "skip"  # the key is absent, warning-level
+    s = snap({"OS": {"kmod": {"efa": True}},
+              "K8s": {"node": {"allocatable": {"nvidia.com/gpu": 8, "vpc.amazonaws.com/efa": 0}}}})
+    assert _by(embedded_graph, s, **facts)["check:efa-eks:efa-allocatable"].status == "warn"
+    # not EKS: does not apply
+    assert _by(embedded_graph, s, service="gke", accelerator="h100", intent="training")[
+        "check:efa-eks:efa-module"].status == "skip"

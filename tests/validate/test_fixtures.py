@@ -53,6 +53,11 @@ H100_TRAINING = {
     # nvidia and nvidia_uvm are loaded.
     "check:nvidia-modules:nvidia-kmod": "pass",
     "check:nvidia-modules:nvidia-uvm": "pass",
+    # the module list was collected and has no nouveau: a measured absence.
+    "check:nouveau-not-loaded:no-nouveau": "pass",
+    # efa is loaded; the reference agent recorded no allocatable resources (warning-level).
+    "check:efa-eks:efa-module": "pass",
+    "check:efa-eks:efa-allocatable": "skip",
     # service is eks: the non-EKS GPUDirect check does not apply, the EKS one warns (no nvidia_peermem).
     "check:gpudirect-rdma:rdma-path": NOT_APPLICABLE,
     "check:gpudirect-rdma-eks:peermem": "warn",
@@ -112,6 +117,9 @@ GB200_UBUNTU_TRAINING = {
     "check:kubelet-version:kubelet": "skip",
     "check:nvidia-modules:nvidia-kmod": "pass",
     "check:nvidia-modules:nvidia-uvm": "pass",
+    "check:nouveau-not-loaded:no-nouveau": "pass",  # kmod list without nouveau
+    "check:efa-eks:efa-module": "pass",  # efa loaded
+    "check:efa-eks:efa-allocatable": "skip",  # no allocatable in the reference snapshot
     "check:gpudirect-rdma:rdma-path": NOT_APPLICABLE,
     "check:gpudirect-rdma-eks:peermem": "warn",
     "check:vgpu-guest:not-vgpu": "skip",
@@ -207,6 +215,8 @@ H100_INFERENCE = [
     ("check:driver-branch-hopper:driver", "pass"),  # 570.133.20 >= 535
     ("check:driver-branch-hopper:h200-driver", "pass"),  # not an H200
     # 1.30 is past standard (2025-07-23) and extended (2026-07-23) support
+    ("check:efa-eks:efa-module", NOT_APPLICABLE),  # training only
+    ("check:efa-eks:efa-allocatable", NOT_APPLICABLE),
     ("check:eks-standard-support:eks-version", "warn"),
     ("check:eks-standard-support:eks-extended", "warn"),
     ("check:gb200-fabric:fabric-completed", NOT_APPLICABLE),
@@ -221,6 +231,7 @@ H100_INFERENCE = [
     ("check:network-sysctls:ip-forward", NOT_APPLICABLE),
     ("check:network-sysctls:rmem-max", NOT_APPLICABLE),
     ("check:network-sysctls:wmem-max", NOT_APPLICABLE),
+    ("check:nouveau-not-loaded:no-nouveau", "pass"),  # kmod list without nouveau
     ("check:numa-balancing:numa-balancing-off", NOT_APPLICABLE),
     ("check:nvidia-modules:nvidia-kmod", "pass"),
     ("check:nvidia-modules:nvidia-uvm", "pass"),
@@ -268,6 +279,11 @@ AICR_MOCK_H100_TRAINING = {
     "check:numa-balancing:numa-balancing-off": "skip",
     "check:nvidia-modules:nvidia-kmod": "error",  # no OS.kmod
     "check:nvidia-modules:nvidia-uvm": "error",
+    # no OS.kmod at all: "not exists" holds but nothing was measured -> skip
+    "check:nouveau-not-loaded:no-nouveau": "skip",
+    # no OS.kmod and no K8s.node: both warning-level EFA values may be absent
+    "check:efa-eks:efa-module": "skip",
+    "check:efa-eks:efa-allocatable": "skip",
     "check:vgpu-guest:not-vgpu": "skip",
 }
 
