@@ -20,6 +20,8 @@ it is compiled once per distinct text (``ClosureCache``).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from eidos.lang.measurements import MISSING
 from eidos.lang.versions import is_version
 from eidos.validate.plan import ClosureCache, Rule, operands_of
@@ -49,7 +51,10 @@ def _path(component, snapshot) -> str:
     return f'K8s.helm["{component.name}.version"]'
 
 
-def _compile(text: str, graph):
+@lru_cache(maxsize=1024)
+def _compile(text: str):
+    """Text -> IR, once per distinct text in the process (a fleet repeats the same few). The
+    expression tests only a measurement path against a constant, so no fact types are needed."""
     from eidos.lang.diagnostics import Reporter
     from eidos.lang.expr import Checker
     from eidos.lang.parser import parse_expression
@@ -58,7 +63,7 @@ def _compile(text: str, graph):
     expr = parse_expression(text, "<deployed>", reporter)
     ir = None
     if expr is not None:
-        ir = Checker({n: f.type for n, f in graph.facts.items()}, reporter).check(expr, "measurements")
+        ir = Checker({}, reporter).check(expr, "measurements")
     if ir is None or reporter.has_errors:  # a version string the language cannot hold: no rule
         return None
     return ir
@@ -71,7 +76,7 @@ def deployed_rules(components, snapshot, graph, cache: ClosureCache) -> list[Rul
         if getattr(c, "type", "helm") != "helm" or not c.version:
             continue
         text = f"{_path(c, snapshot)} == {_literal(c.version)}"
-        ir = _compile(text, graph)
+        ir = _compile(text)
         if ir is None:
             continue
         ref = c.chart_ref or c.chart or c.name
