@@ -117,3 +117,36 @@ def test_os_image_without_version_says_so(embedded_graph):
     assert v.status == "error"
     assert "OS.host has no VERSION_ID" in v.reason and "Container-Optimized OS from Google" in v.reason
     assert by["requirement:os-id"].status == "fail"  # cos is not ubuntu: a real finding
+
+
+@pytest.mark.parametrize(
+    "fixture, os_fact, host_id, host_version",
+    [
+        # real os-release files (tests/fixtures/os, which-distro/os-release); expected by hand
+        ("os-release-ubuntu-22.04", "ubuntu", "ubuntu", "22.04"),
+        ("os-release-ubuntu-24.04", "ubuntu", "ubuntu", "24.04"),
+        ("os-release-rhel-9.4", "rhel", "rhel", "9.4"),
+        ("os-release-amazonlinux-2", "amazonlinux2", "amzn", "2"),
+        ("os-release-amazonlinux-2023", "amazonlinux2023", "amzn", "2023"),
+        ("os-release-cos-97", "cos", "cos", None),  # COS's PRETTY_NAME names no version
+        ("os-release-azurelinux-3.0", "azurelinux", "azurelinux", "3.0"),
+        ("os-release-mariner-2.0", "azurelinux", "mariner", None),  # "CBL-Mariner/Linux"
+    ],
+)
+def test_real_os_release_files(embedded_graph, fixture, os_fact, host_id, host_version):
+    from eidos.engine.inference import infer_facts
+    from eidos.snapshot.collectors.os_release import parse_os_release
+
+    release = parse_os_release((FIXTURES / "os" / fixture).read_text())
+
+    def infer(data):
+        return infer_facts(embedded_graph, lambda op: data.get(tuple(op.segments), MISSING))[0].get("os")
+
+    # from eidos' host-root os-release (ID and VERSION_ID)...
+    assert infer({("OS", "release", k): v for k, v in release.items()}) == os_fact
+    # ...and from the kubelet's os-image, which is the same file's PRETTY_NAME
+    assert infer({("K8s", "node", "os-image"): release["PRETTY_NAME"]}) == os_fact
+    view = HostView(snap({"K8s": {"node": {"os-image": release["PRETTY_NAME"]}}}))
+    assert view.lookup(("OS", "host", "ID")) == host_id
+    got = view.lookup(("OS", "host", "VERSION_ID"))
+    assert (None if got is MISSING else got) == host_version
