@@ -148,7 +148,8 @@ def test_bad_invocations_exit_2_without_traceback(args, message):
 
 def test_aliases_and_case_in_fact_flags():
     doc = json.loads(ok(run_eidos("recipe", "--service", "EKS", "--gpu", "H100", "--os", "al2023", "-o", "json")))
-    assert doc["criteria"] == {"accelerator": "h100", "os": "amazonlinux", "service": "eks"}
+    # al2023 is Amazon Linux 2023, distinct from Amazon Linux 2 (al2) since the schema split them
+    assert doc["criteria"] == {"accelerator": "h100", "os": "amazonlinux2023", "service": "eks"}
 
 
 def test_out_writes_atomically(tmp_path):

@@ -127,8 +127,8 @@ def test_gb200_component_state_matches_the_reference(graph):
     ]
     assert [r["expr"] for r in doc["requirements"]] == [
         "K8s.server.version >= 1.32.4",
-        'OS.release.ID == "ubuntu"',
-        "OS.release.VERSION_ID == 24.04",
+        'OS.host.ID == "ubuntu"',
+        "OS.host.VERSION_ID == 24.04",
         'OS.sysctl["/proc/sys/kernel/osrelease"] >= 6.8',
     ]
 
@@ -170,8 +170,8 @@ HAND = {
         "requirements": [
             # base's k8s-version (base.eidos:7) replaced by eks:5, eks-training:12, then eks.eidos:23
             ("k8s-version", "K8s.server.version >= 1.32.4", "error", "gb200-eks-training"),
-            ("os-id", 'OS.release.ID == "ubuntu"', "error", "gb200-eks-ubuntu-training"),  # eks.eidos:42
-            ("os-version", "OS.release.VERSION_ID == 24.04", "error", "gb200-eks-ubuntu-training"),  # eks.eidos:44
+            ("os-id", 'OS.host.ID == "ubuntu"', "error", "gb200-eks-ubuntu-training"),  # eks.eidos:42
+            ("os-version", "OS.host.VERSION_ID == 24.04", "error", "gb200-eks-ubuntu-training"),  # eks.eidos:44
             ("kernel", 'OS.sysctl["/proc/sys/kernel/osrelease"] >= 6.8', "error",
              "gb200-eks-ubuntu-training"),  # eks.eidos:46
         ],
@@ -214,8 +214,8 @@ HAND = {
             # k8s-version: both hold
             ("k8s-version", "K8s.server.version >= 1.28", "error", "eks"),
             ("k8s-version", "K8s.server.version >= 1.31", "error", "h100-inference"),
-            ("os-id", 'OS.release.ID == "ubuntu"', "error", "h100-inference"),  # h100.eidos:8
-            ("os-version", "OS.release.VERSION_ID >= 24.04", "error", "h100-inference"),  # h100.eidos:10
+            ("os-id", 'OS.host.ID == "ubuntu"', "error", "h100-inference"),  # h100.eidos:8
+            ("os-version", "OS.host.VERSION_ID >= 24.04", "error", "h100-inference"),  # h100.eidos:10
             ("kernel", 'OS.sysctl["/proc/sys/kernel/osrelease"] >= 6.8', "error", "h100-inference"),  # h100:12
         ],
         "versions": {

@@ -36,7 +36,7 @@ def test_eks_fixtures_infer_service_accelerator_os(graph, name, expected):
     snap = load_snapshot(str(SNAPSHOTS / name))
     facts, sources = infer_facts(graph, lambda op: snap.lookup(op.segments))
     assert facts == expected
-    assert sources["service"]["rule"] == "rules/infer.eidos:7"
+    assert sources["service"]["rule"] == "rules/infer.eidos:15"  # the -eks- server version rule
     assert "-eks-" in sources["service"]["evidence"][0]
     assert "gpu.model" in sources["accelerator"]["evidence"][0]
 
@@ -50,9 +50,26 @@ def test_eks_fixtures_infer_service_accelerator_os(graph, name, expected):
         ({("GPU", "smi", "gpu.model"): "NVIDIA L40S"}, {"accelerator": "l40s"}),
         ({("GPU", "smi", "gpu.model"): "NVIDIA L40"}, {"accelerator": "l40"}),
         ({("GPU", "smi", "gpu.model"): "NVIDIA A100-SXM4-80GB"}, {"accelerator": "a100"}),
-        ({("OS", "release", "ID"): "amzn"}, {"os": "amazonlinux"}),
+        # Amazon Linux 2 and 2023 are different systems: ID amzn alone says neither
+        ({("OS", "release", "ID"): "amzn"}, {}),
+        ({("OS", "release", "ID"): "amzn", ("OS", "release", "VERSION_ID"): "2023"}, {"os": "amazonlinux2023"}),
+        ({("OS", "release", "ID"): "amzn", ("OS", "release", "VERSION_ID"): "2"}, {"os": "amazonlinux2"}),
+        ({("K8s", "node", "os-image"): "Amazon Linux 2"}, {"os": "amazonlinux2"}),
+        ({("K8s", "node", "os-image"): "Amazon Linux 2023.6.20241010"}, {"os": "amazonlinux2023"}),
         ({("K8s", "node", "os-image"): "Container-Optimized OS from Google"}, {"os": "cos"}),
-        ({("GPU", "smi", "gpu.model"): "Tesla T4"}, {}),
+        # Azure Linux 3 and its predecessor CBL-Mariner (os-release IDs azurelinux / mariner)
+        ({("K8s", "node", "os-image"): "Microsoft Azure Linux 3.0"}, {"os": "azurelinux"}),
+        ({("K8s", "node", "os-image"): "CBL-Mariner/Linux"}, {"os": "azurelinux"}),
+        ({("OS", "release", "ID"): "azurelinux"}, {"os": "azurelinux"}),
+        # the kubelet's os-image (the host) outranks OS.release (the reference agent's container)
+        ({("K8s", "node", "os-image"): "Red Hat Enterprise Linux 9.4 (Plow)", ("OS", "release", "ID"): "ubuntu"},
+         {"os": "rhel"}),
+        ({("GPU", "smi", "gpu.model"): "Tesla T4"}, {"accelerator": "t4"}),
+        # an aws:// provider ID alone is any Kubernetes on EC2 (kops, kubeadm): not EKS
+        ({("K8s", "node", "provider-id"): "aws:///us-east-1a/i-0abc", ("K8s", "server", "version"): "v1.30.2"}, {}),
+        # ...with an EKS managed node group label it is
+        ({("K8s", "node", "provider-id"): "aws:///us-east-1a/i-0abc",
+          ("K8s", "node", "labels", "eks.amazonaws.com/nodegroup"): "gpu"}, {"service": "eks"}),
         ({}, {}),
     ],
 )

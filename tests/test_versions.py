@@ -26,6 +26,10 @@ V = Version.parse
         ("24.04", (24, 4), None, ""),
         ("1.2.3-rc.1", (1, 2, 3), ((1, "rc"), (0, 1)), ""),
         ("1.2.3-beta2+build.5", (1, 2, 3), ((1, "beta"), (0, 2)), "+build.5"),
+        # GKE Container-Optimized OS kernels end with a bare '+' (uname -r on COS 117: 6.6.72+);
+        # before, every kernel rule errored on GKE COS nodes
+        ("6.6.72+", (6, 6, 72), None, "+"),
+        ("v6.1.100+", (6, 1, 100), None, "+"),
     ],
 )
 def test_parse(text, release, prerelease, vendor):
@@ -36,7 +40,8 @@ def test_parse(text, release, prerelease, vendor):
     assert str(v) == text
 
 
-@pytest.mark.parametrize("text", ["", "   ", "a.2.3", "1.b.3", "ubuntu", "1..2", "-1.2", "1.2.", ".1"])
+@pytest.mark.parametrize("text", ["", "   ", "a.2.3", "1.b.3", "ubuntu", "1..2", "-1.2", "1.2.", ".1",
+                                  "+", "1.2++", "+6.6.72"])
 def test_not_versions(text):
     with pytest.raises(VersionError):
         V(text)
@@ -56,6 +61,9 @@ def test_not_versions(text):
         ("v1.33.5-eks-3025e55", "<=", "1.33.5", True),
         ("6.8.0-1028-aws", ">=", "6.8", True),
         ("5.15.0-1050-aws", ">=", "6.8", False),
+        ("6.6.72+", ">=", "6.6", True),  # the COS '+' is a build tag, ignored by comparison
+        ("6.1.100+", ">=", "6.8", False),
+        ("6.6.72+", "==", "6.6.72", True),
         ("24.4", "==", "24.04", True),
         ("580.82.07", "<", "580.105.08", True),  # numeric, not lexical
         ("570.86.16", "<", "580.82.07", True),

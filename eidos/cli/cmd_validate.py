@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 
 from eidos.cli import console
@@ -43,6 +44,17 @@ def register(subparsers, argv) -> None:
                    help="do not fail the run on 'error' verdicts (rules that could not be evaluated)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour the table (auto: on a terminal, unless CI or NO_COLOR is set)")
+    p.add_argument("--only", action="append", default=[], metavar="CHECK",
+                   help="report only this check, check/requirement, recipe requirement or verdict id "
+                   "(repeatable)")
+    p.add_argument("--skip", action="append", default=[], metavar="CHECK",
+                   help="leave this check, check/requirement, recipe requirement or verdict id out "
+                   "(repeatable)")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="table: list every skipped rule with its reason (default: one line per reason)")
+    p.add_argument("--explain", action="store_true",
+                   help="show how each verdict was reached: why the rule applied, each test of its "
+                   "expression with the value found (table; json/yaml gain an explain field)")
     p.set_defaults(run=run)
 
 
@@ -64,7 +76,7 @@ def _progress(stream):
 def run(args: argparse.Namespace) -> int:
     from eidos.errors import UsageError
     from eidos.io.output import emit
-    from eidos.validate.fleet import expand_sources, validate
+    from eidos.validate.fleet import Selection, expand_sources, validate
     from eidos.validate.reports import render
 
     graph = fact_flags.load_graph_from_args(args)
@@ -79,8 +91,10 @@ def run(args: argparse.Namespace) -> int:
         recipe = load_recipe(args.recipe, graph)
     sources = expand_sources(args.snapshot)
     unreadable: list = []  # (source, error): every snapshot that could not be read, not just the first
+    selection = Selection(tuple(args.only), tuple(args.skip)) if args.only or args.skip else None
     report = validate(graph, sources, flag_facts=flag_facts, recipe=recipe, fail_on=args.fail_on,
                       allow_errors=args.allow_errors, progress=_progress(sys.stderr),
+                      selection=selection, explain=args.explain,
                       on_error=lambda source, err: unreadable.append((source, err)))
     to_terminal = args.out in (None, "-")
     if args.color == "always":
@@ -89,7 +103,11 @@ def run(args: argparse.Namespace) -> int:
         color = False
     else:
         color = to_terminal and console.interactive(sys.stdout)
-    emit(render(report, args.output, color=color and args.output == "table"), args.out)
+    options = {}
+    if args.output == "table":
+        width = shutil.get_terminal_size((100, 24)).columns if to_terminal and console.interactive(sys.stdout) else 100
+        options = {"width": max(width, 60), "verbose": args.verbose, "explain": args.explain}
+    emit(render(report, args.output, color=color and args.output == "table", **options), args.out)
     if unreadable:
         for _, why in report.unreadable:
             console.error(why)

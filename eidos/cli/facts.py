@@ -107,16 +107,25 @@ def _load_graph(rules, *, use_cache: bool):
     return graph
 
 
-def snapshot_facts(args: argparse.Namespace, graph) -> tuple[dict, dict]:
-    """Facts inferred from ``--snapshot`` (empty when none was given)."""
+def snapshot_facts(args: argparse.Namespace, graph, given: tuple[str, ...] = ()) -> tuple[dict, dict]:
+    """Facts inferred from ``--snapshot`` (empty when none was given); a fact neither
+    inferred nor ``given`` by a flag is reported on stderr with why (inference notices)."""
     source = getattr(args, "snapshot", None)
     if not source:
         return {}, {}
-    from eidos.engine.inference import infer_facts
+    from eidos.cli import console
+    from eidos.engine.inference import infer_facts, notices
     from eidos.snapshot.io import load_snapshot
 
     snapshot = load_snapshot(source)
-    return infer_facts(graph, lambda operand: snapshot.lookup(operand.segments))
+
+    def lookup(operand):
+        return snapshot.lookup(operand.segments)
+
+    facts, sources = infer_facts(graph, lookup)
+    for item in notices(graph, lookup, facts, given=given):
+        console.notice("notice: " + item["message"])
+    return facts, sources
 
 
 def resolve_from_args(args: argparse.Namespace, *, explain: bool = False):
@@ -124,8 +133,8 @@ def resolve_from_args(args: argparse.Namespace, *, explain: bool = False):
     from eidos import engine
 
     graph = load_graph_from_args(args)
-    facts, sources = snapshot_facts(args, graph)
     flag_facts, flag_sources = facts_from_args(args, graph)
+    facts, sources = snapshot_facts(args, graph, given=tuple(flag_facts))
     for name, value in flag_facts.items():
         if name in sources and facts.get(name) != value:
             flag_sources[name]["overrides"] = sources[name]

@@ -13,7 +13,8 @@ The order:
   (``1.30 == 1.30.0 < 1.30.5``), leading zeros are insignificant (``24.04 == 24.4``);
 * a pre-release (suffix starting with alpha, beta, rc, pre, preview or dev) orders
   before its release, pre-releases among themselves by SemVer precedence;
-* any other suffix (``-eks-…``, ``-1028-aws``, ``-gke.…``, ``+build``) is a vendor or
+* any other suffix (``-eks-…``, ``-1028-aws``, ``-gke.…``, ``+build``, and the bare ``+`` GKE's
+  Container-Optimized OS kernels end with, ``6.6.72+``) is a vendor or
   build tag: kept for display, ignored by comparison, so ``v1.33.5-eks-3025e55 == 1.33.5``.
 
 That makes the order a total preorder: versions that differ only in vendor tags are
@@ -33,7 +34,7 @@ from eidos.lang.limits import MAX_VERSION_CHARS
 _VERSION_RE = re.compile(
     r"""^[vV]?
     (?P<release>\d+(?:\.\d+)*)
-    (?P<suffix>(?:[-+~][0-9A-Za-z]|[A-Za-z])[0-9A-Za-z.+~_-]*)?$""",
+    (?P<suffix>(?:[-+~][0-9A-Za-z]|[A-Za-z])[0-9A-Za-z.+~_-]*|\+)?$""",
     re.VERBOSE,
 )
 _PRERELEASE_TAGS = ("alpha", "beta", "rc", "pre", "preview", "dev")

@@ -7,8 +7,11 @@ The decision table (docs/validate.md repeats it for users):
 * the expression is unknown because values are absent, or false only because a whole
   collector's data is absent (``exists`` on a subtype the snapshot lacks):
   ``error`` for an error-severity rule, ``skip`` for warning/info (they may be absent);
-  the reason says which collector did not deliver and why
-* true, but every value it mentions is absent (``not exists P or …``) -> ``skip``
+  the reason says which collector did not deliver and why, and the remedy is how to
+  re-take the snapshot (the rule's own fix, an upgrade say, would be wrong advice)
+* true, but every value it mentions is absent (``not exists P or …``) -> ``skip``; unless
+  the rule only tests presence and each path's subtype was collected (``not exists
+  OS.kmod.nouveau`` with a module list that lacks it): a measured absence -> ``pass``
 * true                                                  -> ``pass``
 * false                                                 -> ``fail`` (error) or ``warn``
 
@@ -20,8 +23,11 @@ from __future__ import annotations
 
 import json
 
-from eidos.lang.expr import EvalError, trace
+import attrs
+
+from eidos.lang.expr import EvalError, Exist, atoms, trace
 from eidos.lang.measurements import MISSING
+from eidos.validate import hostos
 from eidos.validate.plan import Rule
 from eidos.validate.verdicts import Verdict
 
@@ -54,10 +60,50 @@ def show(value: object) -> str:
         return str(value)
 
 
+# How to get each measurement type's data into a snapshot, for "re-take" remedies.
+_RETAKE = {
+    "K8s": "with access to the cluster: eidos snapshot without --no-cluster (a kubeconfig that can read "
+           "nodes, pods and ClusterPolicies), or eidos snapshot --deploy-agent",
+    "GPU": "on a GPU node where nvidia-smi runs: eidos snapshot --deploy-agent (the agent runs on a node "
+           "labelled nvidia.com/gpu.present=true)",
+    "OS": "with the host's root: eidos snapshot --host-root /host in a pod mounting / at /host, "
+          "or eidos snapshot --deploy-agent",
+    "SystemD": "on the node with the host's systemd reachable: eidos snapshot --deploy-agent",
+}
+
+
+def retake_remedy(snapshot, gaps: list) -> str:
+    """What to do when an ``error`` verdict comes from data the snapshot lacks, not from
+    the cluster: the rule's own fix (an upgrade, say) would be wrong advice. ``gaps`` are
+    the absent operands (``.segments``, ``.name``); paths needing the same re-take share
+    one sentence."""
+    by_how: dict[str, list[str]] = {}
+    for op in gaps:
+        segments, path = tuple(op.segments), op.name
+        if segments[:2] == hostos.SUBTYPE:
+            how = ("so it carries the host's OS: with eidos' agent (eidos snapshot --deploy-agent reads the "
+                   "host's os-release), or with cluster access so the kubelet's os-image (K8s.node.os-image) "
+                   "is recorded")
+        elif len(segments) > 2 and snapshot.lookup(segments[:2]) is not MISSING:
+            how = (f"with eidos' own collectors (eidos snapshot --deploy-agent): this snapshot has "
+                   f"{segments[0]}.{segments[1]} without these keys")
+        else:
+            how = _RETAKE.get(segments[0], "with eidos snapshot --deploy-agent")
+        by_how.setdefault(how, []).append(path)
+    return " ".join(f"Re-take the snapshot {how} (needed: {', '.join(paths)}); then validate again."
+                    for how, paths in by_how.items())
+
+
 def absence_reason(snapshot, segments: tuple) -> str:
     """Why a path is absent, naming the collector that should have delivered it."""
     mtype = segments[0]
     sub = segments[1] if len(segments) > 1 else None
+    if tuple(segments[:2]) == hostos.SUBTYPE:
+        host = snapshot.lookup(hostos.SUBTYPE)
+        if host is MISSING:
+            return hostos.NO_HOST_OS
+        return (f"OS.host has no {segments[2] if len(segments) > 2 else 'such key'} "
+                f"(from {host.get('source')}: {host.get('PRETTY_NAME', '?')!r} does not say)")
     wanted = _COLLECTOR_OF.get((mtype, sub))
     broken = [c for c in snapshot.collectors if c.type == mtype and not c.ok]
     named = [c for c in broken if c.name == wanted] or ([] if wanted else broken)
@@ -71,21 +117,57 @@ def absence_reason(snapshot, segments: tuple) -> str:
     return f"the snapshot has no {mtype}.{sub}"
 
 
-def _found(rule: Rule, values) -> str:
+def _found(rule: Rule, values, snapshot=None) -> str:
     parts = []
     for op, value in zip(rule.operands, values):
         parts.append(f"{op.name} not in snapshot" if value is MISSING else f"{op.name} = {show(value)}")
+    host = [op for op, v in zip(rule.operands, values) if v is not MISSING and tuple(op.segments[:2]) == hostos.SUBTYPE]
+    if host and snapshot is not None:
+        info = snapshot.lookup(hostos.SUBTYPE)
+        if isinstance(info, dict):
+            parts.append(f"OS.host from {info.get('source')}: {info.get('PRETTY_NAME', '?')!r}")
     return ", ".join(parts)
 
 
-def _verdict(rule: Rule, status: str, values, reason: str) -> Verdict:
+def _verdict(rule: Rule, status: str, values, reason: str, remedy: str | None = None) -> Verdict:
     actual = tuple((op.name, None if v is MISSING else v) for op, v in zip(rule.operands, values))
     return Verdict(rule.id, rule.kind, rule.name, rule.category, rule.origin, rule.expr, rule.severity,
-                   status, actual, reason, rule.message, rule.remedy, rule.source)
+                   status, actual, reason, rule.message, rule.remedy if remedy is None else remedy, rule.source)
 
 
-def evaluate(rule: Rule, snapshot) -> Verdict:
-    """The verdict of ``rule`` on ``snapshot`` (never raises for bad snapshot data)."""
+def _absence_measured(rule: Rule, snapshot, missing: list) -> bool:
+    """True when a rule only tests presence (``exists``) and each absent path's subtype was
+    collected: ``not exists OS.kmod.nouveau`` on a snapshot whose module list lacks nouveau
+    is a measured absence (pass), not a value the snapshot failed to carry (skip)."""
+    if not all(isinstance(a, Exist) for a in atoms(rule.ir)):
+        return False
+    return all(snapshot.lookup(tuple(op.segments[:2])) is not MISSING for op in missing)
+
+
+def _explained(rule: Rule, verdict: Verdict, snapshot) -> Verdict:
+    """``verdict`` with why the rule applied and every test its expression made (--explain)."""
+    if verdict.status == "skip" and rule.skip_reason is not None:
+        return attrs.evolve(verdict, applies=rule.skip_reason)
+    look = snapshot.lookup
+    _, atoms = trace(rule.ir, lambda op: look(op.segments))
+    steps = []
+    for a in atoms:
+        got = "absent" if a.actual is MISSING or a.actual is None else show(a.actual)
+        gave = {True: "true", False: "false", None: "unknown"}.get(a.result, str(a.result))
+        steps.append(f"{a.text}: found {got} -> {gave}" + (f" ({a.error})" if a.error else ""))
+    return attrs.evolve(verdict, applies=rule.applies, trace=tuple(steps))
+
+
+def evaluate(rule: Rule, snapshot, *, explain: bool = False) -> Verdict:
+    """The verdict of ``rule`` on ``snapshot`` (never raises for bad snapshot data).
+
+    With ``explain``, the verdict also says why the rule applied and traces each test of
+    its expression (slower: a second, recording evaluation)."""
+    verdict = _judge(rule, snapshot)
+    return _explained(rule, verdict, snapshot) if explain else verdict
+
+
+def _judge(rule: Rule, snapshot) -> Verdict:
     if rule.skip_reason is not None:
         return Verdict(rule.id, rule.kind, rule.name, rule.category, rule.origin, rule.expr,
                        rule.severity, "skip", (), rule.skip_reason, rule.message, rule.remedy, rule.source)
@@ -107,15 +189,19 @@ def evaluate(rule: Rule, snapshot) -> Verdict:
     if result is True:
         if missing and len(missing) == len(values):
             paths = ", ".join(op.name for op, _ in missing)
+            if _absence_measured(rule, snapshot, [op for op, _ in missing]):
+                return _verdict(rule, "pass", values, f"holds: {paths} absent from the collected data")
             return _verdict(rule, "skip", values, f"nothing to check: {paths} not in snapshot, which the rule allows")
-        return _verdict(rule, "pass", values, f"holds: {_found(rule, values)}" if values else "holds")
+        return _verdict(rule, "pass", values, f"holds: {_found(rule, values, snapshot)}" if values else "holds")
     uncollected = [op for op, _ in missing if snapshot.lookup(tuple(op.segments[:2])) is MISSING]
     if result is None or uncollected:
         gaps = uncollected if result is not None else [op for op, _ in missing]
         why = "; ".join(f"{op.name} not in snapshot ({absence_reason(snapshot, op.segments)})" for op in gaps)
         why = why or "the expression's value is unknown for this snapshot"
         if rule.severity == "error":
-            return _verdict(rule, "error", values, why)
-        return _verdict(rule, "skip", values, f"{why}; a {rule.severity}-severity rule may be absent")
+            # the cluster was not judged: the fix is a better snapshot, not the rule's remedy
+            fix = retake_remedy(snapshot, gaps) if gaps else None
+            return _verdict(rule, "error", values, why, fix)
+        return _verdict(rule, "skip", values, f"{why}; {'an' if rule.severity[0] in 'aeiou' else 'a'} {rule.severity}-severity rule may be absent")
     status = "fail" if rule.severity == "error" else "warn"
-    return _verdict(rule, status, values, f"expected {rule.expr}; found {_found(rule, values)}")
+    return _verdict(rule, status, values, f"expected {rule.expr}; found {_found(rule, values, snapshot)}")

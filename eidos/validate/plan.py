@@ -69,6 +69,7 @@ class Rule:
     fn: Callable = attrs.field(eq=False, repr=False)
     operands: tuple[Operand, ...] = attrs.field(eq=False, repr=False)
     skip_reason: str | None = None  # set when the check does not apply to the facts
+    applies: str = ""  # why it applies to these facts, in the user's terms (for --explain)
 
 
 def operands_of(ir: IR) -> tuple[Operand, ...]:
@@ -88,19 +89,44 @@ def category_of(ops: tuple[Operand, ...]) -> str:
     return _SUBTYPE_CATEGORY.get(tuple(seg[:2]), _TYPE_CATEGORY.get(seg[0], "general"))
 
 
-def requirement_rules(reqs, cache: ClosureCache) -> list[Rule]:
+def requirement_rules(reqs, cache: ClosureCache, graph: RuleGraph | None = None) -> list[Rule]:
     out: list[Rule] = []
     unnamed: dict[str, int] = {}
+    # Sibling overlays may each hold a requirement of the same name (both hold: requirements
+    # are conjunctive); their verdicts then carry the overlay so every id stays unique.
+    named = [r.name for r in reqs if r.name]
+    shared = {n for n in named if named.count(n) > 1}
     for r in reqs:
-        if r.name:
+        if r.name in shared:
+            rid, name = f"requirement:{r.name}@{r.origin}", r.name
+        elif r.name:
             rid, name = f"requirement:{r.name}", r.name
         else:
             unnamed[r.origin] = unnamed.get(r.origin, 0) + 1
             rid, name = f"requirement:{r.origin}#{unnamed[r.origin]}", r.text
         ops = operands_of(r.ir)
         out.append(Rule(rid, "requirement", name, category_of(ops), r.origin, r.text, r.severity,
-                        r.message, r.remedy, r.source, r.ir, cache.get(r.ir), ops))
+                        r.message, r.remedy, r.source, r.ir, cache.get(r.ir), ops,
+                        applies=_overlay_applies(graph, r.origin)))
     return out
+
+
+def _overlay_applies(graph: RuleGraph | None, origin: str) -> str:
+    """Why a recipe requirement is in the plan: the overlay that set it, and its condition."""
+    overlay = graph.overlays.get(origin) if graph is not None else None
+    if overlay is None or not getattr(overlay, "condition_text", ""):
+        return f"required by overlay {origin} of the recipe for these facts"
+    return f"required by overlay {origin}, selected because {overlay.condition_text} holds"
+
+
+def applies_text(check: CheckSpec, facts: dict) -> str:
+    """The facts that made a check's ``when`` true, e.g. ``accelerator == gb200 (accelerator = gb200)``."""
+    def lookup(op: Operand):
+        return facts.get(op.name, MISSING)
+
+    _, results = trace(check.condition, lookup)
+    held = [f"{a.text} (got {a.actual})" for a in results if a.result is True]
+    return f"applies: when {check.condition_text}" + (f"; {', '.join(held)}" if held else "")
 
 
 def applicability(check: CheckSpec, facts: dict, cache: ClosureCache) -> str | None:
@@ -129,6 +155,7 @@ def check_rules(graph: RuleGraph, facts: dict, cache: ClosureCache) -> list[Rule
     for cname in sorted(graph.checks):
         check = graph.checks[cname]
         reason = applicability(check, facts, cache)
+        applies = applies_text(check, facts) if reason is None else ""
         many = len(check.requirements) > 1
         for i, r in enumerate(check.requirements, 1):
             if r.name:
@@ -138,13 +165,13 @@ def check_rules(graph: RuleGraph, facts: dict, cache: ClosureCache) -> list[Rule
             ops = operands_of(r.ir)
             out.append(Rule(rid, "check", name, check.category or category_of(ops), cname, r.text,
                             r.severity, r.message or check.doc, r.remedy, r.span.short, r.ir,
-                            cache.get(r.ir), ops, reason))
+                            cache.get(r.ir), ops, reason, applies))
     return out
 
 
 def build_plan(graph: RuleGraph, requirements, facts: dict, cache: ClosureCache) -> tuple[Rule, ...]:
     """Recipe requirements first (in recipe order), then every check in name order."""
-    return tuple(requirement_rules(requirements, cache) + check_rules(graph, facts, cache))
+    return tuple(requirement_rules(requirements, cache, graph) + check_rules(graph, facts, cache))
 
 
 def from_resolved(recipe) -> list[RequirementSource]:

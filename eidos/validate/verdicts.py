@@ -35,7 +35,7 @@ _RANK = {"info": 1, "warning": 2, "error": 3}
 class Verdict:
     """One rule judged on one node."""
 
-    id: str  # stable across runs: "requirement:<name>" or "check:<check>[:<requirement>]"
+    id: str  # stable across runs: "requirement:<name>[@<overlay>]" or "check:<check>[:<requirement>]"
     kind: str  # requirement | check
     name: str
     category: str
@@ -48,6 +48,10 @@ class Verdict:
     message: str
     remedy: str
     source: str  # file:line of the rule
+    # --explain only (empty otherwise): why the rule applied, and each test the expression
+    # made with the value it found and what it gave
+    applies: str = ""
+    trace: tuple[str, ...] = ()
 
     @property
     def level(self) -> int:
@@ -77,6 +81,9 @@ class NodeResult:
     fact_sources: tuple[tuple[str, str], ...]  # fact -> "flag" | "snapshot (rule file:line)" | "recipe"
     overlays: tuple[str, ...]
     verdicts: tuple[Verdict, ...]
+    # facts the snapshot did not give and no flag did either, and why (inference notices):
+    # an unknown GPU model is named here rather than leaving every GPU check silently skipped
+    notices: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:

@@ -16,8 +16,19 @@ NOT_APPLICABLE = "skip"
 H100_TRAINING = {
     # eks-training replaces k8s-version with >= 1.30; the node runs v1.30.14-eks-3025e55.
     "requirement:k8s-version": "pass",
-    # 1.30 left EKS standard support: a warning, not a failure.
+    # the recipe deploys gpu-operator v25.10.1; the cluster's operator image is v25.3.0 (the
+    # operator's image tag is its chart version): deployed differs from the recipe -> warn
+    "component:gpu-operator": "warn",
+    # the reference snapshot has no Helm releases (K8s.helm) and these charts' versions are not
+    # their images' tags: the deployed version is unknown, a warning-level rule -> skip
+    "component:cert-manager": "skip",
+    "component:nvsentinel": "skip",
+    "component:prometheus": "skip",
+    "component:skyhook-operator": "skip",
+    # EKS calendar in rules/checks.eidos (reviewed 2026-11-30): 1.30 left standard support on
+    # 2025-07-23 (< 1.34) and extended support on 2026-07-23 (< 1.32): two warnings, no failure.
     "check:eks-standard-support:eks-version": "warn",
+    "check:eks-standard-support:eks-extended": "warn",
     # GB200/B200-only checks do not apply to an H100 query.
     "check:dra-kubernetes:dra-version": NOT_APPLICABLE,
     "check:kernel-version:kernel": NOT_APPLICABLE,
@@ -42,9 +53,16 @@ H100_TRAINING = {
     # nvidia and nvidia_uvm are loaded.
     "check:nvidia-modules:nvidia-kmod": "pass",
     "check:nvidia-modules:nvidia-uvm": "pass",
+    # the module list was collected and has no nouveau: a measured absence.
+    "check:nouveau-not-loaded:no-nouveau": "pass",
+    # efa is loaded; the reference agent recorded no allocatable resources (warning-level).
+    "check:efa-eks:efa-module": "pass",
+    "check:efa-eks:efa-allocatable": "skip",
     # service is eks: the non-EKS GPUDirect check does not apply, the EKS one warns (no nvidia_peermem).
-    "check:gpudirect-rdma:peermem": NOT_APPLICABLE,
+    "check:gpudirect-rdma:rdma-path": NOT_APPLICABLE,
     "check:gpudirect-rdma-eks:peermem": "warn",
+    # the reference snapshot has no node labels: whether it is a vGPU guest is unknown (info-level).
+    "check:vgpu-guest:not-vgpu": "skip",
     # containerd 1.7.24.
     "check:container-runtime:runtime-kind": "pass",
     "check:container-runtime:containerd-version": "pass",
@@ -57,17 +75,30 @@ H100_TRAINING = {
 GB200_UBUNTU_TRAINING = {
     # gb200-eks-training replaces k8s-version with >= 1.32.4; the node runs v1.33.5-eks-3025e55.
     "requirement:k8s-version": "pass",
-    # OS.release says ubuntu 24.04 — read by the reference agent from its own container.
+    # the GB200 recipe pins gpu-operator v25.3.3; the operator image is v25.3.3 -> pass
+    "component:gpu-operator": "pass",
+    # the reference snapshot has no Helm releases (K8s.helm) and these charts' versions are not
+    # their images' tags: the deployed version is unknown, a warning-level rule -> skip
+    "component:cert-manager": "skip",
+    "component:nvidia-dra-driver-gpu": "skip",
+    "component:nvsentinel": "skip",
+    "component:prometheus": "skip",
+    "component:skyhook-operator": "skip",
+    # OS.host comes from the kubelet's os-image "Ubuntu 22.04.5 LTS" (the reference agent's
+    # OS.release, Ubuntu 24.04, is its container's and is not used): the host is Ubuntu, so
+    # os-id passes, but it is 22.04, not the 24.04 the recipe wants — the report no longer
+    # contradicts gb200-host-os.
     "requirement:os-id": "pass",
-    "requirement:os-version": "pass",
+    "requirement:os-version": "fail",
     # kernel 6.8.0-1028-aws >= 6.8.
     "requirement:kernel": "pass",
-    # 1.33 is in standard support.
-    "check:eks-standard-support:eks-version": "pass",
+    # 1.33 left standard support on 2026-07-29 (calendar reviewed 2026-11-30): warn; it is
+    # inside extended support (>= 1.32): pass.
+    "check:eks-standard-support:eks-version": "warn",
+    "check:eks-standard-support:eks-extended": "pass",
     # 1.33.5 >= 1.32 for DRA.
     "check:dra-kubernetes:dra-version": "pass",
-    # the host (kubelet os-image) is Ubuntu 22.04.5 LTS, not 24.04: the check catches the
-    # reference agent's os-release quirk that made the recipe's os-version requirement pass.
+    # the host (kubelet os-image) is Ubuntu 22.04.5 LTS: 22.04 < 24.04, same answer as os-version.
     "check:gb200-host-os:host-os": "fail",
     "check:kernel-version:kernel": "pass",
     # numa_balancing is 0.
@@ -86,8 +117,12 @@ GB200_UBUNTU_TRAINING = {
     "check:kubelet-version:kubelet": "skip",
     "check:nvidia-modules:nvidia-kmod": "pass",
     "check:nvidia-modules:nvidia-uvm": "pass",
-    "check:gpudirect-rdma:peermem": NOT_APPLICABLE,
+    "check:nouveau-not-loaded:no-nouveau": "pass",  # kmod list without nouveau
+    "check:efa-eks:efa-module": "pass",  # efa loaded
+    "check:efa-eks:efa-allocatable": "skip",  # no allocatable in the reference snapshot
+    "check:gpudirect-rdma:rdma-path": NOT_APPLICABLE,
     "check:gpudirect-rdma-eks:peermem": "warn",
+    "check:vgpu-guest:not-vgpu": "skip",
     # containerd 1.7.27.
     "check:container-runtime:runtime-kind": "pass",
     "check:container-runtime:containerd-version": "pass",
@@ -120,8 +155,10 @@ def test_gb200_eks_ubuntu_training(embedded_graph):
     assert node.overlays == ("base", "eks", "eks-training", "gb200-eks-training", "gb200-eks-ubuntu-training")
     assert {k: v.status for k, v in by.items()} == GB200_UBUNTU_TRAINING
     host = by["check:gb200-host-os:host-os"]
-    assert host.actual == (("K8s.node.os-image", "Ubuntu 22.04.5 LTS"),)
+    assert host.actual == (("OS.host.VERSION_ID", "22.04"),)
+    assert "kubelet os-image" in host.reason and "Ubuntu 22.04.5 LTS" in host.reason
     assert "Ubuntu 24.04" in host.remedy
+    assert by["requirement:os-version"].actual == (("OS.host.VERSION_ID", "22.04"),)
     assert Report((node,)).exit_code == 1  # an error-severity check failed
 
 
@@ -143,3 +180,135 @@ def test_every_non_pass_verdict_has_a_reason_and_every_failure_a_remedy(embedded
             assert v.reason, v.id
         if v.status in ("fail", "warn", "error"):
             assert v.remedy and v.source.startswith("rules/"), v.id
+
+
+# H100 fixture as an inference cluster (facts: service, accelerator, os inferred; intent flag).
+# The resolved recipe carries two k8s-version requirements (eks and h100-inference each
+# replace base's; both hold), so each verdict id names its overlay and stays unique.
+H100_INFERENCE = [
+    # eks overlay: >= 1.28; the node runs v1.30.14-eks-3025e55
+    ("requirement:k8s-version@eks", "pass"),
+    # h100-inference overlay: >= 1.31; 1.30.14 is older
+    ("requirement:k8s-version@h100-inference", "fail"),
+    # the host is Ubuntu (kubelet os-image "Ubuntu 22.04.5 LTS")...
+    ("requirement:os-id", "pass"),
+    # ...22.04, not >= 24.04 (the reference agent's container said 24.04: no longer believed)
+    ("requirement:os-version", "fail"),
+    # kernel 6.8.0-1024-aws >= 6.8
+    ("requirement:kernel", "pass"),
+    # deployed versions: the operator image v25.3.0 is not the recipe's v25.10.1; the other
+    # charts have no version in the reference snapshot (no K8s.helm) -> skip
+    ("component:cert-manager", "skip"),
+    ("component:gpu-operator", "warn"),
+    ("component:network-operator", "skip"),
+    ("component:nvsentinel", "skip"),
+    ("component:prometheus", "skip"),
+    ("component:prometheus-adapter", "skip"),
+    ("component:skyhook-operator", "skip"),
+    ("check:container-runtime:runtime-kind", "pass"),  # containerd
+    ("check:container-runtime:containerd-version", "pass"),  # 1.7.24 >= 1.7
+    ("check:cuda-driver-version:cuda", NOT_APPLICABLE),  # Blackwell only
+    ("check:cuda-driver-version-hopper:cuda", "pass"),  # CUDA 12.8 >= 12.2
+    ("check:dra-kubernetes:dra-version", NOT_APPLICABLE),  # GB200 only
+    ("check:driver-branch-ampere-ada:driver", NOT_APPLICABLE),
+    ("check:driver-branch-blackwell:driver", NOT_APPLICABLE),
+    ("check:driver-branch-hopper:driver", "pass"),  # 570.133.20 >= 535
+    ("check:driver-branch-hopper:h200-driver", "pass"),  # not an H200
+    # 1.30 is past standard (2025-07-23) and extended (2026-07-23) support
+    ("check:efa-eks:efa-module", NOT_APPLICABLE),  # training only
+    ("check:efa-eks:efa-allocatable", NOT_APPLICABLE),
+    ("check:eks-standard-support:eks-version", "warn"),
+    ("check:eks-standard-support:eks-extended", "warn"),
+    ("check:gb200-fabric:fabric-completed", NOT_APPLICABLE),
+    ("check:gb200-host-os:host-os", NOT_APPLICABLE),
+    ("check:gpudirect-rdma:rdma-path", NOT_APPLICABLE),  # training only, and not on EKS
+    ("check:gpudirect-rdma-eks:peermem", NOT_APPLICABLE),  # training only
+    ("check:gpus-visible:gpu-count", "pass"),  # 8 GPUs
+    ("check:kernel-version:kernel", NOT_APPLICABLE),  # GB200 only
+    # the training-only checks do not apply to an inference cluster
+    ("check:kubelet-version:kubelet", NOT_APPLICABLE),
+    ("check:mig-disabled-for-training:mig-off", NOT_APPLICABLE),
+    ("check:network-sysctls:ip-forward", NOT_APPLICABLE),
+    ("check:network-sysctls:rmem-max", NOT_APPLICABLE),
+    ("check:network-sysctls:wmem-max", NOT_APPLICABLE),
+    ("check:nouveau-not-loaded:no-nouveau", "pass"),  # kmod list without nouveau
+    ("check:numa-balancing:numa-balancing-off", NOT_APPLICABLE),
+    ("check:nvidia-modules:nvidia-kmod", "pass"),
+    ("check:nvidia-modules:nvidia-uvm", "pass"),
+    # the reference snapshot has no node labels: unknown, info-level -> skip
+    ("check:vgpu-guest:not-vgpu", "skip"),
+]
+
+# The later reference's mock snapshot (K8s.server v1.33.0, a Helm list, OS.release ID only;
+# no GPU, kmod, sysctl or node data), judged as EKS H100 training.
+AICR_MOCK_H100_TRAINING = {
+    "requirement:k8s-version": "pass",  # v1.33.0 >= 1.30 (eks-training)
+    # deployed (K8s.helm) against the recipe: cert-manager v1.17.2 and gpu-operator v25.10.1
+    # match; nvsentinel v0.10.0 (recipe v0.6.0), kube-prometheus-stack 82.8.0 (81.2.2, found
+    # under the chart's release name) and skyhook-operator v0.14.0 (v0.11.1) do not -> warn
+    "component:cert-manager": "pass",
+    "component:gpu-operator": "pass",
+    "component:nvsentinel": "warn",
+    "component:prometheus": "warn",
+    "component:skyhook-operator": "warn",
+    # no K8s.node: the warning-level runtime kind may be absent; the error-level containerd
+    # version cannot be judged -> error (remedy: re-take with cluster access)
+    "check:container-runtime:runtime-kind": "skip",
+    "check:container-runtime:containerd-version": "error",
+    "check:cuda-driver-version:cuda": NOT_APPLICABLE,
+    "check:cuda-driver-version-hopper:cuda": "skip",  # no GPU data, warning-level
+    "check:dra-kubernetes:dra-version": NOT_APPLICABLE,
+    "check:driver-branch-ampere-ada:driver": NOT_APPLICABLE,
+    "check:driver-branch-blackwell:driver": NOT_APPLICABLE,
+    # no GPU measurement: the error-level driver checks cannot be judged
+    "check:driver-branch-hopper:driver": "error",
+    "check:driver-branch-hopper:h200-driver": "error",
+    "check:eks-standard-support:eks-version": "warn",  # 1.33 left standard support 2026-07-29
+    "check:eks-standard-support:eks-extended": "pass",  # 1.33 >= 1.32
+    "check:gb200-fabric:fabric-completed": NOT_APPLICABLE,
+    "check:gb200-host-os:host-os": NOT_APPLICABLE,
+    "check:gpudirect-rdma:rdma-path": NOT_APPLICABLE,  # EKS
+    "check:gpudirect-rdma-eks:peermem": "skip",  # no OS.kmod, warning-level
+    "check:gpus-visible:gpu-count": "error",  # no GPU measurement
+    "check:kernel-version:kernel": NOT_APPLICABLE,
+    "check:kubelet-version:kubelet": "skip",  # no K8s.node, warning-level
+    "check:mig-disabled-for-training:mig-off": "skip",
+    "check:network-sysctls:ip-forward": "skip",  # no OS.sysctl, warning-level
+    "check:network-sysctls:rmem-max": "skip",
+    "check:network-sysctls:wmem-max": "skip",
+    "check:numa-balancing:numa-balancing-off": "skip",
+    "check:nvidia-modules:nvidia-kmod": "error",  # no OS.kmod
+    "check:nvidia-modules:nvidia-uvm": "error",
+    # no OS.kmod at all: "not exists" holds but nothing was measured -> skip
+    "check:nouveau-not-loaded:no-nouveau": "skip",
+    # no OS.kmod and no K8s.node: both warning-level EFA values may be absent
+    "check:efa-eks:efa-module": "skip",
+    "check:efa-eks:efa-allocatable": "skip",
+    "check:vgpu-guest:not-vgpu": "skip",
+}
+
+
+def test_h100_inference_every_verdict(embedded_graph):
+    node = Validator(embedded_graph, flag_facts={"intent": "inference"}).node(
+        load_snapshot(str(SNAPSHOTS / "cns-eks-h100.yaml")), "cns-eks-h100.yaml")
+    assert node.overlays == ("base", "eks", "monitoring-hpa", "h100-inference")
+    assert [(v.id, v.status) for v in node.verdicts] == H100_INFERENCE
+
+
+def test_aicr_mock_every_verdict(embedded_graph):
+    node, by = run(embedded_graph, "aicr-mock-training.yaml", service="eks", accelerator="h100", intent="training")
+    assert {k: v.status for k, v in by.items()} == AICR_MOCK_H100_TRAINING
+    for v in by.values():
+        if v.status == "error":
+            assert v.remedy.startswith("Re-take the snapshot"), v.id
+
+
+def test_verdict_ids_are_unique_on_every_fixture(embedded_graph):
+    # JUnit test names, SARIF rule ids and --only/--skip all key on the id: two verdicts
+    # with one id would be merged or hidden by any of them
+    for fixture, facts in (("cns-eks-h100.yaml", {"intent": "inference"}),
+                           ("cns-eks-h100.yaml", {"intent": "training"}),
+                           ("cns-eks-gb200.yaml", {"intent": "training"})):
+        node, _ = run(embedded_graph, fixture, **facts)
+        ids = [v.id for v in node.verdicts]
+        assert len(ids) == len(set(ids)), (fixture, facts)

@@ -34,7 +34,10 @@ def test_mixed_fleet_gets_per_node_recipes_and_summary(embedded_graph, tmp_path)
     assert dict(by["ip-10-0-160-248.ec2.internal"].criteria)["accelerator"] == "gb200"
     assert dict(by["ip-10-0-158-18.ec2.internal"].criteria)["accelerator"] == "h100"
     assert "gb200-eks-ubuntu-training" in by["ip-10-0-160-248.ec2.internal"].overlays
-    assert report.failing_by_rule() == [("check:gb200-host-os:host-os", ["ip-10-0-160-248.ec2.internal"])]
+    # the GB200 host is Ubuntu 22.04.5 (kubelet os-image): both the check and the recipe's
+    # os-version requirement (== 24.04) fail on it, and on nothing else
+    assert report.failing_by_rule() == [("check:gb200-host-os:host-os", ["ip-10-0-160-248.ec2.internal"]),
+                                        ("requirement:os-version", ["ip-10-0-160-248.ec2.internal"])]
     assert report.exit_code == 1
 
 

@@ -22,11 +22,12 @@ _MODULES = {
 }
 
 
-def render(report, fmt: str, *, color: bool = False) -> str:
-    """The report as text in ``fmt`` (``color`` only affects ``table``)."""
+def render(report, fmt: str, *, color: bool = False, **table_options) -> str:
+    """The report as text in ``fmt`` (``color`` and ``table_options`` — width, verbose,
+    explain — only affect ``table``; ``--explain`` data is in every verdict of json/yaml)."""
     module = importlib.import_module(_MODULES[fmt])
     if fmt == "table":
-        return module.render(report, color=color)
+        return module.render(report, color=color, **table_options)
     if fmt in ("json", "yaml"):
         return module.render(report, fmt)
     return module.render(report)

@@ -25,6 +25,8 @@ def verdict_document(v) -> dict:
         doc["remedy"] = v.remedy
     doc["source"] = v.source
     doc["origin"] = v.origin
+    if v.applies or v.trace:  # --explain
+        doc["explain"] = {"applies": v.applies, "tests": list(v.trace)}
     return doc
 
 
@@ -54,6 +56,7 @@ def document(report) -> dict:
             **({"timestamp": n.timestamp} if n.timestamp else {}),
             "criteria": dict(n.criteria),
             "factSources": dict(n.fact_sources),
+            "notices": list(n.notices),
             "overlays": list(n.overlays),
             "status": n.status,
             "summary": n.counts,
