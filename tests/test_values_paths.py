@@ -220,3 +220,40 @@ def test_lookup_says_how_deep_it_got():
     assert paths.lookup(values, ("a", "b", 5, "c"))[1] == 2
     assert paths.lookup(values, ("a", "x"))[1] == 1
     assert paths.lookup(values, ("z",))[1] == 0
+
+
+def test_unset_forgets_the_origins_below_it_by_hand():
+    # a.yaml writes x.y (line 2); an unset of x.y leaves x an empty map, a leaf whose origin
+    # must not be the removed key's line
+    p = Provenance()
+    first = {"x": {"y": 1}, "z": 2}
+    p.merged({}, first, "a.yaml", {("x",): 1, ("x", "y"): 2, ("z",): 3})
+    values = unset_path(deep_merge({}, first), ("x", "y"))
+    p.removed(("x", "y"))
+    assert values == {"x": {}, "z": 2}
+    final = p.final(values)
+    assert final.get("x") != "a.yaml:2"
+    assert final["z"] == "a.yaml:3"
+    p.removed(())  # unsetting nothing is a no-op, never an error
+    p.removed(("nope", "deeper"))  # nor is unsetting below a key that has no origin
+    assert p.final(values)["z"] == "a.yaml:3"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ({"a": {"b": 1, "c": [1, 2]}, "d": {}}, [("a", "b"), ("a", "c"), ("d",)]),
+    ({}, [()]),  # an empty map is itself a leaf
+    (5, [()]),
+    ([{"a": 1}], [()]),  # lists are leaves: they are replaced, never walked
+])
+def test_leaves_by_hand(value, expected):
+    assert list(paths.leaves(value)) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("driver.", "ends with '.'"),
+    ("driver[0", "'[' without ']'"),
+])
+def test_path_syntax_errors_by_hand(text, message):
+    with pytest.raises(ValuePathError) as err:
+        paths.parse_path(text)
+    assert message in err.value.message

@@ -130,3 +130,25 @@ def test_is_version():
     assert is_version("v1.33.5-eks-3025e55") is True
     assert is_version("ubuntu") is False
     assert is_version("") is False
+
+
+def test_version_length_bound_is_exact():
+    from eidos.lang.limits import MAX_VERSION_CHARS
+
+    longest = "1." + "0." * ((MAX_VERSION_CHARS - 3) // 2) + "1"
+    longest = longest + "0" * (MAX_VERSION_CHARS - len(longest))
+    assert len(longest) == MAX_VERSION_CHARS
+    assert Version.parse(longest) > Version.parse("1")  # at the bound: a version
+    with pytest.raises(VersionError, match=f"a version of {MAX_VERSION_CHARS + 1} characters is too long"):
+        Version.parse(longest + "0")
+
+
+def test_huge_integers_are_refused_by_their_size_not_by_str():
+    from eidos.lang.limits import MAX_VERSION_CHARS
+
+    # 4 bits per allowed character: past that the integer is refused before str() is tried,
+    # with the bit count in the message (a looser bound would fail later, on the length)
+    just_over = 1 << (4 * MAX_VERSION_CHARS)  # bit_length = 4 * MAX + 1
+    with pytest.raises(VersionError, match=f"an integer of {4 * MAX_VERSION_CHARS + 1} bits"):
+        parse_version(just_over)
+    assert parse_version(2 ** 20) == Version.parse("1048576")

@@ -9,6 +9,7 @@ both the module ``expr.py`` and a package ``expr/``; the longest matching key wi
 from __future__ import annotations
 
 _RESOLUTION = [
+    "tests/test_public_names.py",
     "tests/test_resolution_semantics.py",
     "tests/test_matcher.py",
     "tests/test_golden_recipes.py",
@@ -34,7 +35,7 @@ TEST_MAP: dict[str, list[str]] = {
         "tests/test_properties.py",
     ],
     "eidos/engine/matcher": _RESOLUTION,
-    "eidos/engine/values": _RESOLUTION + ["tests/test_values_paths.py", "tests/bundle/test_bundle_values.py"],
+    "eidos/engine/values": ["tests/test_values_paths.py"] + _RESOLUTION + ["tests/bundle/test_bundle_values.py"],
     "eidos/validate/verdicts": [
         "tests/validate/test_verdict_objects.py",
         "tests/validate/test_verdicts.py",
@@ -49,6 +50,12 @@ TEST_MAP: dict[str, list[str]] = {
 EQUIVALENT: list[dict] = [
     # {"path": ..., "line": text on the line, "occurrence": n-th line with that text (optional),
     #  "description": substring of the mutation (optional), "reason": why no test can see it}
+    {
+        "path": "eidos/engine/values.py",
+        "line": "if end < 0:", "description": "`<` -> `<=`",
+        "reason": "end is text.find(']', i) where text[i] == '['; a hit is at least i + 1 >= 1, "
+                  "so end is never 0 and `< 0` and `<= 0` agree.",
+    },
     {
         "path": "eidos/lang/versions.py",
         "line": 'raise VersionError(f"expected a version string, got {type(text).__name__}")',
