@@ -112,7 +112,8 @@ def test_gb200_component_state_matches_the_reference(graph):
     gpu = comps["gpu-operator"]
     assert gpu["version"] == "v25.3.3"
     assert gpu["values"]["driver"]["version"] == "580.82.07"
-    assert gpu["values"]["driver"]["maxParallelUpgrades"] == 5  # kept: values merge deeply
+    # kept from the base values: values merge deeply (driver.upgradePolicy, where the chart reads it)
+    assert gpu["values"]["driver"]["upgradePolicy"]["maxParallelUpgrades"] == 5
     assert gpu["values"]["cdi"] == {"enabled": True, "default": False}
     assert gpu["values"]["gdrcopy"]["enabled"] is True
     assert gpu["values"]["hostPaths"]["driverInstallDir"] == "/run/nvidia/driver"

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from eidos.io import yamlio
+from eidos.errors import InputError
 
 
 @attrs.frozen(eq=False)
@@ -55,8 +55,38 @@ class RenderedObject:
 _SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 
 
+def _loader():
+    """PyYAML's safe loader (C when available: CRDs are large), reading YAML's ``=`` value
+    key as the plain string it is for Kubernetes' Go YAML (the Prometheus Operator CRDs
+    use it as an enum value)."""
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        pass
+
+    Loader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
+    return Loader
+
+
+_LOADER = None
+
+
+def _load(chunk: str, source: str):
+    global _LOADER
+    import yaml
+
+    if _LOADER is None:
+        _LOADER = _loader()
+    try:
+        return yaml.load(chunk, Loader=_LOADER)  # noqa: S506 - a safe loader subclass
+    except yaml.YAMLError as err:
+        raise InputError(f"{source}: rendered YAML is unreadable: {err}") from None
+
+
 def _documents(text: str, source: str) -> list[dict]:
-    docs = [yamlio.load(chunk, source) for chunk in _SEPARATOR.split(text) if chunk.strip()]
+    docs = [_load(chunk, source) for chunk in _SEPARATOR.split(text) if chunk.strip()]
     out: list[dict] = []
     for doc in docs:
         if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import attrs
 
+from eidos.errors import InputError
 from eidos.verify import charts as chartmod
 from eidos.verify.chartinfo import ChartInfo, load_chart_info
 from eidos.verify.deadvalues import dead_values, manifest_reads
@@ -81,16 +82,32 @@ class Verifier:
         objects: list = []
         try:
             manifests = render_chart(self.helm, path, component.values, component.name, component.namespace)
-            objects = objects_from(manifests, component.name, component.namespace)
-            objects += objects_from(chart_crds(self.helm, path), component.name, component.namespace, crds=True)
-        except Exception as err:  # helm's errors: HelmRenderError, HelmValuesError, ...
+            crd_files = chart_crds(self.helm, path)
+        except self.helm.HelmError as err:  # HelmRenderError, HelmValuesError, HelmChartLoadError...
             findings.append(Finding(
                 severity="error", check="render", component=component.name,
                 key=component.chart, message=f"helm could not render {component.chart} "
                 f"{component.version}: {getattr(err, 'detail', None) or err}",
             ))
+        else:
+            try:
+                objects = objects_from(manifests, component.name, component.namespace)
+                objects += objects_from(crd_files, component.name, component.namespace, crds=True)
+            except InputError as err:
+                findings.append(Finding(
+                    severity="error", check="render", component=component.name,
+                    key=component.chart, message=err.message,
+                ))
         self._renders[key] = (objects, findings)
         return objects, findings
+
+    def render_component(self, component) -> tuple[list, list[Finding]]:
+        """The objects a Helm component's chart renders with its values (and render findings)."""
+        path, why = chartmod.chart_dir(self.charts, component.chart, component.version)
+        if path is None:
+            return [], [Finding(severity="skip", check="chart-missing", component=component.name,
+                                key=component.chart, message=f"not verified: {why}")]
+        return self._render(component, path)
 
     def _merged(self, path: Path, values: dict) -> dict:
         with self.helm.Chart.load(str(path)) as chart:
@@ -118,7 +135,7 @@ class Verifier:
                 try:
                     rendered = render_manifest_chart(self.helm, files, component.manifest_release, component.namespace)
                     objs += objects_from(rendered, name, component.namespace)
-                except Exception as err:
+                except (self.helm.HelmError, InputError) as err:
                     findings.append(Finding(
                         severity="error", check="render", component=name, key="manifests",
                         message=f"helm could not render {name}'s manifests: {getattr(err, 'detail', None) or err}",
