@@ -41,15 +41,22 @@ def _facts_given(args) -> bool:
 
 
 def _recipe_from_file(path: str, graph):
-    """A recipe document as an engine recipe (no provenance: findings carry no file:line)."""
+    """A recipe document as an engine recipe. Findings carry ``file:line`` only when the
+    document was written with ``eidos recipe --explain`` (its components keep provenance)."""
+    import attrs
+
     from eidos.bundle.model import parse_recipe
     from eidos.cli.cmd_bundle import _load_recipe_file
     from eidos.engine.recipe import Recipe
 
     document = _load_recipe_file(path)
     parsed = parse_recipe(document, path)
+    provenance = {c.get("name"): c.get("provenance") for c in document.get("components") or ()
+                  if isinstance(c, dict) and isinstance(c.get("provenance"), dict)}
+    components = tuple(attrs.evolve(c, provenance=provenance[c.name]) if c.name in provenance else c
+                       for c in parsed.components)
     return Recipe(criteria=parsed.criteria, overlays=parsed.overlays, requirements=(),
-                  components=parsed.components, deployment_order=tuple(c.name for c in parsed.components))
+                  components=components, deployment_order=tuple(c.name for c in components))
 
 
 def run(args) -> int:

@@ -162,3 +162,17 @@ def test_clusterpolicy_carries_the_recipe_driver_and_no_dead_values(facts, drive
     assert policy.body["spec"]["driver"]["upgradePolicy"]["maxParallelUpgrades"] == 5
     path, _ = chart_dir(CHARTS, gpu.chart, gpu.version)
     assert dead_values(gpu, load_chart_info(path)) == []
+
+
+def test_recipe_file_keeps_explain_provenance(tmp_path, capsys):
+    recipe = tmp_path / "january.json"
+    assert main(["recipe", "--rules", str(JANUARY), "--service", "eks", "--accelerator", "h100",
+                 "--intent", "inference", "--os", "ubuntu", "--explain", "-o", "json", "--out", str(recipe)]) == 0
+    out = tmp_path / "report.json"
+    assert main(["verify", "--charts", str(CHARTS), "--recipe", str(recipe), "--rules", str(JANUARY),
+                 "-o", "json", "--out", str(out)]) == 1
+    [doc] = json.loads(out.read_text())["recipes"]
+    dead = {(f["key"], f["source"].rpartition("/components/")[2]) for f in doc["findings"] if f["check"] == "dead-value"}
+    assert ("driver.maxParallelUpgrades", "gpu-operator/values.yaml:60") in dead
+    # fact flags and --recipe together are refused
+    assert main(["verify", "--charts", str(CHARTS), "--recipe", str(recipe), "--service", "eks"]) == 2
