@@ -19,6 +19,7 @@ CHECKS = {
     "object-schema": "a rendered object invalid for its kind (built-in schema or the CRD shipped)",
     "install-order": "an object of a custom kind whose CRD is installed later or by no component",
     "dangling-reference": "a ConfigMap or Secret referenced but created by nothing in the bundle",
+    "namespace": "objects the chart puts outside the component's namespace",
     "render": "the chart failed to render with the bundle's values",
     "chart-missing": "the component's chart is not under --charts: not verified",
     "not-helm": "the component is not a Helm chart: its manifests are rendered, not its chart",

@@ -17,6 +17,7 @@ from eidos.verify import charts as chartmod
 from eidos.verify.chartinfo import ChartInfo, load_chart_info
 from eidos.verify.deadvalues import dead_values, manifest_reads
 from eidos.verify.findings import Finding, sorted_findings
+from eidos.verify.namespaces import foreign_namespaces
 from eidos.verify.order import crd_kinds, install_order
 from eidos.verify.refs import dangling_references
 from eidos.verify.render import objects_from, render_chart, render_manifest_chart, chart_crds
@@ -170,6 +171,7 @@ class Verifier:
                 crds.setdefault(key, body)
         findings += install_order(order, by_name, objects)
         findings += dangling_references(by_name, objects)
+        findings += foreign_namespaces(by_name, objects)
         for name in order:
             findings += object_schema(name, objects.get(name, ()), crds)
         return RecipeResult(label, cells, tuple(recipe.overlays), tuple(statuses), sorted_findings(findings))

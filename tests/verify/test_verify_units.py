@@ -84,3 +84,17 @@ def test_dangling_configmap_from_clusterpolicy_and_pod_volumes():
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kmp"}}
     found = dangling_references(comps, {"gpu": [_obj("gpu", cp, ""), _obj("gpu", cm, "gpu-operator")]})
     assert found == []
+
+
+def test_objects_moved_out_of_the_component_namespace_by_a_value():
+    from eidos.verify.namespaces import foreign_namespaces
+
+    dra = _component("dra", {"namespaceOverride": "gpu-operator"},
+                     {"namespaceOverride": "dra/values.yaml:28"}, ns="nvidia-dra-driver")
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "c"}}
+    moved = foreign_namespaces({"dra": dra}, {"dra": [_obj("dra", deploy, "gpu-operator")]})
+    assert [(f.severity, f.key, f.source) for f in moved] == [("warning", "namespaceOverride", "dra/values.yaml:28")]
+    # placed elsewhere by the chart's own design (no value moved it): not reported
+    cm = _component("cm", {}, ns="cert-manager")
+    assert foreign_namespaces({"cm": cm}, {"cm": [_obj("cm", deploy, "kube-system")]}) == []
+    assert foreign_namespaces({"dra": dra}, {"dra": [_obj("dra", deploy, "nvidia-dra-driver")]}) == []
