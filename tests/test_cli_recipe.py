@@ -75,7 +75,7 @@ def test_h100_eks_inference_is_deterministic_and_explained():
     assert "intent == training is false" in verdicts["eks-training"]["reason"]
     assert all(r["source"].startswith("rules/") for r in explained["requirements"])
     gpu = next(c for c in explained["components"] if c["name"] == "gpu-operator")
-    assert gpu["provenance"]["values"]["driver.version"] == "recipes/components/gpu-operator/values.yaml:55"
+    assert gpu["provenance"]["values"]["driver.version"] == "recipes/components/gpu-operator/values.yaml:65"
 
 
 BROKEN = {
@@ -174,7 +174,8 @@ def test_user_rules_extend_the_embedded_base(tmp_path):
     assert doc["overlays"][-1] == "gb200-extra"
     gpu = next(c for c in doc["components"] if c["name"] == "gpu-operator")
     assert gpu["values"]["dcgmExporter"]["enabled"] is False
-    assert gpu["values"]["driver"]["upgradePolicy"] == {"autoUpgrade": False}
+    # the set adds a key; the base values' maxParallelUpgrades under the same map is kept
+    assert gpu["values"]["driver"]["upgradePolicy"] == {"autoUpgrade": False, "maxParallelUpgrades": 5}
     assert gpu["values"]["driver"]["version"] == "580.82.07"
 
 

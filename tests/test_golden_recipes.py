@@ -112,7 +112,8 @@ def test_gb200_component_state_matches_the_reference(graph):
     gpu = comps["gpu-operator"]
     assert gpu["version"] == "v25.3.3"
     assert gpu["values"]["driver"]["version"] == "580.82.07"
-    assert gpu["values"]["driver"]["maxParallelUpgrades"] == 5  # kept: values merge deeply
+    # kept from the base values: values merge deeply (driver.upgradePolicy, where the chart reads it)
+    assert gpu["values"]["driver"]["upgradePolicy"]["maxParallelUpgrades"] == 5
     assert gpu["values"]["cdi"] == {"enabled": True, "default": False}
     assert gpu["values"]["gdrcopy"]["enabled"] is True
     assert gpu["values"]["hostPaths"]["driverInstallDir"] == "/run/nvidia/driver"
@@ -188,8 +189,8 @@ HAND = {
         "order": ["cert-manager", "gpu-operator", "nvidia-dra-driver-gpu", "nvsentinel", "prometheus",
                   "skyhook-operator"],
         "values": {
-            ("gpu-operator", "driver.version"): "580.82.07",  # eks.eidos:29 over values.yaml:55
-            ("gpu-operator", "driver.maxParallelUpgrades"): 5,  # gpu-operator/values.yaml:60, kept
+            ("gpu-operator", "driver.version"): "580.82.07",  # eks.eidos:29 over values.yaml:65
+            ("gpu-operator", "driver.upgradePolicy.maxParallelUpgrades"): 5,  # gpu-operator/values.yaml:69, kept
             ("gpu-operator", "driver.kernelModuleConfig.name"): "kernel-module-params",  # eks.eidos:30
             ("gpu-operator", "cdi"): {"enabled": True, "default": False},  # eks.eidos:31
             ("gpu-operator", "gdrcopy"): {"enabled": True, "version": "v2.5"},  # eks.eidos:32 + values.yaml:49
@@ -309,7 +310,7 @@ def test_hand_checked_explain_provenance(graph):
     assert at(gpu["provenance"]["declared"]) == "components.eidos:16"
     assert at(gpu["provenance"]["included"]) == "base.eidos:13"
     assert at(gpu["provenance"]["values"]["driver.version"]) == "eks.eidos:29"
-    assert at(gpu["provenance"]["values"]["driver.maxParallelUpgrades"]) == "values.yaml:60"
+    assert at(gpu["provenance"]["values"]["driver.upgradePolicy.maxParallelUpgrades"]) == "values.yaml:69"
     assert at(gpu["provenance"]["values"]["hostPaths.driverInstallDir"]) == "values-eks-training.yaml:22"
     k8s = doc["requirements"][0]
     assert at(k8s["source"]) == "eks.eidos:23"

@@ -23,6 +23,9 @@ def register(subparsers, argv) -> None:
     p.add_argument("--strict", action="store_true", help="treat warnings as findings too")
     p.add_argument("--no-matrix", action="store_true",
                    help="skip resolving every combination of enum facts")
+    p.add_argument("--charts", metavar="DIR", default=None,
+                   help="also render every recipe with the charts under DIR (NAME/VERSION/) and report "
+                   "objects installed before their CRD (E408; needs the verify extra)")
     p.set_defaults(run=run)
 
 
@@ -37,6 +40,12 @@ def run(args) -> int:
     graph, reporter = compile_ruleset(ruleset)
     if graph is not None and not args.no_matrix:
         reporter.items.extend(matrix_diagnostics(graph))
+    if graph is not None and args.charts:
+        from pathlib import Path
+
+        from eidos.verify.lintorder import order_diagnostics
+
+        reporter.items.extend(order_diagnostics(graph, Path(args.charts)))
     diagnostics = reporter.sorted()
     if args.output == "json":
         text = diagnostics_json(diagnostics)

@@ -26,6 +26,7 @@ COMMANDS = {
     "snapshot": "eidos.cli.cmd_snapshot",
     "validate": "eidos.cli.cmd_validate",
     "bundle": "eidos.cli.cmd_bundle",
+    "verify": "eidos.cli.cmd_verify",
     "completion": "eidos.cli.cmd_completion",
 }
 
