@@ -61,7 +61,6 @@ def test_counted_repetitions_over_the_limit_are_refused_by_eidos(pattern, number
         ("a{1000}", "a" * 1000, True),  # at the limit
         ("a{1,1000}", "b", False),
         ("a{999}", "a" * 999, True),
-        ("a{,5}", "a{,5}", True),  # no lower bound: RE2 reads the braces as text
         ("\\{1001}", "{1001}", True),  # an escaped brace is text, not a repetition
         ("a\\{1001}", "a{1001}", True),
         ("[{1001}]", "1", True),  # braces inside a class are members
@@ -103,3 +102,20 @@ def test_reason_decodes_bytes_and_survives_invalid_utf8():
     assert regex._reason(ValueError(b"bad \xff!")) == "bad \ufffd!"
     assert regex._reason(ValueError("plain text")) == "plain text"
     assert regex._reason(ValueError()) == ""
+
+
+@pytest.mark.parametrize("pattern", ["a{010}", "a{,5}", "a{ 5 }", "a{05,7}", "a{2, 3}", "x(ab){01}"])
+def test_counts_re2_would_read_as_literal_text_are_refused(pattern):
+    # RE2 matches these braces literally ("a{010}" matches the text a{010}, not ten a's);
+    # an author who wrote them meant a count, so eidos refuses instead of silently matching
+    from eidos.lang.expr.regex import RegexError, compile_pattern
+
+    with pytest.raises(RegexError, match="would match the braces literally in RE2"):
+        compile_pattern(pattern)
+
+
+@pytest.mark.parametrize(("pattern", "subject"), [("^a{10}$", "a" * 10), ("^a{0,1}$", ""), ("^a{2,}$", "aaa")])
+def test_plain_counts_still_repeat(pattern, subject):
+    from eidos.lang.expr.regex import compile_pattern
+
+    assert compile_pattern(pattern).search(subject)

@@ -28,13 +28,16 @@ _OPTIONS.log_errors = False  # RE2 would print refusals to stderr; library code 
 _OPTIONS.max_mem = 8 << 20  # RE2's own default, pinned: the memory its automata may use
 
 _COUNTED = re.compile(r"\{\s*(\d*)\s*(?:,\s*(\d*)\s*)?\}")
+# The only spellings RE2 reads as a repetition; other brace groups above it matches literally.
+_RE2_COUNTED = re.compile(r"\{(0|[1-9][0-9]*)(,(0|[1-9][0-9]*)?)?\}")
 
 
 def _repetitions(pattern: str):
-    """The numbers of every counted repetition ``{n}``, ``{n,}``, ``{n,m}`` outside classes.
+    """(text, numbers) of every counted repetition ``{n}``, ``{n,}``, ``{n,m}`` outside classes.
 
-    RE2 reads ``{99999999999}`` as literal text (the number does not fit), which would make
-    an author's mistake silently match braces; eidos refuses it instead.
+    RE2 reads ``{99999999999}`` (the number does not fit), ``{010}``, ``{,5}`` and ``{ 5 }`` as
+    literal text, which would make an author's mistake silently match braces; eidos
+    refuses them instead (see ``compile_pattern``).
     """
     i, in_class, n = 0, False, len(pattern)
     while i < n:
@@ -53,9 +56,7 @@ def _repetitions(pattern: str):
         elif c == "{":
             m = _COUNTED.match(pattern, i)
             if m and (m.group(1) or m.group(2)):
-                for number in m.groups():
-                    if number:
-                        yield number
+                yield m.group(0), tuple(number for number in m.groups() if number)
                 i = m.end()
                 continue
         i += 1
@@ -71,9 +72,14 @@ def compile_pattern(pattern: str):
     """The compiled RE2 program for ``pattern`` (cached: rule bases repeat patterns)."""
     if len(pattern) > MAX_REGEX_CHARS:
         raise RegexError(f"pattern of {len(pattern)} characters is too long (the limit is {MAX_REGEX_CHARS})")
-    for number in _repetitions(pattern):
-        if len(number) > 6 or int(number) > MAX_REGEX_REPEAT:
-            raise RegexError(f"repetition count {number} is too large (the limit is {MAX_REGEX_REPEAT})")
+    for text, numbers in _repetitions(pattern):
+        for number in numbers:
+            if len(number) > 6 or int(number) > MAX_REGEX_REPEAT:
+                raise RegexError(f"repetition count {number} is too large (the limit is {MAX_REGEX_REPEAT})")
+        if not _RE2_COUNTED.fullmatch(text):
+            raise RegexError(f"{text} would match the braces literally in RE2; write the count as "
+                             "{n}, {n,} or {n,m} with plain numbers (no spaces or leading zeros), "
+                             "or escape the brace as \\{")
     try:
         program = re2.compile(pattern, _OPTIONS)
     except re2.error as err:
