@@ -278,3 +278,18 @@ def test_recipe_with_python_tag_is_refused(tmp_path):
     with pytest.raises(InputError, match=rf"^{path}:2:11: YAML tag"):
         load_recipe(str(path), engine.load_graph())
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("with_lines", [False, True])
+def test_an_anchor_defined_twice_is_a_located_error(with_lines):
+    # the C parser raises, the pure one (line numbers) only warns: both paths refuse it the
+    # same way, so no warning leaks to the terminal and no alias silently means the second
+    import warnings
+
+    text = "a: &x 1\nb: &x 2\nc: *x\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a leaked warning fails the test
+        with pytest.raises(InputError) as err:
+            yamlio.load(text, "dup.yaml", with_lines=with_lines)
+    assert err.value.message.startswith("dup.yaml:2:4: invalid YAML: ")
+    assert "defined twice; first defined at line 1" in err.value.message

@@ -80,13 +80,31 @@ def _plain(node: Any, budget: list[int], path: tuple, lines: Lines | None) -> An
 @contextmanager
 def _parse_errors(name: str) -> Iterator[None]:
     """One translation of the YAML parser's failures into located input errors."""
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    import warnings
+
+    from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 
     try:
-        yield
+        with warnings.catch_warnings():
+            # an anchor defined twice makes every later alias ambiguous to a reader: refuse it
+            warnings.simplefilter("error", ReusedAnchorWarning)
+            yield
+    except ReusedAnchorWarning as err:
+        # the pure parser (used for line numbers) warns where the C parser raises; the
+        # warning carries only text: "found duplicate anchor 'x'", then both places
+        text = str(err.args[0] if err.args else err)
+        anchor = re.search(r"duplicate anchor '([^']*)'", text)
+        lines = re.findall(r"line (\d+), column (\d+)", text)
+        where = f"{name}:{lines[-1][0]}:{lines[-1][1]}" if lines else name
+        since = f"; first defined at line {lines[0][0]}" if len(lines) > 1 else ""
+        what = f"anchor '{anchor.group(1)}'" if anchor else "an anchor"
+        raise InputError(f"{where}: invalid YAML: {what} defined twice{since}") from None
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        if "duplicate anchor" in str(err.context) and err.context_mark is not None:
+            raise InputError(f"{where}: invalid YAML: an anchor defined twice; first defined at "
+                             f"line {err.context_mark.line + 1}") from None
         raise InputError(f"{where}: invalid YAML: {err.problem or err.context}") from None
     except YAMLError as err:
         raise InputError(f"{name}: invalid YAML: {err}") from None
