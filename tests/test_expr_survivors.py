@@ -184,3 +184,54 @@ def test_trace_records_no_error_for_atoms_that_evaluated():
         ("p == true", True, True, ""),
         ("nodes >= 2", "x", None, "expected an integer, got 'x'"),
     ]
+
+
+# ---------------------------------------------------------------- a second sample's survivors
+
+
+def test_unknown_measurement_type_is_e207_with_a_did_you_mean():
+    assert diagnostic("k8s.server.version >= 1.30", "measurements") == (
+        "E207", "unknown measurement type 'k8s'", "did you mean 'K8s'?")
+
+
+def test_unknown_measurement_type_without_a_near_name_lists_the_known_ones():
+    code, _, hint = diagnostic("Zzz.a.b == 1", "measurements")
+    assert (code, hint) == ("E207", "known: K8s, GPU, OS, SystemD")
+
+
+def test_an_ordered_comparison_with_a_string_names_the_rule():
+    code, message, _ = diagnostic('K8s.server.version >= "abc"', "measurements")
+    assert (code, message) == ("E301", "strings have no order; compare a version or number")
+
+
+def test_one_bad_part_invalidates_the_whole_conjunction():
+    # the checker collects every part's error, then refuses the whole expression: an `and`
+    # of a valid and an invalid part must not come back as the valid part alone
+    expr, r = _expr("service == eks and nodes == \"x\"", "facts")
+    assert Checker(FACTS, r).check(expr, "facts") is None
+    assert [d.code for d in r.sorted()] == ["E301"]
+
+
+def test_text_operator_on_an_ordered_fact_hints_at_comparisons():
+    code, _, hint = diagnostic('nodes startswith "1"')
+    assert (code, hint) == ("E301", "compare versions and numbers with ==, <, >= or a range")
+
+
+def test_a_measured_float_is_returned_as_it_is():
+    assert coerce(2.5, "float") == 2.5
+    assert coerce("2.5", "float") == 2.5
+
+
+def test_declaring_a_kind_twice_is_refused():
+    # a second declaration for the same AST or IR class would make lookups depend on
+    # import order; the registry refuses it, and leaves its tables as they were
+    import attrs
+
+    from eidos.lang.expr.registry import REGISTRY, Registry
+
+    fresh = Registry()
+    kind = next(iter(REGISTRY))
+    fresh.declare(kind)
+    with pytest.raises(ValueError, match=f"{kind.ast_type.__name__} is declared twice"):
+        fresh.declare(attrs.evolve(kind, name="again", syntax={}))
+    assert list(fresh) == [kind]

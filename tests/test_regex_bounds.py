@@ -119,3 +119,12 @@ def test_plain_counts_still_repeat(pattern, subject):
     from eidos.lang.expr.regex import compile_pattern
 
     assert compile_pattern(pattern).search(subject)
+
+
+def test_pattern_length_bound_is_inclusive():
+    from eidos.lang.expr.regex import RegexError
+    from eidos.lang.limits import MAX_REGEX_CHARS
+
+    assert compile_pattern("a" * MAX_REGEX_CHARS).search("a" * MAX_REGEX_CHARS)
+    with pytest.raises(RegexError, match=f"pattern of {MAX_REGEX_CHARS + 1} characters is too long"):
+        compile_pattern("a" * (MAX_REGEX_CHARS + 1))

@@ -257,3 +257,26 @@ def test_path_syntax_errors_by_hand(text, message):
     with pytest.raises(ValuePathError) as err:
         paths.parse_path(text)
     assert message in err.value.message
+
+
+def test_every_escapable_character_is_a_plain_key_character_once_escaped():
+    # the six characters the path syntax uses are each allowed behind a backslash
+    assert paths.parse_path("a\\.b\\:c\\=d\\[e\\]f\\\\g") == ("a.b:c=d[e]f\\g",)
+    with pytest.raises(ValuePathError, match="must escape one of"):
+        paths.parse_path("a\\b")  # any other escape is a mistake, not a key character
+
+
+def test_path_errors_name_where_the_path_came_from():
+    with pytest.raises(ValuePathError) as err:
+        paths.parse_path("a.")
+    assert err.value.message == "path: invalid path 'a.': ends with '.'"
+    with pytest.raises(ValuePathError) as err:
+        paths.parse_path("a.", "--set gpu:a.=1")
+    assert err.value.message.startswith("--set gpu:a.=1: invalid path 'a.'")
+
+
+def test_a_value_of_another_type_is_named_by_its_type():
+    # values from a Python caller (not YAML) are still described, never "None"
+    with pytest.raises(ValuePathError) as err:
+        set_path({"a": (1, 2)}, ("a", "b"), 1)
+    assert err.value.message == "a holds a tuple, cannot set key 'b' in it"
