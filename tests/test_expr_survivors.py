@@ -235,3 +235,8 @@ def test_declaring_a_kind_twice_is_refused():
     with pytest.raises(ValueError, match=f"{kind.ast_type.__name__} is declared twice"):
         fresh.declare(attrs.evolve(kind, name="again", syntax={}))
     assert list(fresh) == [kind]
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_a_measured_bool_is_returned_as_it_is(value):
+    assert coerce(value, "bool") is value

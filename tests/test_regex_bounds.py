@@ -128,3 +128,8 @@ def test_pattern_length_bound_is_inclusive():
     assert compile_pattern("a" * MAX_REGEX_CHARS).search("a" * MAX_REGEX_CHARS)
     with pytest.raises(RegexError, match=f"pattern of {MAX_REGEX_CHARS + 1} characters is too long"):
         compile_pattern("a" * (MAX_REGEX_CHARS + 1))
+
+
+@pytest.mark.parametrize(("pattern", "subject"), [("a{x}", "a{x}"), ("{}", "{}"), ("x{", "x{")])
+def test_a_brace_that_starts_no_count_is_text(pattern, subject):
+    assert compile_pattern(pattern).search(subject)

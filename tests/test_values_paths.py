@@ -280,3 +280,9 @@ def test_a_value_of_another_type_is_named_by_its_type():
     with pytest.raises(ValuePathError) as err:
         set_path({"a": (1, 2)}, ("a", "b"), 1)
     assert err.value.message == "a holds a tuple, cannot set key 'b' in it"
+
+
+@pytest.mark.parametrize("text", ["a\\X", "a\\n", "a\\ "])
+def test_only_the_syntax_characters_can_be_escaped(text):
+    with pytest.raises(ValuePathError, match="must escape one of"):
+        paths.parse_path(text)
