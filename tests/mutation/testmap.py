@@ -54,7 +54,7 @@ EQUIVALENT: list[dict] = [
     #  "description": substring of the mutation (optional), "reason": why no test can see it}
     {
         "path": "eidos/lang/expr/regex.py",
-        "line": "_OPTIONS.max_mem = 8 << 20", "description": "removed",
+        "line": "options.max_mem = 8 << 20", "description": "removed",
         "reason": "8 << 20 is RE2's documented default for Options.max_mem; the line pins it so an "
                   "upstream change of default cannot loosen the bound, but removing it changes "
                   "nothing today (tests/test_regex_bounds.py shows 9 << 20 would differ).",

@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import re2
-
 from eidos.lang.limits import MAX_REGEX_CHARS, MAX_REGEX_PROGRAM, MAX_REGEX_REPEAT
 
 
@@ -23,9 +21,18 @@ class RegexError(ValueError):
     """A pattern eidos will not run; the message says why in the author's terms."""
 
 
-_OPTIONS = re2.Options()
-_OPTIONS.log_errors = False  # RE2 would print refusals to stderr; library code never prints
-_OPTIONS.max_mem = 8 << 20  # RE2's own default, pinned: the memory its automata may use
+
+
+@lru_cache(maxsize=1)
+def _re2():
+    """(re2 module, options), imported on the first pattern: most CLI runs compile none, and
+    the extension costs a few milliseconds of every start-up otherwise."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print refusals to stderr; library code never prints
+    options.max_mem = 8 << 20  # RE2's own default, pinned: the memory its automata may use
+    return re2, options
 
 _COUNTED = re.compile(r"\{\s*(\d*)\s*(?:,\s*(\d*)\s*)?\}")
 # The only spellings RE2 reads as a repetition; other brace groups above it matches literally.
@@ -80,8 +87,9 @@ def compile_pattern(pattern: str):
             raise RegexError(f"{text} would match the braces literally in RE2; write the count as "
                              "{n}, {n,} or {n,m} with plain numbers (no spaces or leading zeros), "
                              "or escape the brace as \\{")
+    re2, options = _re2()
     try:
-        program = re2.compile(pattern, _OPTIONS)
+        program = re2.compile(pattern, options)
     except re2.error as err:
         raise RegexError(_reason(err)) from None
     except (TypeError, ValueError, UnicodeError) as err:  # e.g. text RE2 cannot encode
