@@ -98,10 +98,11 @@ def _load_graph(rules, *, use_cache: bool):
     from eidos import engine
     from eidos.engine import sources
 
-    digest = sources.collect(list(rules)).digest
+    ruleset = sources.collect(list(rules))
+    digest = ruleset.digest
     graph = _loaded.get(digest)
     if graph is None:
-        graph = engine.load_graph(rules, use_cache=use_cache)
+        graph = engine.load_graph(rules, use_cache=use_cache, ruleset=ruleset)
         _loaded.clear()  # keep only the latest: in-process callers (tests) change rule files
         _loaded[digest] = graph
     return graph

@@ -14,9 +14,13 @@ from eidos.engine.recipe import Recipe, to_document
 _matchers: dict[int, object] = {}
 
 
-def load_graph(rules_dirs=(), *, use_cache: bool = True) -> RuleGraph:
-    """The embedded rule base plus ``rules_dirs`` layered on top; raises RulesError."""
-    ruleset = sources.collect(list(rules_dirs))
+def load_graph(rules_dirs=(), *, use_cache: bool = True, ruleset: sources.RuleSet | None = None) -> RuleGraph:
+    """The embedded rule base plus ``rules_dirs`` layered on top; raises RulesError.
+
+    A caller that already collected the rule files passes ``ruleset`` so they are not read
+    and hashed twice."""
+    if ruleset is None:
+        ruleset = sources.collect(list(rules_dirs))
     if use_cache:
         graph = cache.load(ruleset.digest)
         if graph is not None:
