@@ -189,11 +189,11 @@ HAND = {
         "order": ["cert-manager", "gpu-operator", "nvidia-dra-driver-gpu", "nvsentinel", "prometheus",
                   "skyhook-operator"],
         "values": {
-            ("gpu-operator", "driver.version"): "580.82.07",  # eks.eidos:29 over values.yaml:65
-            ("gpu-operator", "driver.upgradePolicy.maxParallelUpgrades"): 5,  # gpu-operator/values.yaml:69, kept
+            ("gpu-operator", "driver.version"): "580.82.07",  # eks.eidos:29 over values.yaml:68
+            ("gpu-operator", "driver.upgradePolicy.maxParallelUpgrades"): 5,  # gpu-operator/values.yaml:72, kept
             ("gpu-operator", "driver.kernelModuleConfig.name"): "kernel-module-params",  # eks.eidos:30
             ("gpu-operator", "cdi"): {"enabled": True, "default": False},  # eks.eidos:31
-            ("gpu-operator", "gdrcopy"): {"enabled": True, "version": "v2.5"},  # eks.eidos:32 + values.yaml:49
+            ("gpu-operator", "gdrcopy"): {"enabled": True},  # eks.eidos:32; values.yaml pins no version (chart default)
             ("gpu-operator", "hostPaths.driverInstallDir"): "/run/nvidia/driver",  # values-eks-training.yaml:22
             ("skyhook-operator", "customization"): "ubuntu",  # eks.eidos:50 after eks.eidos:35
         },
@@ -310,7 +310,7 @@ def test_hand_checked_explain_provenance(graph):
     assert at(gpu["provenance"]["declared"]) == "components.eidos:16"
     assert at(gpu["provenance"]["included"]) == "base.eidos:13"
     assert at(gpu["provenance"]["values"]["driver.version"]) == "eks.eidos:29"
-    assert at(gpu["provenance"]["values"]["driver.upgradePolicy.maxParallelUpgrades"]) == "values.yaml:69"
+    assert at(gpu["provenance"]["values"]["driver.upgradePolicy.maxParallelUpgrades"]) == "values.yaml:72"
     assert at(gpu["provenance"]["values"]["hostPaths.driverInstallDir"]) == "values-eks-training.yaml:22"
     k8s = doc["requirements"][0]
     assert at(k8s["source"]) == "eks.eidos:23"
