@@ -22,9 +22,13 @@ from eidos.errors import InputError
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 
 
-def decode(data: bytes, name: str, limit: int = MAX_INPUT_BYTES) -> str:
+def decode(data: bytes, name: str, limit: int = MAX_INPUT_BYTES, *, lenient: bool = False) -> str:
+    """UTF-8 text of ``data``; ``lenient`` replaces undecodable bytes (logs of other programs,
+    where a stray byte must not hide the rest) instead of refusing them (documents)."""
     if len(data) > limit:
         raise InputError(f"{name}: larger than {limit // (1024 * 1024)} MiB")
+    if lenient:
+        return data.decode("utf-8-sig", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -48,10 +52,11 @@ def _os_errors(source: str, what: str, verb: str) -> Iterator[None]:
         raise InputError(f"{source}: cannot {verb}: {err.strerror or err}") from None
 
 
-def read_input(source: str, what: str, limit: int = MAX_INPUT_BYTES) -> tuple[str, str]:
+def read_input(source: str, what: str, limit: int = MAX_INPUT_BYTES, *,
+               lenient: bool = False) -> tuple[str, str]:
     """(text, display name) of a file or of stdin (``-``); ``what`` names the expected content."""
     if source == "-":
-        return decode(sys.stdin.buffer.read(limit + 1), "<stdin>", limit), "<stdin>"
+        return decode(sys.stdin.buffer.read(limit + 1), "<stdin>", limit, lenient=lenient), "<stdin>"
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
     with _os_errors(source, what, "open"):
         # stat first: opening some devices has side effects (a watchdog starts counting)
@@ -63,7 +68,7 @@ def read_input(source: str, what: str, limit: int = MAX_INPUT_BYTES) -> tuple[st
             data = _read_fd(fd, limit + 1)
     finally:
         os.close(fd)
-    return decode(data, source, limit), source
+    return decode(data, source, limit, lenient=lenient), source
 
 
 def _check_regular(mode: int, source: str, what: str) -> None:

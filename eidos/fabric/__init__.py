@@ -1,0 +1,1 @@
+"""Fabric validation: reading NCCL test results (``nccl``) and judging them as rules."""
