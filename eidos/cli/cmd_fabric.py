@@ -10,8 +10,6 @@ from eidos.cli.options import add_output_arguments
 
 FORMATS = ("json", "table")
 ACTIONS = ("parse",)
-#: a log is text from one run; 64 MiB is far above NCCL_DEBUG=INFO output of a 1,000-GPU run
-MAX_LOG_BYTES = 64 * 1024 * 1024
 
 
 def register(subparsers, argv) -> None:
@@ -30,7 +28,7 @@ def register(subparsers, argv) -> None:
 
 
 def run(args) -> int:
-    from eidos.fabric.nccl import parse_logs
+    from eidos.fabric.nccl import MAX_LOG_BYTES, parse_logs
     from eidos.fabric.report import as_json, as_table
     from eidos.io.inputs import read_input
     from eidos.io.output import emit

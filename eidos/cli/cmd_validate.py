@@ -17,6 +17,7 @@ import sys
 from eidos.cli import console
 from eidos.cli import facts as fact_flags
 from eidos.cli.options import add_output_arguments
+from eidos.errors import UsageError
 
 FORMATS = ("table", "json", "yaml", "junit", "ctrf", "sarif")
 
@@ -31,9 +32,20 @@ def register(subparsers, argv) -> None:
         conflict_handler="resolve",  # --snapshot here takes several files or directories
     )
     fact_flags.add_fact_arguments(p, argv)
-    p.add_argument("--snapshot", "-s", nargs="+", required=True, metavar="FILE|DIR|-",
+    p.add_argument("--snapshot", "-s", nargs="+", metavar="FILE|DIR|-",
                    help="snapshot file(s), directories of snapshots, - for stdin, or cm://NS/NAME; "
-                   "facts not given as flags are inferred from each snapshot")
+                   "facts not given as flags are inferred from each snapshot (required unless "
+                   "--from-log is given)")
+    fabric = p.add_argument_group("fabric (NCCL results; see docs/fabric.md)")
+    fabric.add_argument("--fabric", action="store_true",
+                        help="judge fabric results (the fabric checks, on NCCL test logs) instead of "
+                        "node snapshots")
+    fabric.add_argument("--from-log", action="append", default=[], metavar="LOG",
+                        help="an nccl-tests log from a run done elsewhere (Slurm, a previous Job); "
+                        "repeatable; implies --fabric")
+    fabric.add_argument("--test", default="all_reduce", metavar="NAME",
+                        help="the nccl-tests test a log is of when the log does not say "
+                        "(default all_reduce)")
     p.add_argument("--recipe", "-r", metavar="FILE",
                    help="a recipe document (eidos recipe -o yaml|json); its criteria are the facts")
     add_output_arguments(p, FORMATS, default="table", format_help="report format (default table)",
@@ -74,11 +86,17 @@ def _progress(stream):
 
 
 def run(args: argparse.Namespace) -> int:
-    from eidos.errors import UsageError
     from eidos.io.output import emit
     from eidos.validate.fleet import Selection, expand_sources, validate
     from eidos.validate.reports import render
 
+    if args.from_log:
+        args.fabric = True
+    if args.fabric and not args.from_log:
+        raise UsageError("--fabric judges nccl-tests results: give the log with --from-log LOG",
+                         hint="run all_reduce_perf on the cluster (docs/fabric.md shows how) and pass its log")
+    if not args.snapshot and not args.from_log:
+        raise UsageError("give --snapshot FILE|DIR|- (or --from-log LOG with --fabric)")
     graph = fact_flags.load_graph_from_args(args)
     flag_facts, _ = fact_flags.facts_from_args(args, graph)
     recipe = None
@@ -89,12 +107,20 @@ def run(args: argparse.Namespace) -> int:
         from eidos.validate.recipe_input import load_recipe
 
         recipe = load_recipe(args.recipe, graph)
-    sources = expand_sources(args.snapshot)
+    loader = None
+    if args.from_log:
+        from eidos.fabric.load import fabric_loader
+
+        sources, loader = fabric_loader(args.from_log, args.snapshot, args.test)
+    else:
+        sources = expand_sources(args.snapshot)
     unreadable: list = []  # (source, error): every snapshot that could not be read, not just the first
-    selection = Selection(tuple(args.only), tuple(args.skip)) if args.only or args.skip else None
+    selection = None
+    if args.only or args.skip or args.fabric:
+        selection = Selection(tuple(args.only), tuple(args.skip), fabric=args.fabric)
     report = validate(graph, sources, flag_facts=flag_facts, recipe=recipe, fail_on=args.fail_on,
                       allow_errors=args.allow_errors, progress=_progress(sys.stderr),
-                      selection=selection, explain=args.explain,
+                      selection=selection, explain=args.explain, loader=loader,
                       on_error=lambda source, err: unreadable.append((source, err)))
     to_terminal = args.out in (None, "-")
     if args.color == "always":

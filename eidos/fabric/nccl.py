@@ -34,6 +34,8 @@ from collections.abc import Iterable
 
 import attrs
 
+#: a log is text from one run; 64 MiB is far above NCCL_DEBUG=INFO output of a 1,000-GPU run
+MAX_LOG_BYTES = 64 * 1024 * 1024
 #: lines longer than this are not nccl-tests output (the widest row, -I 1 -J, is ~260)
 MAX_LINE = 4096
 #: tests per log and rows per test kept; a real sweep has < 100 rows
@@ -57,6 +59,9 @@ _VERSION = re.compile(r"^#\s*nccl-tests version\s+(\S{1,32})")
 _OOB = re.compile(r"^#\s*Out of bounds values\s*:\s*(\d{1,12})\s*(OK|FAILED)?")
 _AVG = re.compile(r"^#\s*Avg bus bandwidth\s*:\s*(\S{1,40})")
 _NRANKS = re.compile(r"\bn[Rr]anks (\d{1,7})\b")
+# NCCL src/init.cc: INFO(NCCL_INIT, "Using network %s", ...) names the transport every rank
+# chose (IB, Socket, a plugin such as "AWS Libfabric"); printed with NCCL_DEBUG=INFO only
+_NETWORK = re.compile(r"\bNCCL INFO Using network (\S.{0,63}?)\s*$")
 _NCCL_LOG = re.compile(r"\bNCCL (INFO|WARN)\b")
 _SIDE_NAMES = ("out_of_place", "in_place")
 _TIME_HEADS = {"time", "cputime"}
@@ -119,6 +124,8 @@ class TestRun:
     footer: bool
     errors: tuple[str, ...]
     version: str | None = None
+    hosts: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
 
     @property
     def wrong(self) -> int:
@@ -157,6 +164,8 @@ class TestRun:
             "out_of_bounds": self.out_of_bounds,
             "errors": list(self.errors),
             "version": self.version,
+            "hosts": list(self.hosts),
+            "networks": list(self.networks),
         }
 
 
@@ -268,6 +277,8 @@ class _Builder:
         self.test: str | None = None
         self.version: str | None = None
         self.ranks: dict[int, str] = {}
+        self.hosts: set[str] = set()
+        self.networks: set[str] = set()
         self.nranks: int | None = None
         self.rows: list[Row] = []
         self.avg: float | None = None
@@ -307,6 +318,7 @@ class _Builder:
             test=self.test, ranks=ranks, gpus=tuple(sorted(set(self.ranks.values()))),
             rows=tuple(self.rows), avg_busbw=self.avg, out_of_bounds=self.oob, crashed=self.crashed,
             footer=self.footer, errors=tuple(errors), version=self.version,
+            hosts=tuple(sorted(self.hosts)), networks=tuple(sorted(self.networks)),
         )
 
 
@@ -341,6 +353,9 @@ def parse_log(text: str) -> list[TestRun]:
             m = _NRANKS.search(line)
             if m:
                 current.nranks = int(m.group(1))
+            m = _NETWORK.search(line)
+            if m:
+                current.networks.add(m.group(1))
             if "NCCL WARN" in line:
                 current.error(f"line {number}: {stripped[:300]}")
             continue
@@ -382,6 +397,7 @@ def parse_log(text: str) -> list[TestRun]:
             if current.rows or current.footer:
                 new_test()
             current.ranks[int(m.group(1))] = m.group(3)
+            current.hosts.add(m.group(2))
             continue
         tokens = stripped.lstrip("#").split()
         layout = header_layout(tokens)

@@ -8,6 +8,7 @@ on a cluster.
 
 from __future__ import annotations
 
-MEASUREMENT_TYPES = ("K8s", "GPU", "OS", "SystemD")
+# NCCL: results of nccl-tests runs (eidos validate --fabric --from-log; eidos/fabric/measure.py)
+MEASUREMENT_TYPES = ("K8s", "GPU", "OS", "SystemD", "NCCL")
 
 MISSING = object()  # a lookup that found nothing; distinct from a stored None

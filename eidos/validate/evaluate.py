@@ -78,8 +78,12 @@ def retake_remedy(snapshot, gaps: list) -> str:
     the absent operands (``.segments``, ``.name``); paths needing the same re-take share
     one sentence."""
     by_how: dict[str, list[str]] = {}
+    nccl: list[str] = []
     for op in gaps:
         segments, path = tuple(op.segments), op.name
+        if segments[0] == "NCCL":
+            nccl.append(path)
+            continue
         if segments[:2] == hostos.SUBTYPE:
             how = ("so it carries the host's OS: with eidos' agent (eidos snapshot --deploy-agent reads the "
                    "host's os-release), or with cluster access so the kubelet's os-image (K8s.node.os-image) "
@@ -90,8 +94,15 @@ def retake_remedy(snapshot, gaps: list) -> str:
         else:
             how = _RETAKE.get(segments[0], "with eidos snapshot --deploy-agent")
         by_how.setdefault(how, []).append(path)
-    return " ".join(f"Re-take the snapshot {how} (needed: {', '.join(paths)}); then validate again."
-                    for how, paths in by_how.items())
+    sentences = [f"Re-take the snapshot {how} (needed: {', '.join(paths)}); then validate again."
+                 for how, paths in by_how.items()]
+    if nccl:
+        # NCCL results come from a test log, not a collector: a key is absent because the run
+        # did not print it (no footer: it crashed or hung; no device list or NCCL_DEBUG=INFO)
+        sentences.append(f"The NCCL log does not give {', '.join(nccl)}: run the test to completion with "
+                         "NCCL_DEBUG=INFO and the full output (eidos fabric parse LOG shows what it holds); "
+                         "then validate again.")
+    return " ".join(sentences)
 
 
 def absence_reason(snapshot, segments: tuple) -> str:

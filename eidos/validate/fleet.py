@@ -30,6 +30,7 @@ from eidos.validate.recipe_input import RecipeInput
 from eidos.validate.verdicts import NodeResult, Report
 
 SNAPSHOT_SUFFIXES = (".yaml", ".yml", ".json")
+FABRIC = "fabric"
 
 
 def expand_sources(items: Iterable[str]) -> list[str]:
@@ -77,6 +78,10 @@ class Selection:
 
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
+    #: ``--fabric``: the run judges fabric results (rules of category ``fabric``, on the NCCL
+    #: measurement) and only those; without it fabric rules are left out, as a node snapshot
+    #: carries no NCCL results and every fabric rule would only report their absence
+    fabric: bool = False
 
     @staticmethod
     def names(rule) -> set[str]:
@@ -86,6 +91,8 @@ class Selection:
         return names
 
     def keeps(self, rule) -> bool:
+        if (rule.category == FABRIC) != self.fabric:
+            return False
         names = self.names(rule)
         if self.only and not names & set(self.only):
             return False
@@ -167,10 +174,10 @@ class Validator:
             self.seen |= Selection.names(rule)
         # a notice for each fact some rule of this run skipped for lack of ("accelerator not
         # given"): an unknown GPU model is said where the GPU checks are skipped
-        wanted = {m for r in rules if r.skip_reason for m in _NOT_GIVEN.findall(r.skip_reason)}
+        kept = [rule for rule in rules if self.selection.keeps(rule)]
+        wanted = {m for r in kept if r.skip_reason for m in _NOT_GIVEN.findall(r.skip_reason)}
         told = tuple(message for fact, message in told if fact in wanted)
-        verdicts = tuple(evaluate(rule, snapshot, explain=self.explain) for rule in rules
-                         if self.selection.keeps(rule))
+        verdicts = tuple(evaluate(rule, snapshot, explain=self.explain) for rule in kept)
         return NodeResult(
             node=node_name(snapshot, source),
             snapshot=source,

@@ -17,7 +17,7 @@ from eidos.engine.graph import CheckSpec, RuleGraph
 from eidos.lang.measurements import MISSING
 
 # Category of a recipe requirement, from the measurement it tests (checks name their own).
-_TYPE_CATEGORY = {"K8s": "kubernetes", "GPU": "gpu", "OS": "os", "SystemD": "systemd"}
+_TYPE_CATEGORY = {"K8s": "kubernetes", "GPU": "gpu", "OS": "os", "SystemD": "systemd", "NCCL": "fabric"}
 _SUBTYPE_CATEGORY = {("OS", "kmod"): "kernel-modules"}
 
 
