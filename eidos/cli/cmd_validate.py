@@ -16,6 +16,7 @@ import sys
 
 from eidos.cli import console
 from eidos.cli import facts as fact_flags
+from eidos.cli.argtypes import kubeconfig_file, seconds
 from eidos.cli.options import add_output_arguments
 from eidos.errors import UsageError
 
@@ -44,8 +45,24 @@ def register(subparsers, argv) -> None:
                         help="an nccl-tests log from a run done elsewhere (Slurm, a previous Job); "
                         "repeatable; implies --fabric")
     fabric.add_argument("--test", default="all_reduce", metavar="NAME",
-                        help="the nccl-tests test a log is of when the log does not say "
-                        "(default all_reduce)")
+                        help="the collective to run on the cluster, or the test a log is of when the "
+                        "log does not say (default all_reduce)")
+    fabric.add_argument("--kubeconfig", metavar="FILE", type=kubeconfig_file,
+                        help="--fabric on a cluster: kubeconfig (default: $KUBECONFIG, ~/.kube/config)")
+    fabric.add_argument("--context", metavar="NAME", help="--fabric on a cluster: kubeconfig context")
+    fabric.add_argument("--gpus-per-node", type=int, metavar="N",
+                        help="GPUs per node to test (default: the first GPU node's allocatable nvidia.com/gpu)")
+    fabric.add_argument("--min-bytes", default="1K", metavar="SIZE", help="smallest message (default 1K)")
+    fabric.add_argument("--max-bytes", default="16G", metavar="SIZE", help="largest message (default 16G)")
+    fabric.add_argument("--timeout", type=seconds, default=1800.0, metavar="SECONDS",
+                        help="how long the test may run (default 1800)")
+    fabric.add_argument("--image", metavar="IMAGE", help="nccl-tests image instead of the profile's")
+    fabric.add_argument("--node-selector", action="append", metavar="KEY=VALUE",
+                        help="GPU nodes to run on (default nvidia.com/gpu.present=true; repeatable)")
+    fabric.add_argument("--toleration", action="append", metavar="KEY[=VALUE][:EFFECT]",
+                        help="tolerations of the test pods (default nvidia.com/gpu:NoSchedule; repeatable)")
+    fabric.add_argument("--no-cleanup", dest="cleanup", action="store_false",
+                        help="keep the run's namespace for inspection")
     p.add_argument("--recipe", "-r", metavar="FILE",
                    help="a recipe document (eidos recipe -o yaml|json); its criteria are the facts")
     add_output_arguments(p, FORMATS, default="table", format_help="report format (default table)",
@@ -92,11 +109,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.from_log:
         args.fabric = True
-    if args.fabric and not args.from_log:
-        raise UsageError("--fabric judges nccl-tests results: give the log with --from-log LOG",
-                         hint="run all_reduce_perf on the cluster (docs/fabric.md shows how) and pass its log")
-    if not args.snapshot and not args.from_log:
-        raise UsageError("give --snapshot FILE|DIR|- (or --from-log LOG with --fabric)")
+    if args.fabric:
+        from eidos.fabric.profiles import check_test
+
+        check_test(args.test)
+    on_cluster = args.fabric and not args.from_log
+    if on_cluster and args.snapshot:
+        raise UsageError("--fabric runs the test on the cluster; --snapshot goes with --from-log",
+                         hint="drop --snapshot, or judge an existing log with --from-log LOG")
+    if not args.snapshot and not args.fabric:
+        raise UsageError("give --snapshot FILE|DIR|- (or --fabric, with --from-log LOG or a cluster)")
     graph = fact_flags.load_graph_from_args(args)
     flag_facts, _ = fact_flags.facts_from_args(args, graph)
     recipe = None
@@ -108,7 +130,18 @@ def run(args: argparse.Namespace) -> int:
 
         recipe = load_recipe(args.recipe, graph)
     loader = None
-    if args.from_log:
+    if on_cluster:
+        from eidos.cli.fabric_cluster import run_on_cluster
+        from eidos.fabric.load import fabric_loader_from_text
+        from eidos.snapshot.agent import Interrupted
+
+        try:
+            label, log = run_on_cluster(args, flag_facts)
+        except Interrupted as stop:  # the run's namespace is already deleted
+            console.error(f"interrupted ({stop.signal_name})")
+            return stop.exit_status
+        sources, loader = fabric_loader_from_text([(label, log)], args.test)
+    elif args.from_log:
         from eidos.fabric.load import fabric_loader
 
         sources, loader = fabric_loader(args.from_log, args.snapshot, args.test)

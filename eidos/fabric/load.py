@@ -22,16 +22,28 @@ def read_runs(logs: list[str]) -> list:
     return runs
 
 
+def _standalone(label: str, runs: list, default_test: str, sources: list[str]):
+    nccl = measurement(runs, default_test)
+    status = (collector_status(sources),)
+
+    def standalone(source: str) -> Snapshot:
+        return Snapshot(metadata={"source-node": label}, measurements=(nccl,), collectors=status)
+
+    return [label], standalone
+
+
+def fabric_loader_from_text(logs: list[tuple[str, str]], default_test: str):
+    """(sources, loader) for logs already in memory: [(label, text)] (a run on the cluster)."""
+    runs = [run for _label, text in logs for run in parse_log(text)]
+    return _standalone(" + ".join(label for label, _ in logs), runs, default_test, [l for l, _ in logs])
+
+
 def fabric_loader(logs: list[str], snapshots: list[str] | None, default_test: str):
     """(sources, loader) for :func:`eidos.validate.fleet.validate`."""
+    if not snapshots:
+        return _standalone(" + ".join(logs), read_runs(logs), default_test, logs)
     nccl = measurement(read_runs(logs), default_test)
     status = (collector_status(logs),)
-    label = " + ".join(logs)
-    if not snapshots:
-        def standalone(source: str) -> Snapshot:
-            return Snapshot(metadata={"source-node": label}, measurements=(nccl,), collectors=status)
-
-        return [label], standalone
 
     from eidos.snapshot.io import load_snapshot
     from eidos.validate.fleet import expand_sources

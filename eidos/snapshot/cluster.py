@@ -215,14 +215,20 @@ class Cluster:
             self._call(f"list {plural}.{group}", api.list_cluster_custom_object, group, version, plural)
         )
 
-    def pod_log(self, namespace: str, name: str, tail_lines: int = 40) -> str:
+    def pod_log(self, namespace: str, name: str, tail_lines: int | None = 40,
+                limit_bytes: int | None = None) -> str:
+        """The pod's log: its last ``tail_lines`` lines, or all of it (``None``), at most
+        ``limit_bytes`` bytes."""
         from kubernetes.client.exceptions import ApiException
 
+        kw = {"tail_lines": tail_lines} if tail_lines is not None else {}
+        if limit_bytes is not None:
+            kw["limit_bytes"] = limit_bytes
         try:
             resp = self._core().read_namespaced_pod_log(
                 name,
                 namespace,
-                tail_lines=tail_lines,
+                **kw,
                 _preload_content=False,
                 _request_timeout=(min(10.0, self.timeout), self.timeout),
             )
@@ -331,6 +337,45 @@ class Cluster:
             namespace,
         )
 
+    # ---- custom resources (eidos validate --fabric's MPIJob) ------------------------------
+
+    def crd_exists(self, name: str) -> bool:
+        """Is the CustomResourceDefinition ``name`` (``mpijobs.kubeflow.org``) installed?"""
+        from kubernetes import client
+
+        try:
+            self._call(f"get CustomResourceDefinition {name}",
+                       client.ApiextensionsV1Api(self._api).read_custom_resource_definition, name)
+        except NotFound:
+            return False
+        return True
+
+    def create_custom(self, group: str, version: str, plural: str, manifest: dict) -> dict:
+        from kubernetes import client
+
+        ns, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
+        return self._call(f"create {manifest['kind']} {ns}/{name}",
+                          client.CustomObjectsApi(self._api).create_namespaced_custom_object,
+                          group, version, ns, plural, manifest)
+
+    def get_custom(self, group: str, version: str, plural: str, namespace: str, name: str) -> dict:
+        from kubernetes import client
+
+        return self._call(f"get {plural}.{group} {namespace}/{name}",
+                          client.CustomObjectsApi(self._api).get_namespaced_custom_object,
+                          group, version, namespace, plural, name)
+
+    def delete_custom(self, group: str, version: str, plural: str, namespace: str, name: str) -> bool:
+        from kubernetes import client
+
+        try:
+            self._call(f"delete {plural}.{group} {namespace}/{name}",
+                       client.CustomObjectsApi(self._api).delete_namespaced_custom_object,
+                       group, version, namespace, plural, name)
+        except NotFound:
+            return False
+        return True
+
     def _method(self, verb: str, kind: str):
         from kubernetes import client
 
@@ -345,6 +390,7 @@ class Cluster:
             "ClusterRole": (rbac, "cluster_role", False),
             "ClusterRoleBinding": (rbac, "cluster_role_binding", False),
             "Job": (batch, "namespaced_job", True),
+            "Namespace": (core, "namespace", False),  # eidos validate --fabric's run namespace
         }
         if kind not in table:
             raise ValueError(f"eidos does not manage {kind} objects")

@@ -120,12 +120,22 @@ def test_plain_validate_leaves_fabric_rules_out():
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--fabric", *EKS_H100), "--from-log"),
+    (("--fabric", "--snapshot", str(FIXTURES / "snapshots" / "cns-eks-h100.yaml"), *EKS_H100),
+     "--snapshot goes with --from-log"),
     (EKS_H100, "--snapshot"),
+    (("--fabric", "--test", "all_reduce"), "needs the facts"),
 ])
-def test_usage_errors(args, message):
-    result = run_eidos("validate", *args)
-    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+def test_usage_errors(args, message, tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    result = run_eidos("validate", *args, env={"KUBECONFIG": str(kubeconfig)})
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_fabric_on_a_cluster_without_one_is_exit_3(tmp_path):
+    result = run_eidos("validate", "--fabric", *EKS_H100, env={"KUBECONFIG": str(tmp_path / "none")})
+    assert result.returncode == 3 and "no cluster configuration" in result.stderr
 
 
 def test_unreadable_log_is_exit_2(tmp_path):
