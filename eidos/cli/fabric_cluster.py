@@ -28,15 +28,20 @@ def _allocatable(node: dict, resource: str) -> int:
         return 0
 
 
-def size_run(nodes: list[dict], selector: dict, resources: tuple[str, ...], gpus_flag: int | None):
-    """(gpus per node, ((resource, count),)) from the first matching GPU node."""
+def size_run(nodes: list[dict], selector: dict, resources: tuple[str, ...], gpus_flag: int | None,
+             prefixes: tuple[str, ...] = ()):
+    """(gpus per node, ((resource, count),), matching GPU nodes) from the first matching GPU
+    node; ``prefixes`` add every allocatable resource starting with one (``rdma/``)."""
     gpu_nodes = [n for n in nodes if _matches(n, selector) and _allocatable(n, "nvidia.com/gpu") > 0]
     if not gpu_nodes:
         raise UsageError("no node matches the node selector with allocatable nvidia.com/gpu",
                          hint="check --node-selector (default nvidia.com/gpu.present=true)")
     first = sorted(gpu_nodes, key=lambda n: n["metadata"]["name"])[0]
     gpus = gpus_flag if gpus_flag is not None else _allocatable(first, "nvidia.com/gpu") or DEFAULT_GPUS
-    devices = tuple((r, _allocatable(first, r)) for r in resources if _allocatable(first, r) > 0)
+    names = list(resources)
+    allocatable = (first.get("status") or {}).get("allocatable") or {}
+    names += sorted(r for r in allocatable if prefixes and r.startswith(prefixes) and r not in names)
+    devices = tuple((r, _allocatable(first, r)) for r in names if _allocatable(first, r) > 0)
     return gpus, devices, len(gpu_nodes)
 
 
@@ -56,7 +61,7 @@ def run_on_cluster(args, facts: dict) -> tuple[str, str]:
     cluster = Cluster.connect(args.kubeconfig, args.context, timeout=30)
     try:
         gpus, devices, available = size_run(cluster.list_nodes(), selector, profile.device_resources,
-                                            args.gpus_per_node)
+                                            args.gpus_per_node, profile.device_prefixes)
         if nodes > available:
             raise UsageError(f"--nodes {nodes}: only {available} GPU node(s) match the node selector")
         opts = FabricOptions(

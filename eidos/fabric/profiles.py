@@ -30,6 +30,8 @@ class Profile:
     device_resources: tuple[str, ...]
     multi_node: bool
     multi_node_note: str = ""
+    device_prefixes: tuple[str, ...] = ()  # every allocatable resource with this prefix (rdma/)
+    compute_domain: bool = False  # multi-node: IMEX channels through a DRA ComputeDomain
 
     def applies(self, facts: Mapping[str, object]) -> bool:
         return all(str(facts.get(k)) in values for k, values in self.match)
@@ -50,6 +52,8 @@ def _profile(raw: dict) -> Profile:
             device_resources=tuple(str(r) for r in raw.get("device_resources") or ()),
             multi_node=bool(raw.get("multi_node")),
             multi_node_note=" ".join(str(raw.get("multi_node_note") or "").split()),
+            device_prefixes=tuple(str(r) for r in raw.get("device_prefixes") or ()),
+            compute_domain=bool(raw.get("compute_domain")),
         )
     except (KeyError, TypeError, AttributeError) as err:  # a broken shipped file: a bug, said plainly
         raise ValueError(f"fabric profile {raw!r}: {err}") from None

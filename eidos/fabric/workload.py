@@ -8,8 +8,10 @@ A run, start to finish (every object named for the run and labelled
    beneath it (MPIJob launcher and workers, their Services, Secrets and pods);
 2. one node: a ``Job`` whose single pod drives every GPU of the node (``-g N``); several
    nodes: an ``MPIJob`` (kubeflow.org/v2beta1, the MPI operator) with one launcher running
-   ``mpirun`` and N workers, one rank per GPU. Without the MPI operator a multi-node run is
-   refused before anything is created, naming what is missing;
+   ``mpirun`` and N workers, one rank per GPU (on GB200, with a ``ComputeDomain`` whose IMEX
+   channel every worker claims). Without the MPI operator (or the DRA driver's
+   ComputeDomains, or an RDMA device resource where the profile needs one) a multi-node run
+   is refused before anything is created, naming what is missing;
 3. poll until the Job/MPIJob succeeds, fails or ``--timeout`` passes, showing the pod's phase;
 4. read the launcher's (or the Job pod's) log, which is what :mod:`eidos.fabric.nccl` parses;
 5. delete the namespace on success, failure, timeout and interruption (SIGINT, SIGTERM,
@@ -42,6 +44,9 @@ from eidos.snapshot.agent import (
 )
 
 MPI_GROUP, MPI_VERSION, MPI_PLURAL = "kubeflow.org", "v2beta1", "mpijobs"
+CD_GROUP, CD_VERSION, CD_PLURAL = "resource.nvidia.com", "v1beta1", "computedomains"
+CD_CRD = f"{CD_PLURAL}.{CD_GROUP}"
+CD_CLAIM = "compute-domain-channel"
 MPI_CRD = f"{MPI_PLURAL}.{MPI_GROUP}"
 TRAINER_CRD = "trainjobs.trainer.kubeflow.org"
 MAX_LOG_BYTES = 64 * 1024 * 1024
@@ -82,6 +87,11 @@ class FabricOptions:
     @property
     def labels(self) -> dict:
         return {MANAGED_BY_LABEL: MANAGED_BY, RUN_LABEL: self.run_id}
+
+    @property
+    def channel_template(self) -> str:
+        """The ResourceClaimTemplate the DRA driver creates for the run's ComputeDomain."""
+        return f"{self.name}-channel"
 
     @property
     def ranks(self) -> int:
@@ -149,6 +159,18 @@ def job_manifest(opts: FabricOptions) -> dict:
     }
 
 
+def compute_domain_manifest(opts: FabricOptions) -> dict:
+    """The run's ComputeDomain: the DRA driver starts IMEX daemons on the nodes whose pods
+    claim its channel, and generates the ResourceClaimTemplate the workers reference."""
+    return {
+        "apiVersion": f"{CD_GROUP}/{CD_VERSION}",
+        "kind": "ComputeDomain",
+        "metadata": {"name": opts.name, "namespace": opts.namespace, "labels": dict(opts.labels)},
+        "spec": {"numNodes": 0,
+                 "channel": {"resourceClaimTemplate": {"name": opts.channel_template}}},
+    }
+
+
 def mpijob_manifest(opts: FabricOptions) -> dict:
     """Several nodes: an MPIJob, one rank per GPU, the launcher on no GPU."""
     env_flags = [flag for k, _v in opts.profile.env for flag in ("-x", k)]
@@ -156,6 +178,10 @@ def mpijob_manifest(opts: FabricOptions) -> dict:
               *env_flags, *_nccl_args(opts, 1)]
     launcher = _container(opts, launch, gpus=0, devices=False)
     worker = _container(opts, ["/usr/sbin/sshd", "-De"], gpus=opts.gpus_per_node, devices=True)
+    worker_spec = _pod_spec(opts, worker, gpu_node=True, restart="OnFailure")
+    if opts.profile.compute_domain:
+        worker["resources"]["claims"] = [{"name": CD_CLAIM}]
+        worker_spec["resourceClaims"] = [{"name": CD_CLAIM, "resourceClaimTemplateName": opts.channel_template}]
     return {
         "apiVersion": f"{MPI_GROUP}/{MPI_VERSION}",
         "kind": "MPIJob",
@@ -169,8 +195,7 @@ def mpijob_manifest(opts: FabricOptions) -> dict:
                     "metadata": {"labels": dict(opts.labels)},
                     "spec": _pod_spec(opts, launcher, gpu_node=False, restart="OnFailure")}},
                 "Worker": {"replicas": opts.nodes, "template": {
-                    "metadata": {"labels": dict(opts.labels)},
-                    "spec": _pod_spec(opts, worker, gpu_node=True, restart="OnFailure")}},
+                    "metadata": {"labels": dict(opts.labels)}, "spec": worker_spec}},
             },
         },
     }
@@ -191,6 +216,17 @@ def preflight(cluster, opts: FabricOptions) -> None:
     if not opts.profile.multi_node:
         raise UsageError(f"a {opts.nodes}-node fabric run: {opts.profile.multi_node_note}",
                          hint="run with --nodes 1 for the NVLink test inside one node")
+    if opts.profile.compute_domain and not cluster.crd_exists(CD_CRD):
+        raise EnvironmentFailure(
+            f"a {opts.nodes}-node {opts.profile.name} run needs ComputeDomains (CRD {CD_CRD}) for "
+            "its IMEX channels, which this cluster does not have",
+            hint="install the NVIDIA DRA driver (nvidia-dra-driver-gpu, part of the GB200 recipes)")
+    if opts.profile.device_prefixes and not any(
+            r.startswith(opts.profile.device_prefixes) for r, _n in opts.device_counts):
+        raise EnvironmentFailure(
+            f"a {opts.nodes}-node {opts.profile.name} run needs an RDMA device resource "
+            f"({', '.join(p + '*' for p in opts.profile.device_prefixes)}) on the GPU nodes; none is allocatable",
+            hint="install the network-operator's RDMA shared device plugin (the AKS and OKE recipes do)")
     if not cluster.crd_exists(MPI_CRD):
         trainer = cluster.crd_exists(TRAINER_CRD)
         raise EnvironmentFailure(
@@ -270,6 +306,9 @@ def run_fabric(cluster, opts: FabricOptions, progress: Progress | None = None, *
             progress.update(f"creating Job {opts.name} on one node ({opts.gpus_per_node} GPUs)")
             cluster.create(job_manifest(opts))
         else:
+            if opts.profile.compute_domain:
+                progress.update(f"creating ComputeDomain {opts.name}")
+                cluster.create_custom(CD_GROUP, CD_VERSION, CD_PLURAL, compute_domain_manifest(opts))
             progress.update(f"creating MPIJob {opts.name} ({opts.nodes} nodes x {opts.gpus_per_node} GPUs)")
             cluster.create_custom(MPI_GROUP, MPI_VERSION, MPI_PLURAL, mpijob_manifest(opts))
         start = time.monotonic()

@@ -37,6 +37,7 @@ EXTRA_RESOURCES = (
     ("v1/namespaces", "Namespace", False),
     ("kubeflow.org/v2beta1/mpijobs", "MPIJob", True),
     ("apiextensions.k8s.io/v1/customresourcedefinitions", "CustomResourceDefinition", False),
+    ("resource.nvidia.com/v1beta1/computedomains", "ComputeDomain", True),
 )
 
 
@@ -173,9 +174,7 @@ def test_single_node_run_returns_the_pod_log_and_removes_the_namespace(kube):
 
 
 def test_multi_node_run_is_an_mpijob_with_efa(kube):
-    kube.add_object("apiextensions.k8s.io/v1/customresourcedefinitions", None, "mpijobs.kubeflow.org",
-                    {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-                     "metadata": {"name": "mpijobs.kubeflow.org"}})
+    _crd(kube, "mpijobs.kubeflow.org")
     log = (NCCL / "08-aws-p5-2node-efa-openmpi-rank-prefix.txt").read_text()
     opts = _opts(nodes=2, device_counts=(("vpc.amazonaws.com/efa", 32),))
     with FakeController(kube, "succeed", log) as ctl:
@@ -199,9 +198,64 @@ def test_multi_node_without_the_mpi_operator_creates_nothing(kube):
 
 
 def test_multi_node_on_a_single_node_profile_is_refused(kube):
+    gke = profiles.select({"service": "gke", "accelerator": "h100"})
+    with pytest.raises(UsageError, match="TCPXO"):
+        run_fabric(_cluster(kube), _opts(profile=gke, nodes=2))
+    assert not _namespaces(kube)
+
+
+def _crd(kube, name):
+    kube.add_object("apiextensions.k8s.io/v1/customresourcedefinitions", None, name,
+                    {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                     "metadata": {"name": name}})
+
+
+def test_gb200_multi_node_claims_a_compute_domain_channel(kube):
+    _crd(kube, "mpijobs.kubeflow.org")
+    _crd(kube, "computedomains.resource.nvidia.com")
     gb200 = profiles.select({"service": "eks", "accelerator": "gb200"})
-    with pytest.raises(UsageError, match="ComputeDomains"):
-        run_fabric(_cluster(kube), _opts(profile=gb200, nodes=2))
+    log = (NCCL / "11-gb200-nvl72-1rack-72gpu-allreduce-graphics-device-name.txt").read_text()
+    with FakeController(kube, "succeed", log) as ctl:
+        run_fabric(_cluster(kube), _opts(profile=gb200, nodes=18, gpus_per_node=4))
+    (cd,) = kube.live("resource.nvidia.com/v1beta1/computedomains").values()
+    assert cd["spec"] == {"numNodes": 0, "channel": {"resourceClaimTemplate": {"name": "nccl-all-reduce-channel"}}}
+    worker = ctl.workload["spec"]["mpiReplicaSpecs"]["Worker"]["template"]["spec"]
+    assert worker["resourceClaims"] == [{"name": "compute-domain-channel",
+                                         "resourceClaimTemplateName": "nccl-all-reduce-channel"}]
+    assert worker["containers"][0]["resources"]["claims"] == [{"name": "compute-domain-channel"}]
+    launcher = ctl.workload["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0]
+    assert launcher["command"][launcher["command"].index("-np") + 1] == "72"
+
+
+def test_gb200_multi_node_without_the_dra_driver_creates_nothing(kube):
+    _crd(kube, "mpijobs.kubeflow.org")
+    gb200 = profiles.select({"service": "eks", "accelerator": "gb200"})
+    with pytest.raises(EnvironmentFailure, match="ComputeDomains"):
+        run_fabric(_cluster(kube), _opts(profile=gb200, nodes=2, gpus_per_node=4))
+    assert not _namespaces(kube)
+
+
+def test_rdma_profile_requests_every_rdma_resource_of_the_node(kube):
+    from eidos.cli.fabric_cluster import size_run
+
+    _crd(kube, "mpijobs.kubeflow.org")
+    aks = profiles.select({"service": "aks", "accelerator": "h100"})
+    node = gpu_node("nd-h100-0", gpus=8, efa=0)
+    node["status"]["allocatable"]["rdma/rdma_shared_device_a"] = "63"
+    gpus, devices, available = size_run([node], {"nvidia.com/gpu.present": "true"}, aks.device_resources,
+                                        None, aks.device_prefixes)
+    assert (gpus, devices, available) == (8, (("rdma/rdma_shared_device_a", 63),), 1)
+    with FakeController(kube, "succeed", "x") as ctl:
+        run_fabric(_cluster(kube), _opts(profile=aks, nodes=2, device_counts=devices))
+    worker = ctl.workload["spec"]["mpiReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
+    assert worker["resources"]["limits"] == {"nvidia.com/gpu": "8", "rdma/rdma_shared_device_a": "63"}
+
+
+def test_rdma_profile_without_rdma_devices_says_what_is_missing(kube):
+    _crd(kube, "mpijobs.kubeflow.org")
+    oke = profiles.select({"service": "oke", "accelerator": "h100"})
+    with pytest.raises(EnvironmentFailure, match="RDMA device resource"):
+        run_fabric(_cluster(kube), _opts(profile=oke, nodes=2))
     assert not _namespaces(kube)
 
 
@@ -249,7 +303,7 @@ def test_no_cleanup_keeps_the_namespace_and_says_how_to_remove_it(kube):
 
 @pytest.mark.parametrize("accelerator, log, profile, verdict", [
     ("h100", "aicr-testdata-eks-h100-16g.txt", "eks-efa", ("check:nccl-busbw-eks-h100:busbw", "pass")),
-    ("gb200", "11-gb200-nvl72-1rack-72gpu-allreduce-graphics-device-name.txt", "nvlink",
+    ("gb200", "11-gb200-nvl72-1rack-72gpu-allreduce-graphics-device-name.txt", "gb200-mnnvl",
      ("check:nccl-gb200-mnnvl:completed", "pass")),
 ])
 def test_cli_runs_judges_and_removes_the_workload(kube, accelerator, log, profile, verdict):

@@ -11,7 +11,13 @@ from __future__ import annotations
 import pytest
 
 from eidos.fabric.profiles import load_profiles
-from eidos.fabric.workload import FabricOptions, job_manifest, mpijob_manifest, namespace_manifest
+from eidos.fabric.workload import (
+    FabricOptions,
+    compute_domain_manifest,
+    job_manifest,
+    mpijob_manifest,
+    namespace_manifest,
+)
 from tests.conftest import FIXTURES
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
@@ -66,3 +72,14 @@ def test_mpijob_is_valid_against_the_mpi_operator_crd(profile):
     broken["spec"]["slotsPerWorkers"] = broken["spec"].pop("slotsPerWorker")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+
+
+def test_compute_domain_is_valid_against_the_dra_driver_crd():
+    from ruamel.yaml import YAML
+
+    path = FIXTURES / "charts" / "nvidia-dra-driver-gpu" / "25.8.1" / "crds" / "resource.nvidia.com_computedomains.yaml"
+    crd = YAML(typ="safe").load(path.read_text())
+    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
+    schema = _structural(version["schema"]["openAPIV3Schema"])
+    (gb200,) = [p for p in load_profiles() if p.compute_domain]
+    jsonschema.validate(compute_domain_manifest(_opts(gb200, nodes=2)), schema)
