@@ -29,6 +29,7 @@ COMMANDS = {
     "verify": "eidos.cli.cmd_verify",
     "completion": "eidos.cli.cmd_completion",
     "fabric": "eidos.cli.cmd_fabric",
+    "diff": "eidos.cli.cmd_diff",
 }
 
 
