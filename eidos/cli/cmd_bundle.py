@@ -108,7 +108,10 @@ def register(subparsers, argv) -> None:
         help="namespace of the Application objects, where Argo CD runs (default: argocd)",
     )
     argo.add_argument(
-        "--project", default=None, metavar="NAME", help="AppProject of every Application (default: default)"
+        "--project",
+        default=None,
+        metavar="NAME",
+        help="AppProject of every Application (default: default)",
     )
     dest = argo.add_mutually_exclusive_group()
     dest.add_argument(

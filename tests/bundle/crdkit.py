@@ -129,7 +129,14 @@ def json_schema(node: dict, *, root: bool = True) -> dict:
     return out
 
 
-_DROP = {"description", "default", "example", "externalDocs", "nullable", "x-kubernetes-validations"}
+_DROP = {
+    "description",
+    "default",
+    "example",
+    "externalDocs",
+    "nullable",
+    "x-kubernetes-validations",
+}
 
 
 def _convert(node: dict, *, structural: bool) -> dict:
@@ -198,7 +205,7 @@ def _format_checker():
         if not isinstance(value, str):
             return True
         try:
-            datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            datetime.datetime.fromisoformat(value)
         except ValueError:
             return False
         return "T" in value.upper()

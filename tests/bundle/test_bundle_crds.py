@@ -52,7 +52,9 @@ def gitops_objects(files) -> list[tuple[str, dict]]:
 
 def test_crd_files_match_their_provenance():
     text = (crdkit.CRDS / "PROVENANCE.md").read_text(encoding="utf-8")
-    listed = dict(re.findall(r"^\| `([^`]+\.yaml)` \|.*\| `([0-9a-f]{64})` \|$", text, re.M))
+    listed = dict(
+        re.findall(r"^\| `([^`]+\.yaml)` \|.*\| `([0-9a-f]{64})` \|$", text, re.MULTILINE)
+    )
     on_disk = {p.name: p for p in crdkit.CRDS.glob("*.yaml")}
     assert set(listed) == set(on_disk)
     for name, path in on_disk.items():
@@ -151,13 +153,28 @@ MUTATIONS = [
     ("argocd", "Application", _set("kind", "Applications"), "unknown kind"),
     ("argocd", "Application", _set("metadata.name", "Bad_Name"), "not a DNS-1123 name"),
     ("argocd", "Application", _set("metadata.labels.x", 1), "label value not a string"),
-    ("argocd", "Application", _set("metadata.generateName", "x-"), "metadata field eidos never writes"),
+    (
+        "argocd",
+        "Application",
+        _set("metadata.generateName", "x-"),
+        "metadata field eidos never writes",
+    ),
     ("flux", "HelmRelease", _set("spec.interval", "10 minutes"), "pattern"),
     ("flux", "HelmRelease", _delete("spec.interval"), "required field"),
     ("flux", "HelmRelease", _set("spec.install.remediation.retries", "3"), "int as string"),
-    ("flux", "HelmRelease", _set("spec.chartRef", {"kind": "OCIRepository", "name": "x"}), "CEL: chart and chartRef"),
+    (
+        "flux",
+        "HelmRelease",
+        _set("spec.chartRef", {"kind": "OCIRepository", "name": "x"}),
+        "CEL: chart and chartRef",
+    ),
     ("flux", "HelmRelease", _set("spec.releasename", "x"), "unknown field"),
-    ("flux", "HelmRelease", _set("apiVersion", "helm.toolkit.fluxcd.io/v2beta1"), "version not served"),
+    (
+        "flux",
+        "HelmRelease",
+        _set("apiVersion", "helm.toolkit.fluxcd.io/v2beta1"),
+        "version not served",
+    ),
     ("flux", "Kustomization", _delete("spec.prune"), "required field"),
     ("flux", "Kustomization", _set("spec.sourceRef.kind", "HelmRepository"), "enum"),
     ("flux", "GitRepository", _set("spec.ref.branch", ["main"]), "wrong type"),
@@ -193,11 +210,16 @@ def test_preserve_unknown_fields_keeps_helm_values():
 def _errors(schema: dict, value) -> list:
     import jsonschema
 
-    return list(jsonschema.Draft4Validator(crdkit.json_schema(schema, root=False)).iter_errors(value))
+    return list(
+        jsonschema.Draft4Validator(crdkit.json_schema(schema, root=False)).iter_errors(value)
+    )
 
 
 def test_int_or_string():
-    schema = {"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer"}, {"type": "string"}]}
+    schema = {
+        "x-kubernetes-int-or-string": True,
+        "anyOf": [{"type": "integer"}, {"type": "string"}],
+    }
     for good in (1, "50%"):
         assert not _errors(schema, good)
     for bad in (1.5, True, [1], None):
@@ -246,7 +268,9 @@ def test_list_types_and_cel():
     assert list(crdkit._cel_and_lists(as_map, [{"name": "a"}, {"name": "a"}], "l"))
     rule = {
         "type": "object",
-        "x-kubernetes-validations": [{"rule": "has(self.a) != has(self.b)", "message": "one of a, b"}],
+        "x-kubernetes-validations": [
+            {"rule": "has(self.a) != has(self.b)", "message": "one of a, b"}
+        ],
     }
     assert not list(crdkit._cel_and_lists(rule, {"a": 1}, ""))
     assert list(crdkit._cel_and_lists(rule, {"a": 1, "b": 2}, "")) == [
