@@ -2,9 +2,10 @@
 
 A CRD's ``openAPIV3Schema`` is an OpenAPI v3.0 *structural* schema with Kubernetes
 extensions; it is close to, but not, a JSON Schema. :func:`json_schema` converts it the way
-the API server (with ``kubectl --validate=strict``, the default since Kubernetes 1.27)
-treats an object, and the result is checked with ``jsonschema``'s Draft 4 validator, the
-draft OpenAPI 3.0 schema objects are based on:
+the API server treats an object under strict field validation (kubectl's default,
+``--validate=strict``, which fails a request with unknown fields; server-side field
+validation, KEP-2885, GA in Kubernetes 1.27), and the result is checked with
+``jsonschema``'s Draft 4 validator, the draft OpenAPI 3.0 schema objects are based on:
 
 * an object node without ``x-kubernetes-preserve-unknown-fields: true`` and without
   ``additionalProperties`` gets ``additionalProperties: false``: the API server prunes
