@@ -28,16 +28,17 @@ DEFAULT_PROJECT = "default"
 IN_CLUSTER = "https://kubernetes.default.svc"
 NAME_MAX = 63  # DNS-1123 label: Application names and namespaces
 
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# Matched with fullmatch: a trailing newline must not pass as it would with '$'.
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 # A prefix is the start of a DNS-1123 label: it may end with '-' (the name that follows
 # starts with [a-z0-9]), it may not start with one.
-_LABEL_PREFIX = re.compile(r"^[a-z0-9][-a-z0-9]*$")
-_SERVER = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+_LABEL_PREFIX = re.compile(r"[a-z0-9][-a-z0-9]*")
+_SERVER = re.compile(r"https?://[^\s/]+(/\S*)?")
 
 
 def _namespace(_inst, _attr, value: str) -> None:
-    if len(value) > NAME_MAX or not _LABEL.match(value):
+    if len(value) > NAME_MAX or not _LABEL.fullmatch(value):
         raise UsageError(
             f"--argocd-namespace {value!r}: expected a Kubernetes namespace name "
             f"(DNS-1123 label: lowercase letters, digits and '-', at most {NAME_MAX} characters)"
@@ -45,7 +46,7 @@ def _namespace(_inst, _attr, value: str) -> None:
 
 
 def _project(_inst, _attr, value: str) -> None:
-    if len(value) > 253 or not _SUBDOMAIN.match(value):
+    if len(value) > 253 or not _SUBDOMAIN.fullmatch(value):
         raise UsageError(
             f"--project {value!r}: expected an AppProject name (DNS-1123 subdomain: lowercase "
             "letters, digits, '-' and '.', at most 253 characters)"
@@ -53,7 +54,7 @@ def _project(_inst, _attr, value: str) -> None:
 
 
 def _server(_inst, _attr, value: str) -> None:
-    if value and not _SERVER.match(value):
+    if value and not _SERVER.fullmatch(value):
         raise UsageError(
             f"--destination-server {value!r}: expected the cluster's API server URL, "
             "e.g. https://kubernetes.default.svc or https://10.0.0.1:6443"
@@ -69,7 +70,7 @@ def _cluster_name(_inst, _attr, value: str) -> None:
 
 
 def _prefix(_inst, _attr, value: str) -> None:
-    if value and (len(value) >= NAME_MAX or not _LABEL_PREFIX.match(value)):
+    if value and (len(value) >= NAME_MAX or not _LABEL_PREFIX.fullmatch(value)):
         raise UsageError(
             f"--name-prefix {value!r}: expected the start of a DNS-1123 label (lowercase letters, "
             f"digits and '-', starting with a letter or digit, under {NAME_MAX} characters), "

@@ -45,14 +45,14 @@ CRDS = Path(__file__).resolve().parent.parent / "fixtures" / "crds"
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _SUBDOMAIN = rf"{_LABEL}(\.{_LABEL})*"
-_QUALIFIED_NAME = rf"^({_SUBDOMAIN}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{{0,61}}[A-Za-z0-9])?$"
+_QUALIFIED_NAME = rf"^({_SUBDOMAIN}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{{0,61}}[A-Za-z0-9])?\Z"
 METADATA_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["name"],
     "additionalProperties": False,
     "properties": {
-        "name": {"type": "string", "maxLength": 253, "pattern": f"^{_SUBDOMAIN}$"},
-        "namespace": {"type": "string", "maxLength": 63, "pattern": f"^{_LABEL}$"},
+        "name": {"type": "string", "maxLength": 253, "pattern": rf"^{_SUBDOMAIN}\Z"},
+        "namespace": {"type": "string", "maxLength": 63, "pattern": rf"^{_LABEL}\Z"},
         "labels": {
             "type": "object",
             "additionalProperties": False,
@@ -60,7 +60,7 @@ METADATA_SCHEMA: dict[str, Any] = {
                 _QUALIFIED_NAME: {
                     "type": "string",
                     "maxLength": 63,
-                    "pattern": r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+                    "pattern": r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\Z",
                 }
             },
         },
@@ -140,6 +140,15 @@ _DROP = {
 }
 
 
+def end_of_text(pattern: str) -> str:
+    """``pattern`` with a final ``$`` as ``\\Z``: in Go's RE2 and ECMA-262 (what the API server
+    and CEL use) ``$`` is the end of the text, in Python's ``re`` it also matches before a
+    trailing newline, which would let ``"10m\\n"`` pass ``^...$``."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + r"\Z"
+    return pattern
+
+
 def _convert(node: dict, *, structural: bool) -> dict:
     out: dict[str, Any] = {}
     for key, value in node.items():
@@ -152,6 +161,8 @@ def _convert(node: dict, *, structural: bool) -> dict:
         elif key in ("allOf", "anyOf", "oneOf"):
             # Value validations only (a structural schema puts no type or field there).
             out[key] = [_convert(sub, structural=False) for sub in value]
+        elif key == "pattern":
+            out[key] = end_of_text(value)
         else:
             out[key] = copy.deepcopy(value)
     if node.get("x-kubernetes-int-or-string"):

@@ -153,6 +153,7 @@ MUTATIONS = [
     ("argocd", "Application", _set("kind", "Applications"), "unknown kind"),
     ("argocd", "Application", _set("metadata.name", "Bad_Name"), "not a DNS-1123 name"),
     ("argocd", "Application", _set("metadata.labels.x", 1), "label value not a string"),
+    ("argocd", "Application", _set("metadata.namespace", "argocd\n"), "namespace with a newline"),
     (
         "argocd",
         "Application",
@@ -161,6 +162,7 @@ MUTATIONS = [
     ),
     ("flux", "HelmRelease", _set("spec.interval", "10 minutes"), "pattern"),
     ("flux", "HelmRelease", _delete("spec.interval"), "required field"),
+    ("flux", "HelmRelease", _set("spec.interval", "10m\n"), "pattern with a trailing newline"),
     ("flux", "HelmRelease", _set("spec.install.remediation.retries", "3"), "int as string"),
     (
         "flux",
