@@ -4,12 +4,14 @@
 it on disk atomically. See docs/bundles.md for the layouts and the ``--set`` syntax.
 """
 
+from eidos.bundle.argosettings import ArgoCDSettings
 from eidos.bundle.build import DEPLOYERS, Bundle, BundleOptions, make_bundle
 from eidos.bundle.scheduling import SchedulingRequest, build_request
 from eidos.bundle.writer import check_target, write_bundle
 
 __all__ = [
     "DEPLOYERS",
+    "ArgoCDSettings",
     "Bundle",
     "BundleOptions",
     "SchedulingRequest",

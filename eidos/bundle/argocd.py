@@ -19,6 +19,12 @@ That is why ``--repo`` and ``--revision`` are required: a placeholder URL cannot
 
 OCI charts: Argo CD takes the registry path without ``oci://`` and needs a repository
 Secret with ``enableOCI: "true"``; the bundle carries one per registry path (no credentials).
+
+``ctx.argocd`` (``--argocd-namespace``, ``--project``, ``--destination-server|-name``,
+``--name-prefix``) places the objects: every Application and Secret lives in the Argo CD
+namespace and carries the prefix, every Application is in the project, and the component
+Applications deploy to the destination. The parent Application always deploys to the
+cluster Argo CD runs in: what it creates are Application objects, which live next to Argo CD.
 """
 
 from __future__ import annotations
@@ -26,14 +32,13 @@ from __future__ import annotations
 import re
 
 from eidos.bundle import yamlout
+from eidos.bundle.argosettings import IN_CLUSTER
 from eidos.bundle.context import GENERATOR, Context
 from eidos.bundle.files import FileSet
 from eidos.bundle.model import Component
 from eidos.bundle.readme import components_table, requirements_section
 from eidos.bundle.script import component_files, values_path
 
-ARGOCD_NAMESPACE = "argocd"
-IN_CLUSTER = "https://kubernetes.default.svc"
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
 
 
@@ -56,20 +61,21 @@ def _sync_policy(*, server_side: bool) -> dict:
 def _application(ctx: Context, name: str, wave: int, sources: list[dict], namespace: str) -> dict:
     """One Application; a single source goes to ``spec.source``, several to ``spec.sources``."""
     spec_source = {"source": sources[0]} if len(sources) == 1 else {"sources": sources}
+    settings = ctx.argocd
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {
-            "name": name,
-            "namespace": ARGOCD_NAMESPACE,
+            "name": settings.app_name(name),
+            "namespace": settings.namespace,
             "labels": _labels(ctx),
             "annotations": {"argocd.argoproj.io/sync-wave": str(wave)},
             "finalizers": [FINALIZER],
         },
         "spec": {
-            "project": "default",
+            "project": settings.project,
             **spec_source,
-            "destination": {"server": IN_CLUSTER, "namespace": namespace},
+            "destination": {**settings.destination(), "namespace": namespace},
             "syncPolicy": _sync_policy(server_side=True),
         },
     }
@@ -105,14 +111,20 @@ def _component_sources(ctx: Context, component: Component) -> list[dict]:
     return [own, _gitops_source(ctx, BUNDLE_REF)]
 
 
+def _secret_slug(url: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-")[:50].rstrip("-")
+
+
 def _repository_secret(ctx: Context, url: str) -> dict:
-    slug = re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-")[:50].rstrip("-")
+    """Repository Secret for an OCI registry; prefixed like the Applications (a Secret name
+    may be a DNS-1123 subdomain, so the prefix never makes it too long)."""
+    slug = _secret_slug(url)
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
-            "name": f"repo-{slug}",
-            "namespace": ARGOCD_NAMESPACE,
+            "name": f"{ctx.argocd.name_prefix}repo-{slug}",
+            "namespace": ctx.argocd.namespace,
             "labels": {"argocd.argoproj.io/secret-type": "repository", **_labels(ctx)},
             "annotations": {"argocd.argoproj.io/sync-wave": "-1"},
         },
@@ -130,7 +142,7 @@ def applications(ctx: Context) -> list[tuple[str, dict]]:
     )
     for url in registries:
         secret = _repository_secret(ctx, url)
-        out.append((f"{secret['metadata']['name']}.yaml", secret))
+        out.append((f"repo-{_secret_slug(url)}.yaml", secret))
     wave = 0
     for component in ctx.components:
         if component.type != "manifest":
@@ -158,19 +170,19 @@ def app_of_apps(ctx: Context) -> dict:
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {
-            "name": ctx.stack_name,
-            "namespace": ARGOCD_NAMESPACE,
+            "name": ctx.argocd.app_name(ctx.stack_name),
+            "namespace": ctx.argocd.namespace,
             "labels": _labels(ctx),
             "finalizers": [FINALIZER],
         },
         "spec": {
-            "project": "default",
+            "project": ctx.argocd.project,
             "source": {
                 "repoURL": ctx.gitops.repo,
                 "targetRevision": ctx.gitops.revision,
                 "path": ctx.gitops.join("apps"),
             },
-            "destination": {"server": IN_CLUSTER, "namespace": ARGOCD_NAMESPACE},
+            "destination": {"server": IN_CLUSTER, "namespace": ctx.argocd.namespace},
             "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
         },
     }
@@ -191,6 +203,20 @@ resource.customizations.health.argoproj.io_Application: |
   end
   return hs
 """
+
+
+def _placement_note(ctx: Context) -> str:
+    """What the AppProject must allow, when project or destination are not the defaults."""
+    settings = ctx.argocd
+    if settings.project == "default" and settings.destination() == {"server": IN_CLUSTER}:
+        return ""
+    cluster = ", ".join(f"{k} `{v}`" for k, v in settings.destination().items())
+    return (
+        f"The Applications belong to the AppProject `{settings.project}`. Components deploy to\n"
+        f"the cluster with {cluster}; the parent Application deploys Application objects to\n"
+        f"server `{IN_CLUSTER}`, namespace `{settings.namespace}`, where Argo CD runs. The\n"
+        "project must allow both destinations and every component namespace.\n\n"
+    )
 
 
 def readme(ctx: Context, apps: list[tuple[str, dict]]) -> str:
@@ -218,13 +244,14 @@ def readme(ctx: Context, apps: list[tuple[str, dict]]) -> str:
         f"1. Commit this directory to `{ctx.gitops.repo}` at revision `{ctx.gitops.revision}`,\n"
         f"   under {where} (the Applications read `apps/` and `components/` from there).\n"
         "2. Apply the parent Application:\n\n"
-        "```sh\nkubectl apply -n argocd -f app-of-apps.yaml\n```\n\n"
+        f"```sh\nkubectl apply -n {ctx.argocd.namespace} -f app-of-apps.yaml\n```\n\n"
         "Requires Argo CD 2.6 or newer: chart Applications have two sources, the chart and\n"
         f"this repository (`ref: {VALUES_REF}`), and read their values from\n"
         f"`$values/{ctx.gitops.join('components/<component>/values.yaml')}`. Change values by\n"
         "regenerating the bundle (`eidos bundle --set ...`) and committing it, not in the\n"
         "Applications.\n\n"
         f"{kustomize_note}"
+        f"{_placement_note(ctx)}"
         "## Sync waves\n\n| Wave | Object | Kind |\n|---|---|---|\n"
         f"{waves}\n\n"
         "Argo CD waits for a wave to be healthy before the next one only if it can assess the\n"

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from eidos.bundle import argocd, flux, helm, script, yamlout
+from eidos.bundle.argosettings import ArgoCDSettings
 from eidos.bundle.context import Context, GitOps
 from eidos.bundle.files import FileSet
 from eidos.bundle.model import parse_recipe
@@ -41,6 +42,7 @@ class BundleOptions:
     repo: str = ""
     revision: str = ""
     repo_path: str = ""
+    argocd: ArgoCDSettings = attrs.field(factory=ArgoCDSettings)
 
 
 @attrs.frozen(eq=False)
@@ -143,13 +145,20 @@ def make_bundle(
         components.append(attrs.evolve(component, values=values))
     warnings += unused_roles(components, options.scheduling)
     recipe = recipe.with_components(components)
-    ctx = Context(recipe=recipe, payloads=_read_payloads(recipe, read_payload), gitops=gitops)
+    ctx = Context(
+        recipe=recipe,
+        payloads=_read_payloads(recipe, read_payload),
+        gitops=gitops,
+        argocd=options.argocd,
+    )
     files = DEPLOYERS[options.deployer](ctx)
     files.add(RECIPE, yamlout.dump(document))
     inputs: dict[str, Any] = {"set": list(options.sets)}
     scheduling = options.scheduling.as_dict()
     if scheduling:
         inputs["scheduling"] = scheduling
+    if options.deployer == "argocd" and options.argocd.as_dict():
+        inputs["argocd"] = options.argocd.as_dict()
     files.add(SUMMARY, summary(ctx, options.deployer, inputs, warnings, files.paths()))
     files.add(CHECKSUMS, checksums(files))
     return Bundle(deployer=options.deployer, files=files, warnings=tuple(warnings))

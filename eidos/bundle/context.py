@@ -12,6 +12,7 @@ import attrs
 
 from eidos import __version__
 from eidos.bundle import yamlout
+from eidos.bundle.argosettings import ArgoCDSettings
 from eidos.bundle.files import FileSet
 from eidos.bundle.model import Component, Recipe
 
@@ -37,6 +38,7 @@ class Context:
     recipe: Recipe
     payloads: dict[str, str]  # recipe manifest path -> text
     gitops: GitOps | None = None
+    argocd: ArgoCDSettings = attrs.field(factory=ArgoCDSettings)  # -d argocd only
 
     @property
     def components(self) -> tuple[Component, ...]:

@@ -100,7 +100,49 @@ def register(subparsers, argv) -> None:
         metavar="DIR",
         help="directory inside the repository holding the bundle (default: its root)",
     )
+    argo = p.add_argument_group("Argo CD (-d argocd only; refused with other deployers)")
+    argo.add_argument(
+        "--argocd-namespace",
+        default=None,
+        metavar="NS",
+        help="namespace of the Application objects, where Argo CD runs (default: argocd)",
+    )
+    argo.add_argument(
+        "--project",
+        default=None,
+        metavar="NAME",
+        help="AppProject of every Application (default: default)",
+    )
+    dest = argo.add_mutually_exclusive_group()
+    dest.add_argument(
+        "--destination-server",
+        default=None,
+        metavar="URL",
+        help="API server URL the components deploy to (default: https://kubernetes.default.svc)",
+    )
+    dest.add_argument(
+        "--destination-name",
+        default=None,
+        metavar="NAME",
+        help="name of the Argo CD cluster the components deploy to (instead of a server URL)",
+    )
+    argo.add_argument(
+        "--name-prefix",
+        default=None,
+        metavar="PREFIX",
+        help="prepended verbatim to every Application name, e.g. prod-a- (keeps two clusters' "
+        "Applications apart in one Argo CD)",
+    )
     p.set_defaults(run=run)
+
+
+_ARGOCD_FLAGS = {
+    "argocd_namespace": "--argocd-namespace",
+    "project": "--project",
+    "destination_server": "--destination-server",
+    "destination_name": "--destination-name",
+    "name_prefix": "--name-prefix",
+}
 
 
 def _facts_given(args) -> bool:
@@ -155,6 +197,24 @@ def _finish_flags(args) -> None:
                          hint="give a directory, e.g. --out ./bundle")
 
 
+def _argocd_settings(args):
+    """ArgoCDSettings from the -d argocd flags; refused (exit 2) with any other deployer."""
+    from eidos.bundle.argosettings import ArgoCDSettings
+
+    given = {dest: getattr(args, dest) for dest in _ARGOCD_FLAGS if getattr(args, dest) is not None}
+    if args.deployer != "argocd":
+        if given:
+            flags = ", ".join(_ARGOCD_FLAGS[dest] for dest in given)
+            raise UsageError(f"{flags}: only for -d argocd, not -d {args.deployer}")
+        return ArgoCDSettings()
+    for dest in ("destination_server", "destination_name"):
+        if given.get(dest) == "":
+            raise UsageError(f"{_ARGOCD_FLAGS[dest]}: empty value")
+    if "argocd_namespace" in given:
+        given["namespace"] = given.pop("argocd_namespace")
+    return ArgoCDSettings(**given)
+
+
 def run(args) -> int:
     from eidos.bundle import BundleOptions, build_request, check_target, make_bundle, write_bundle
 
@@ -174,6 +234,7 @@ def run(args) -> int:
         repo=args.repo,
         revision=args.revision,
         repo_path=args.repo_path,
+        argocd=_argocd_settings(args),
     )
     if args.deployer not in ("argocd", "flux") and (args.repo or args.revision or args.repo_path):
         raise UsageError(

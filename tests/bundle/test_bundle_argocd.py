@@ -7,9 +7,11 @@ their values from ``components/<name>/values.yaml`` in the bundle, never inline.
 from __future__ import annotations
 
 import json
+import re
 
+import crdkit
 import pytest
-from bundlekit import SCHEMAS, gb200_document, render, small_document
+from bundlekit import gb200_document, render, small_document
 
 from eidos.bundle import build_request
 from eidos.bundle.model import parse_recipe
@@ -155,20 +157,51 @@ def test_chart_sources_keep_version_and_oci_form():
     assert "apps/repo-ghcr-io-nvidia.yaml" in files
 
 
-def test_schema_rejects_bad_sources():
-    import jsonschema
+def source_problems(app: dict) -> list[str]:
+    """What Argo CD refuses at sync time although its CRD accepts it (the CRD leaves these to
+    the controller; pkg/apis/application/v1alpha1/types.go, docs user-guide/multiple_sources):
+    exactly one of source/sources, a non-empty sources list, a chart source with a
+    targetRevision and no path, a ref that can be named as ``$ref`` in valueFiles, and an
+    integer sync-wave."""
+    spec, problems = app["spec"], []
+    if ("source" in spec) == ("sources" in spec):
+        problems.append("exactly one of spec.source and spec.sources")
+    srcs = spec.get("sources", [spec.get("source")] if "source" in spec else [])
+    if "sources" in spec and not srcs:
+        problems.append("spec.sources is empty")
+    for source in srcs:
+        if "chart" in source and ("path" in source or not source.get("targetRevision")):
+            problems.append(f"chart source {source['chart']}: targetRevision and no path")
+        if "ref" in source and not re.fullmatch(r"[A-Za-z0-9_-]+", source["ref"]):
+            problems.append(f"ref {source['ref']!r} is not a plain name")
+    wave = app["metadata"].get("annotations", {}).get(WAVE)
+    if wave is not None and not re.fullmatch(r"-?[0-9]+", wave):
+        problems.append(f"sync-wave {wave!r} is not an integer")
+    return problems
 
-    schema = json.loads((SCHEMAS / "argocd-application.json").read_text())
+
+def test_applications_satisfy_crd_and_sync_time_rules():
+    for make_document in (gb200_document, small_document):
+        for app in applications(render("argocd", make_document()).files).values():
+            crdkit.check(app)
+            assert source_problems(app) == [], app["metadata"]["name"]
+
+
+def test_crd_and_sync_time_rules_reject_bad_sources():
     app = applications(render("argocd").files)["gpu-operator"]
-    jsonschema.validate(app, schema)
-    for mutate in (
-        lambda a: a["spec"]["sources"][1].update(reff="values"),
-        lambda a: a["spec"]["sources"][0]["helm"].update(valuefiles=[]),
-        lambda a: a["spec"]["sources"][0].update(path="x"),
-        lambda a: a["spec"].update(sources=[]),
-        lambda a: a["spec"].update(source=a["spec"]["sources"][0]),
+    assert crdkit.violations(app) == [] and source_problems(app) == []
+    for mutate, caught_by_crd in (
+        (lambda a: a["spec"]["sources"][1].update(reff="values"), True),
+        (lambda a: a["spec"]["sources"][0]["helm"].update(valuefiles=[]), True),
+        (lambda a: a["spec"]["sources"][0].update(path="x"), False),
+        (lambda a: a["spec"].update(sources=[]), False),
+        (lambda a: a["spec"].update(source=a["spec"]["sources"][0]), False),
+        (lambda a: a["spec"]["sources"][1].update(ref="$values"), False),
+        (lambda a: a["metadata"]["annotations"].update({WAVE: "first"}), False),
     ):
         bad = json.loads(json.dumps(app))
         mutate(bad)
-        with pytest.raises(jsonschema.ValidationError):
-            jsonschema.validate(bad, schema)
+        if caught_by_crd:
+            assert crdkit.violations(bad)
+        else:
+            assert source_problems(bad)

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eidos.io import yamlio
 from eidos.bundle import yamlout
 from eidos.bundle.values import (
     apply_overrides,
@@ -16,6 +15,7 @@ from eidos.bundle.values import (
     resolve_component,
 )
 from eidos.errors import UsageError
+from eidos.io import yamlio
 
 
 def apply(values, *raws):
