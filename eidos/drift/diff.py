@@ -114,9 +114,16 @@ def direction(before: object, after: object) -> str | None:
     if isinstance(before, (int, float)) and isinstance(after, (int, float)):
         return "increase" if after > before else "decrease" if after < before else None
     a, b = _version(before), _version(after)
-    if a is not None and b is not None:
-        return "upgrade" if b > a else "downgrade" if b < a else None
-    return None
+    if a is None or b is None:
+        return None
+    if b != a:
+        return "upgrade" if b > a else "downgrade"
+    # equal as versions (rules ignore vendor suffixes: 6.8.0-1028-aws == 6.8.0), but a
+    # different build of it is still drift: order the texts naturally (1024 < 1028)
+    from eidos.snapshot.model import natural_key
+
+    ka, kb = natural_key(a.vendor), natural_key(b.vendor)
+    return "upgrade" if kb > ka else "downgrade" if kb < ka else None
 
 
 def diff_values(a: Mapping[tuple, object], b: Mapping[tuple, object],
