@@ -38,6 +38,15 @@ def register(subparsers, argv) -> None:
     p.add_argument("--no-default-ignore", action="store_true",
                    help="report every difference, the shipped noise rules included")
     p.add_argument("--fail-on-drift", action="store_true", help="exit 1 when anything drifted")
+    v = p.add_argument_group("verdicts (drift from the recipe)")
+    v.add_argument("--verdicts", action="store_true",
+                   help="also validate both sides and report the requirements and checks whose verdict "
+                   "changed (deployed component versions against the recipe included)")
+    v.add_argument("--recipe", metavar="FILE", help="with --verdicts: the recipe document to judge against")
+    v.add_argument("--fact", action="append", default=[], metavar="NAME=VALUE",
+                   help="with --verdicts: a fact (others are inferred from each snapshot); repeatable")
+    v.add_argument("--rules", action="append", default=[], metavar="DIR",
+                   help="with --verdicts: a rule base layered over the embedded one (repeatable)")
     add_output_arguments(p, FORMATS, default="table", format_help="report format (default table)",
                          out_help="write the report to FILE (atomically) instead of stdout ('-': stdout)")
     p.set_defaults(run=run)
@@ -65,8 +74,7 @@ def _globs(args) -> tuple[str, ...]:
 
 
 def _load_set(source: str) -> tuple[bool, dict]:
-    """(is a fleet, node -> (source, values))."""
-    from eidos.drift.diff import values_of
+    """(is a fleet, node -> (source, snapshot))."""
     from eidos.snapshot.io import load_snapshot
     from eidos.validate.fleet import expand_sources, node_name
 
@@ -78,34 +86,68 @@ def _load_set(source: str) -> tuple[bool, dict]:
         if name in out:
             raise InputError(f"{source}: two snapshots of node {name!r} ({out[name][0]} and {item})",
                              hint="keep one snapshot per node in a directory")
-        out[name] = (item, values_of(snapshot))
+        out[name] = (item, snapshot)
     return fleet, out
 
 
+def _verdict_judge(args):
+    """node snapshot -> {verdict id: Verdict}, or None without --verdicts."""
+    if not args.verdicts:
+        if args.recipe or args.fact or args.rules:
+            raise UsageError("--recipe, --fact and --rules go with --verdicts")
+        return None
+    from eidos.cli import facts as fact_flags
+    from eidos.validate.fleet import Validator
+
+    graph = fact_flags.load_graph_from_args(args)
+    flag_facts, _ = fact_flags.facts_from_args(args, graph)
+    recipe = None
+    if args.recipe:
+        if flag_facts:
+            raise UsageError("--recipe gives the facts (its criteria); do not combine it with --fact")
+        from eidos.validate.recipe_input import load_recipe
+
+        recipe = load_recipe(args.recipe, graph)
+    validator = Validator(graph, flag_facts=flag_facts, recipe=recipe)
+
+    def judge(source: str, snapshot) -> dict:
+        return {v.id: v for v in validator.node(snapshot, source).verdicts}
+
+    return judge
+
+
 def run(args) -> int:
-    from eidos.drift.diff import DiffReport, diff_fleets, diff_values
+    import attrs
+
+    from eidos.drift.diff import diff_fleets, values_of, verdict_changes
     from eidos.drift.report import render
     from eidos.io.output import emit
 
     if args.before == "-" and args.after == "-":
         raise UsageError("only one of A and B can be - (stdin)")
     globs = _globs(args)
+    judge = _verdict_judge(args)
     a_fleet, a = _load_set(args.before)
     b_fleet, b = _load_set(args.after)
-    if not a_fleet and not b_fleet:
-        ((a_node, (a_src, a_vals)),), ((b_node, (b_src, b_vals)),) = a.items(), b.items()
-        changes, ignored = diff_values(a_vals, b_vals, globs)
-        from eidos.drift.diff import NodeDiff
-
-        label = a_node if a_node == b_node else f"{a_node} -> {b_node}"
-        report = DiffReport((NodeDiff(label, a_src, b_src, changes),), (), ignored)
-    elif not a_fleet:  # one baseline against every node of B
-        (baseline,) = a.values()
-        report = diff_fleets({node: baseline for node in b}, b, globs)
-    elif not b_fleet:
+    if a_fleet and not b_fleet:
         raise UsageError("A is a directory and B one snapshot: put the baseline first",
                          hint="eidos diff BASELINE.yaml FLEET_DIR")
-    else:
-        report = diff_fleets(a, b, globs)
+    if not a_fleet and not b_fleet:
+        ((a_node, a_snap),), ((b_node, b_snap),) = a.items(), b.items()
+        label = a_node if a_node == b_node else f"{a_node} -> {b_node}"
+        a, b = {label: a_snap}, {label: b_snap}
+    elif not a_fleet:  # one baseline against every node of B
+        (baseline,) = a.values()
+        a = {node: baseline for node in b}
+    values = lambda fleet: {n: (src, values_of(snap)) for n, (src, snap) in fleet.items()}  # noqa: E731
+    report = diff_fleets(values(a), values(b), globs)
+    if judge is not None:
+        nodes = []
+        for node in report.nodes:
+            if node.node in a and node.node in b:
+                before, after = judge(*a[node.node]), judge(*b[node.node])
+                node = attrs.evolve(node, verdicts=verdict_changes(before, after))
+            nodes.append(node)
+        report = attrs.evolve(report, nodes=tuple(nodes))
     emit(render(report, args.output), args.out)
     return 1 if args.fail_on_drift and report.drift else 0

@@ -51,11 +51,25 @@ class Change:
 
 
 @attrs.frozen
+class VerdictChange:
+    """A rule whose verdict differs between the two snapshots (``absent``: not judged there)."""
+
+    id: str
+    before: str
+    after: str
+    source: str  # the rule's file:line
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "before": self.before, "after": self.after, "source": self.source}
+
+
+@attrs.frozen
 class NodeDiff:
     node: str
     before: str | None  # source of the first snapshot (None: the node is new)
     after: str | None  # source of the second (None: the node is gone)
     changes: tuple[Change, ...]
+    verdicts: tuple[VerdictChange, ...] = ()
 
 
 @attrs.frozen
@@ -74,7 +88,7 @@ class DiffReport:
 
     @property
     def drift(self) -> bool:
-        return any(n.changes or n.before is None or n.after is None for n in self.nodes)
+        return any(n.changes or n.verdicts or n.before is None or n.after is None for n in self.nodes)
 
 
 def type_name(value: object) -> str:
@@ -201,3 +215,15 @@ def outliers(fleet: Mapping[str, tuple[str, dict]], ignore: Iterable[str] = ()) 
 
 def _key(value: object) -> tuple:
     return (type_name(value), repr(value))
+
+
+def verdict_changes(before: dict, after: dict) -> tuple[VerdictChange, ...]:
+    """``before``/``after``: verdict id -> Verdict, as :class:`eidos.validate.fleet.Validator`
+    gives them for one node; the ids whose status differs, sorted."""
+    out = []
+    for vid in sorted(set(before) | set(after)):
+        a, b = before.get(vid), after.get(vid)
+        sa, sb = (a.status if a else "absent"), (b.status if b else "absent")
+        if sa != sb:
+            out.append(VerdictChange(vid, sa, sb, (b or a).source))
+    return tuple(out)

@@ -23,14 +23,15 @@ def status(node: NodeDiff) -> str:
         return "added"
     if node.after is None:
         return "removed"
-    return "drifted" if node.changes else "same"
+    return "drifted" if node.changes or node.verdicts else "same"
 
 
 def summary(report: DiffReport) -> dict:
     states = [status(n) for n in report.nodes]
     return {"nodes": len(report.nodes), "drifted": states.count("drifted"), "same": states.count("same"),
             "added": states.count("added"), "removed": states.count("removed"),
-            "changes": sum(len(n.changes) for n in report.nodes), "ignored": report.ignored,
+            "changes": sum(len(n.changes) for n in report.nodes),
+            "verdictChanges": sum(len(n.verdicts) for n in report.nodes), "ignored": report.ignored,
             "outliers": len(report.outliers)}
 
 
@@ -42,7 +43,8 @@ def document(report: DiffReport) -> dict:
         "kind": KIND,
         "summary": summary(report),
         "nodes": [{"node": n.node, "before": n.before, "after": n.after, "status": status(n),
-                   "changes": [c.to_json() for c in n.changes]} for n in report.nodes],
+                   "changes": [c.to_json() for c in n.changes],
+                   "verdicts": [v.to_json() for v in n.verdicts]} for n in report.nodes],
         "outliers": [{"path": o.path, "majority": o.majority, "holders": o.holders,
                       "nodes": [{"node": node, "value": value} for node, value in o.nodes]}
                      for o in report.outliers],
@@ -60,6 +62,8 @@ def table(report: DiffReport) -> str:
                          f"({n.after or n.before})")
             continue
         lines.append(f"{n.node}: {len(n.changes)} change(s)  ({n.before} -> {n.after})")
+        for v in n.verdicts:
+            lines.append(f"  ! {v.id}: {v.before} -> {v.after}  ({v.source})")
         for c in n.changes:
             if c.kind == ADDED:
                 lines.append(f"  + {c.path} = {_show(c.after)}")
@@ -78,7 +82,8 @@ def table(report: DiffReport) -> str:
     if lines:
         lines.append("")
     lines.append(f"{s['drifted']} of {s['nodes']} node(s) drifted, {s['added']} added, {s['removed']} removed; "
-                 f"{s['changes']} change(s), {s['ignored']} difference(s) ignored as noise")
+                 f"{s['changes']} change(s), {s['verdictChanges']} verdict change(s), "
+                 f"{s['ignored']} difference(s) ignored as noise")
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +101,8 @@ def junit(report: DiffReport) -> str:
             failure = ET.SubElement(case, "failure", {"message": f"{n.node}: {state}",
                                                       "type": state})
             failure.text = "\n".join(
-                f"{_SIGN[c.kind]} {c.path}: {_show(c.before)} -> {_show(c.after)}" for c in n.changes)
+                [f"! {v.id}: {v.before} -> {v.after}" for v in n.verdicts]
+                + [f"{_SIGN[c.kind]} {c.path}: {_show(c.before)} -> {_show(c.after)}" for c in n.changes])
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
@@ -118,8 +124,17 @@ def sarif(report: DiffReport) -> str:
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": n.after or n.before or n.node}}}],
                 "properties": {"node": n.node, "path": c.path, **({"direction": c.direction} if c.direction else {})},
             })
+        for v in n.verdicts:
+            results.append({
+                "ruleId": "drift/verdict",
+                "level": "error" if v.after in ("fail", "error") else "warning",
+                "message": {"text": f"{n.node}: {v.id} went from {v.before} to {v.after}"},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": n.after or n.before or n.node}}}],
+                "properties": {"node": n.node, "verdict": v.id, "rule": v.source},
+            })
     rules = [{"id": f"drift/{k}", "shortDescription": {"text": f"a measurement path was {k}"}}
              for k in (ADDED, REMOVED, CHANGED)]
+    rules.append({"id": "drift/verdict", "shortDescription": {"text": "a rule's verdict changed"}})
     doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
            "runs": [{"tool": {"driver": {"name": "eidos", "version": __version__,
                                          "rules": rules}},

@@ -233,3 +233,20 @@ def test_outliers_do_not_depend_on_node_order(fleet, rnd):
     shuffled = list(nodes.items())
     rnd.shuffle(shuffled)
     assert outliers(nodes) == outliers(dict(shuffled))
+
+
+def test_verdict_drift_names_the_check_that_changed(tmp_path):
+    # rules/checks.eidos driver-branch-hopper: GPU.smi.driver >= 535 on H100/H200
+    after = perturbed(tmp_path, "after.yaml", {("GPU", "smi", "driver"): "525.60.13"})
+    result = _diff(H100, after, "--verdicts", "--fact", "intent=training", "-o", "json", "--fail-on-drift")
+    assert result.returncode == 1, result.stderr
+    (node,) = json.loads(result.stdout)["nodes"]
+    verdicts = {v["id"]: (v["before"], v["after"]) for v in node["verdicts"]}
+    assert verdicts["check:driver-branch-hopper:driver"] == ("pass", "fail")
+    assert [c["path"] for c in node["changes"]] == ["GPU.smi.driver"]
+    assert node["changes"][0]["direction"] == "downgrade"
+
+
+def test_verdict_options_need_verdicts():
+    result = _diff(H100, H100, "--fact", "intent=training")
+    assert result.returncode == 2 and "--verdicts" in result.stderr
