@@ -30,8 +30,8 @@ def register(subparsers, argv) -> None:
 
 def run(args) -> int:
     from eidos.cli import console
-    from eidos.importers import aicr
     from eidos.errors import UsageError
+    from eidos.importers import aicr
     from eidos.io import yamlio
 
     finish_output(args, FORMATS)  # `-o RULES_DIR` (the spelling) is taken as --out, with a hint

@@ -14,7 +14,12 @@ import json
 from pathlib import Path
 
 from eidos.importers import aicr_model
-from eidos.importers.aicr_emit import HEADER, catalog_entries, catalog_text, facts_text, overlay_texts
+from eidos.importers.aicr_emit import (
+    catalog_entries,
+    catalog_text,
+    facts_text,
+    overlay_texts,
+)
 from eidos.importers.report import DIFFERENCE, NOTE, UNSUPPORTED, Findings, Report
 from eidos.importers.writer import REPORT, write_tree
 from eidos.io.resources import embedded_root

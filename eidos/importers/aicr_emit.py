@@ -16,8 +16,15 @@ from typing import Any
 from eidos.engine.values import deep_merge, set_path, unset_path
 from eidos.importers import quoting
 from eidos.importers.aicr_constraints import SEVERITIES, expression, requirement_name
-from eidos.importers.aicr_model import CRITERIA, CRITERIA_ORDER, Data, Overlay, RegistryEntry, chain
-from eidos.importers.aicr_state import ChainState, Payloads, RefState, final_values, states, values_files
+from eidos.importers.aicr_model import CRITERIA, CRITERIA_ORDER, Data, Overlay, chain
+from eidos.importers.aicr_state import (
+    ChainState,
+    Payloads,
+    RefState,
+    final_values,
+    states,
+    values_files,
+)
 from eidos.importers.report import DIFFERENCE, NOTE, UNSUPPORTED, Findings
 
 _SEMVER = re.compile(r"v?\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?")
@@ -60,6 +67,10 @@ def facts_text(source: str) -> str:
 
 # ---------------------------------------------------------------- catalog
 
+def _base_ref_field(data: Data, name: str, field: str) -> str:
+    return next((getattr(r, field) for r in data.overlay("base").refs if r.name == name), "")
+
+
 def _first_ref_field(data: Data, name: str, field: str) -> str:
     """The field from ``base`` if it sets it, else from the first overlay (by name) that does."""
     for overlay in [data.overlay("base")] + sorted(data.overlays, key=lambda o: o.name):
@@ -92,7 +103,9 @@ def catalog_entries(data: Data, findings: Findings) -> dict[str, dict]:
                         tag=kust.get("defaultTag") or _first_ref_field(data, name, "tag"),
                         path=kust.get("defaultPath") or _first_ref_field(data, name, "path"))
         else:
-            repo = _first_ref_field(data, name, "source") or helm.get("defaultRepository") or ""
+            # what base deploys, else the registry's default, else the first overlay's own source
+            repo = (_base_ref_field(data, name, "source") or helm.get("defaultRepository")
+                    or _first_ref_field(data, name, "source") or "")
             version = str(helm.get("defaultVersion") or _first_ref_field(data, name, "version") or "")
             chart = str(helm.get("defaultChart") or name).rsplit("/", 1)[-1]
             if repo:
@@ -223,7 +236,7 @@ def _get(state: Any, path: tuple) -> Any:
 
 
 def _diff(have: Any, want: Any, prefix: tuple, out: list) -> None:
-    if isinstance(have, dict) and isinstance(want, dict) and (prefix or True):
+    if isinstance(have, dict) and isinstance(want, dict):
         for k in have:
             if k not in want:
                 out.append(("unset", prefix + (k,), None))

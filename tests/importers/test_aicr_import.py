@@ -25,6 +25,9 @@ components:
   - name: dep
     displayName: dep
     helm: {defaultRepository: "https://charts.example.com", defaultChart: "ex/dep", defaultVersion: "1.0.0", defaultNamespace: dep}
+  - name: dep2
+    displayName: dep2
+    helm: {defaultRepository: "https://charts.example.com", defaultChart: "ex/dep2", defaultVersion: "2.0.0"}
 """
 
 BASE = """\
@@ -38,11 +41,13 @@ spec:
     - name: dep
       type: Helm
       valuesFile: components/dep/values.yaml
+    - name: dep2
+      type: Helm
     - name: op
       type: Helm
       version: v1.0.0
       valuesFile: components/op/values.yaml
-      dependencyRefs: [dep]
+      dependencyRefs: [dep, dep2]
       overrides:
         driver: {version: "A", x: 1}
 """
@@ -118,13 +123,16 @@ def test_aicr_quirks_are_reproduced_exactly(tmp_path, capsys):
         assert got["overlays"] == want["applied"]
         for c in got["components"]:
             assert c["values"] == want["components"][c["name"]]["values"], (query, c["name"])
-            assert c["version"] == want["components"][c["name"]]["version"]
+            assert c.get("version", "") == want["components"][c["name"]]["version"]
+            assert sorted(c["needs"]) == sorted(want["components"][c["name"]]["deps"])
+        assert got["deploymentOrder"] == want["order"]
     got = engine.recipe_document(engine.resolve(graph, {"service": "eks", "intent": "training"}))
     op = next(c for c in got["components"] if c["name"] == "op")
     # shallow overrides: the child's `driver` replaced the parent's whole, so version and x fall
     # back to values.yaml (x disappears); only the last valuesFile survives (no eksOnly)
     assert op["values"]["driver"] == {"version": "base", "rdma": {"enabled": False}, "kernelModuleConfig": {"name": 'k"q'}}
     assert "eksOnly" not in op["values"] and op["values"]["key.with.dots"] == 1.5
+    assert op["needs"] == ["dep"]  # AICR replaces dependencyRefs: dep2 is dropped
     reqs = {r["name"]: r["expr"] for r in got["requirements"]}
     assert reqs == {"k8s-server-version": "K8s.server.version >= 1.30", "os-release-id": 'OS.release.ID == "ubuntu"'}
     err = capsys.readouterr().err

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from eidos.engine.literals import set_value
 from eidos.importers import quoting
 from eidos.importers.aicr_emit import comment
-from eidos.lang import ast
 from eidos.lang.diagnostics import Reporter, SourceFile
 from eidos.lang.parser import parse_module
 
