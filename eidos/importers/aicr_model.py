@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from eidos.errors import InputError
+from eidos.importers import quoting
 from eidos.io import yamlio
 from eidos.io.inputs import read_input
 
@@ -200,6 +201,9 @@ def _refs(root: Path, raw: Any, shown: str, lines: dict) -> tuple[Ref, ...]:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
             raise InputError(f"{where}: a componentRef needs a name")
         name = item["name"]
+        if not quoting.is_name(name):
+            raise InputError(f"{where}: component name '{name}' is not an eidos name",
+                             hint="letters, digits, '_' and inner '-'")
         if name in seen:
             raise InputError(f"{where}: component '{name}' listed twice in one overlay")
         seen.add(name)
@@ -247,6 +251,9 @@ def _overlay(root: Path, rel: str) -> Overlay | tuple[str, str]:
     name = meta.get("name") if isinstance(meta, dict) else None
     if not isinstance(name, str) or not name:
         raise InputError(f"{_at(shown, lines, ('metadata',))}: metadata.name is required")
+    if not quoting.is_name(name):
+        raise InputError(f"{_at(shown, lines, ('metadata', 'name'))}: overlay name '{name}' is not an eidos name",
+                         hint="letters, digits, '_' and inner '-'")
     spec = data.get("spec") or {}
     if not isinstance(spec, dict):
         raise InputError(f"{_at(shown, lines, ('spec',))}: spec must be a mapping")
@@ -283,6 +290,9 @@ def _registry(root: Path) -> tuple[str, tuple[RegistryEntry, ...]]:
             raise InputError(f"{where}: a registry component needs a name")
         if item["name"] in seen:
             raise InputError(f"{where}: duplicate component name '{item['name']}'")
+        if not quoting.is_name(item["name"]):
+            raise InputError(f"{where}: component name '{item['name']}' is not an eidos name",
+                             hint="letters, digits, '_' and inner '-'")
         seen.add(item["name"])
         out.append(RegistryEntry(item["name"], item, where))
     return shown, tuple(out)
@@ -291,10 +301,13 @@ def _registry(root: Path) -> tuple[str, tuple[RegistryEntry, ...]]:
 def _overlay_files(root: Path) -> list[str]:
     """AICR reads every YAML under the root except components/, checks/ and the registry."""
     out = []
+    real_root = root.resolve()
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         if not path.is_file() or path.suffix not in (".yaml", ".yml"):
             continue
+        if real_root not in path.resolve().parents:
+            raise InputError(f"{path}: symbolic link points outside the AICR data directory")
         if rel == "registry.yaml" or rel.split("/")[0] in ("components", "checks") or "/." in "/" + rel:
             continue
         out.append(rel)

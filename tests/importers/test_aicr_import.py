@@ -183,6 +183,11 @@ def test_the_embedded_rules_are_shadowed(tmp_path):
     ({"overlays/eks.yaml": "kind: RecipeMetadata\nmetadata: {name: eks\n"}, "eks.yaml:3:1: invalid YAML"),
     ({"overlays/eks.yaml": PARENT.replace("values-eks.yaml", "missing.yaml")}, "valuesFile 'components/op/missing.yaml' not found"),
     ({"overlays/eks.yaml": PARENT.replace("values-eks.yaml", "../../../etc/passwd")}, "must be a relative path inside"),
+    ({"overlays/eks.yaml": PARENT.replace("name: eks}", "name: 'eks training'}")}, "eks.yaml:2: overlay name 'eks training'"),
+    ({"overlays/eks.yaml": PARENT.replace("- name: op", "- name: op$x")}, "component name 'op$x' is not an eidos name"),
+    ({"overlays/eks.yaml": "- a list\n"}, "eks.yaml:1: expected a RecipeMetadata mapping"),
+    ({"overlays/eks.yaml": PARENT.replace("kind: RecipeMetadata", "kind: RecipeMetadata\napiVersion: aicr.nvidia.com/v2")},
+     "apiVersion 'aicr.nvidia.com/v2' is not aicr.nvidia.com/v1alpha1"),
 ])
 def test_bad_input_fails_with_location_and_exit_2(tmp_path, capsys, files, message):
     data = _data(tmp_path, **files)
