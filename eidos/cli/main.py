@@ -30,6 +30,7 @@ COMMANDS = {
     "completion": "eidos.cli.cmd_completion",
     "fabric": "eidos.cli.cmd_fabric",
     "diff": "eidos.cli.cmd_diff",
+    "import": "eidos.cli.cmd_import",
 }
 
 
