@@ -64,8 +64,29 @@ GPU_FIELDS: dict[str, tuple[str, ...]] = {
     "fabric-clique-id": ("fabric/cliqueId",),
     "fabric-cluster-uuid": ("fabric/clusterUuid",),
     "fabric-health-bandwidth": ("fabric/health/bandwidth",),
+    "virtualization-mode": ("gpu_virtualization_mode/virtualization_mode",),
+    "retired-pages-pending": ("retired_pages/pending_retirement",),
+    "remapped-rows-pending": ("remapped_rows/remapped_row_pending",),
+    "remapped-rows-failure": ("remapped_rows/remapped_row_failure",),
 }
-INT_FIELDS = {"minor-number": "minor_number"}
+_LINK = "pci/pci_gpu_link_info/"
+INT_FIELDS = {
+    "minor-number": "minor_number",
+    # PCIe: max is what this GPU *and* the slot can do, device-max what the GPU alone can
+    "pcie-gen-max": _LINK + "pcie_gen/max_link_gen",
+    "pcie-gen-current": _LINK + "pcie_gen/current_link_gen",
+    "pcie-gen-device-max": _LINK + "pcie_gen/max_device_link_gen",
+    "retired-pages-sbe": "retired_pages/multiple_single_bit_retirement/retired_count",
+    "retired-pages-dbe": "retired_pages/double_bit_retirement/retired_count",
+    "remapped-rows-correctable": "remapped_rows/remapped_row_corr",
+    "remapped-rows-uncorrectable": "remapped_rows/remapped_row_unc",
+}
+# "16x" -> 16
+WIDTH_FIELDS = {
+    "pcie-width-max": _LINK + "link_widths/max_link_width",
+    "pcie-width-current": _LINK + "link_widths/current_link_width",
+}
+_WIDTH = re.compile(r"([0-9]{1,3})x")
 MAX_GPUS = 1024
 _MIB = re.compile(r"\s*([0-9]{1,18})\s*MiB\s*")
 # ASCII digits only: str.isdigit() and \d also accept "²" and "٣", which int() refuses
@@ -89,6 +110,19 @@ def _text(node: ET.Element, path: str) -> str | None:
     return " ".join(el.text.split())
 
 
+def _uncorrectable(scope: ET.Element | None) -> int | None:
+    """Uncorrectable ECC errors in one ``<volatile>`` or ``<aggregate>`` block, summed over
+    the counters the DTD version has: ``dram_uncorrectable``, ``sram_uncorrectable`` (v12),
+    ``sram_uncorrectable_parity``/``_secded`` (newer), or ``double_bit/total`` (older
+    drivers). ``None`` when no counter is a number (``N/A`` on GPUs without ECC or in MIG)."""
+    if scope is None:
+        return None
+    counts = [_text(child, ".") for child in scope if "uncorrectable" in child.tag]
+    counts.append(_text(scope, "double_bit/total"))
+    numbers = [int(c) for c in counts if c is not None and _COUNT.fullmatch(c)]
+    return sum(numbers) if numbers else None
+
+
 def parse_gpu(gpu: ET.Element, index: int) -> dict:
     data: dict = {"index": index}
     for key, paths in GPU_FIELDS.items():
@@ -103,6 +137,15 @@ def parse_gpu(gpu: ET.Element, index: int) -> dict:
         value = _text(gpu, path)
         if value is not None and _COUNT.fullmatch(value):
             data[key] = int(value)
+    for key, path in WIDTH_FIELDS.items():
+        value = _text(gpu, path)
+        m = _WIDTH.fullmatch(value or "")
+        if m:
+            data[key] = int(m.group(1))
+    for scope in ("volatile", "aggregate"):
+        total = _uncorrectable(gpu.find(f"ecc_errors/{scope}"))
+        if total is not None:
+            data[f"ecc-{scope}-uncorrectable"] = total
     m = _MIB.fullmatch(data.get("memory-total", ""))
     if m:
         data["memory-total-mib"] = int(m.group(1))
@@ -110,6 +153,61 @@ def parse_gpu(gpu: ET.Element, index: int) -> dict:
     if mig is not None:
         data["mig-devices"] = len(mig.findall("mig_device"))
     return data
+
+
+def _count(gpus: list[dict], judged, bad) -> int | None:
+    """How many GPUs ``bad`` holds for, among those ``judged`` holds for; ``None`` (key left
+    out) when no GPU reports the value at all, so a rule on it skips instead of passing."""
+    seen = [g for g in gpus if judged(g)]
+    return sum(1 for g in seen if bad(g)) if seen else None
+
+
+def _has(*keys):
+    return lambda g: all(isinstance(g.get(k), int) for k in keys)
+
+
+def _one_of(key, *values):
+    return lambda g: g.get(key) in values
+
+
+def health_summary(gpus: list[dict]) -> dict:
+    """Node-level counts the health checks compare (rules/checks-gpu.eidos): each is the
+    number of GPUs in a bad state among the GPUs that report the value."""
+    fabric = [g for g in gpus if "fabric-state" in g]
+    counts = {
+        "persistence-disabled-gpus": _count(
+            gpus, _one_of("persistence-mode", "Enabled", "Disabled"),
+            lambda g: g["persistence-mode"] == "Disabled"),
+        "ecc-disabled-gpus": _count(
+            gpus, _one_of("ecc-mode", "Enabled", "Disabled"), lambda g: g["ecc-mode"] == "Disabled"),
+        "ecc-uncorrectable-gpus": _count(
+            gpus, lambda g: "ecc-volatile-uncorrectable" in g or "ecc-aggregate-uncorrectable" in g,
+            lambda g: g.get("ecc-volatile-uncorrectable", 0) > 0 or g.get("ecc-aggregate-uncorrectable", 0) > 0),
+        "retired-pages-pending-gpus": _count(
+            gpus, _one_of("retired-pages-pending", "Yes", "No"), lambda g: g["retired-pages-pending"] == "Yes"),
+        "remapped-rows-pending-gpus": _count(
+            gpus, _one_of("remapped-rows-pending", "Yes", "No"), lambda g: g["remapped-rows-pending"] == "Yes"),
+        "remapped-rows-failure-gpus": _count(
+            gpus, _one_of("remapped-rows-failure", "Yes", "No"), lambda g: g["remapped-rows-failure"] == "Yes"),
+        "pcie-width-degraded-gpus": _count(
+            gpus, _has("pcie-width-max", "pcie-width-current"),
+            lambda g: g["pcie-width-current"] < g["pcie-width-max"]),
+        "pcie-gen-capped-gpus": _count(
+            gpus, _has("pcie-gen-max", "pcie-gen-device-max"),
+            lambda g: g["pcie-gen-max"] < g["pcie-gen-device-max"]),
+        "vgpu-guest-gpus": _count(
+            gpus, lambda g: "virtualization-mode" in g, lambda g: g["virtualization-mode"] == "VGPU"),
+    }
+    out = {k: v for k, v in counts.items() if v is not None}
+    if fabric:
+        # N/A: the GPU is not attached to an NVSwitch fabric (PCIe cards, pre-Hopper drivers)
+        on = [g for g in fabric if g["fabric-state"] != "N/A"]
+        out["fabric-gpus"] = len(on)
+        out["fabric-incomplete-gpus"] = sum(
+            1 for g in on if g["fabric-state"] != "Completed" or g.get("fabric-status", "Success") != "Success")
+    if "virtualization-mode" in (gpus[0] if gpus else {}):
+        out["virtualization-mode"] = gpus[0]["virtualization-mode"]
+    return out
 
 
 def parse_smi_xml(text: str, max_gpus: int | None = None) -> list[Subtype]:
@@ -148,6 +246,7 @@ def parse_smi_xml(text: str, max_gpus: int | None = None) -> list[Subtype]:
         for compat, key in COMPAT_KEYS.items():
             if key in first:
                 smi[compat] = first[key]
+        smi.update(health_summary(gpus))
     return [Subtype("smi", smi)] + [Subtype(f"gpu{g['index']}", g) for g in gpus]
 
 
