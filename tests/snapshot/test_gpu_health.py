@@ -4,10 +4,14 @@ counts rules/checks-gpu.eidos compares, on the real XMLs and the derived fault c
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
-from eidos.snapshot.collectors import gpu
-from tests.snapshot.snaphelpers import FIXTURES
+from eidos.snapshot.collectors import HostContext, gpu
+from eidos.snapshot.collectors.base import run_one
+from tests.snapshot.snaphelpers import FIXTURES, make_exe
 
 SMI = FIXTURES / "nvidia-smi"
 COUNTS = ("persistence-disabled-gpus", "ecc-disabled-gpus", "ecc-uncorrectable-gpus",
@@ -135,3 +139,82 @@ def test_fabric_state_without_status_and_counts_absent_without_gpus():
     assert (smi["fabric-gpus"], smi["fabric-incomplete-gpus"]) == (2, 1)
     empty = gpu.parse_smi_xml("<nvidia_smi_log><attached_gpus>0</attached_gpus></nvidia_smi_log>")[0].data
     assert not set(COUNTS) & set(empty)
+
+
+NVLINK = SMI / "nvlink"
+
+
+def test_nvlink_status_of_two_bridged_h100_pcie():
+    # real output (HPE DL380a, tests/fixtures/README.md): 18 links each, 12 up, 6 <inactive>
+    links = gpu.parse_nvlink_status((NVLINK / "01-2x-h100-pcie-bridged-nvlink-s.txt").read_text())
+    assert links == {
+        "uuid:GPU-6968dfc2-d444-d92c-c36b-6abe53445cb9": {"nvlink-links": 18, "nvlink-active": 12, "nvlink-inactive": 6},
+        "uuid:GPU-9b1446e2-8a89-4cf6-b68c-a98d99e958d3": {"nvlink-links": 18, "nvlink-active": 12, "nvlink-inactive": 6},
+    }
+
+
+@pytest.mark.parametrize("name, inactive_gpus", [
+    ("90-8x-h100-hgx-derived-all-active-nvlink-s.txt", 0),
+    ("91-8x-h100-hgx-derived-one-inactive-nvlink-s.txt", 1),
+])
+def test_nvlink_merged_into_the_gpus_by_uuid(name, inactive_gpus):
+    subs = gpu.parse_smi_xml((SMI / "cns-sample-q-x.xml").read_text())
+    gpu.merge_nvlink(subs, gpu.parse_nvlink_status((NVLINK / name).read_text()))
+    smi, gpus = subs[0].data, [s.data for s in subs[1:]]
+    assert smi["nvlink-gpus"] == 8 and smi["nvlink-inactive-gpus"] == inactive_gpus
+    assert all(g["nvlink-links"] == 18 for g in gpus)
+    assert gpus[3]["nvlink-inactive"] == inactive_gpus and gpus[3]["nvlink-active"] == 18 - inactive_gpus
+
+
+def test_nvlink_without_uuid_matches_by_index_and_empty_output_means_no_nvlink():
+    subs = gpu.parse_smi_xml((SMI / "06-2x-rtx-a5000-multi-gpu-driver590-dtd-v13.xml").read_text())
+    gpu.merge_nvlink(subs, gpu.parse_nvlink_status("GPU 1: NVIDIA RTX A5000\n\t Link 0: <inactive>\n"
+                                                   "\t Link 1: 14.062 GB/s\n\t Link 2: weird\n"))
+    assert "nvlink-links" not in subs[1].data
+    assert (subs[2].data["nvlink-links"], subs[2].data["nvlink-active"], subs[2].data["nvlink-inactive"]) == (3, 1, 1)
+    assert (subs[0].data["nvlink-gpus"], subs[0].data["nvlink-inactive-gpus"]) == (1, 1)
+    subs = gpu.parse_smi_xml((SMI / "07-tesla-t4-driver515-dtd-v11.xml").read_text())
+    gpu.merge_nvlink(subs, gpu.parse_nvlink_status(""))
+    assert (subs[0].data["nvlink-gpus"], subs[0].data["nvlink-inactive-gpus"]) == (0, 0)
+
+
+def test_nvlink_parse_is_bounded():
+    text = "GPU 0: X (UUID: GPU-a)\n" + "".join(f" Link {i % 1000}: <inactive>\n" for i in range(5000))
+    links = gpu.parse_nvlink_status(text)
+    assert links["uuid:GPU-a"]["nvlink-links"] == gpu.MAX_NVLINKS
+    # links before any GPU line belong to nothing
+    assert gpu.parse_nvlink_status(" Link 0: 26.562 GB/s\n") == {}
+
+
+def _fake_smi(bin_dir, nvlink_script: str):
+    xml = SMI / "cns-sample-q-x.xml"
+    make_exe(bin_dir, "nvidia-smi", f'[ "$1 $2" = "nvlink -s" ] && {{ {nvlink_script}\n}}\n'
+                                     f'[ "$1 $2" = "-q -x" ] || exit 9\nexec /bin/cat "{xml}"\n')
+
+
+def _run(host, timeout=5.0):
+    return run_one(gpu.COLLECTOR, HostContext(root=host, timeout=timeout, env=dict(os.environ)))
+
+
+def test_collector_runs_nvlink_status(host, clean_env):
+    _fake_smi(clean_env, f'exec /bin/cat "{NVLINK / "91-8x-h100-hgx-derived-one-inactive-nvlink-s.txt"}"')
+    out = _run(host)
+    assert out.status.status == "ok" and out.status.reason is None
+    assert out.subtypes[0].data["nvlink-inactive-gpus"] == 1 and out.subtypes[4].data["nvlink-inactive"] == 1
+
+
+def test_failing_nvlink_status_keeps_the_gpu_data_and_says_why(host, clean_env):
+    _fake_smi(clean_env, 'echo "Failed to initialize NVML"; exit 3')
+    out = _run(host)
+    assert out.status.status == "ok" and len(out.subtypes) == 9
+    assert "nvidia-smi nvlink -s exited with status 3: Failed to initialize NVML" in out.status.reason
+    assert "nvlink-gpus" not in out.subtypes[0].data  # unknown, not "no NVLink"
+
+
+def test_hanging_nvlink_status_is_bounded_by_the_collector_deadline(host, clean_env):
+    _fake_smi(clean_env, "/bin/sleep 30")
+    start = time.monotonic()
+    out = _run(host, timeout=1.5)
+    assert time.monotonic() - start < 5
+    assert out.status.status == "ok" and "timed out" in out.status.reason
+    assert out.subtypes[0].data["gpu-count"] == 8 and "nvlink-gpus" not in out.subtypes[0].data

@@ -26,27 +26,37 @@ CHECKS = ("check:persistence-mode:persistence", "check:ecc-enabled:ecc-on",
           "check:remapped-rows:no-pending", "check:remapped-rows:no-failure",
           "check:pcie-link-width:full-width", "check:pcie-link-generation-capped:full-generation",
           "check:fabric-manager:fabric-registered", "check:fabric-manager:fabricmanager-unit",
-          "check:vgpu-guest-smi:not-vgpu")
+          "check:nvlink-links:all-active", "check:vgpu-guest-smi:not-vgpu")
+# what the fake `nvidia-smi nvlink -s` prints next to each XML (tests/fixtures/nvidia-smi/nvlink);
+# XMLs not listed get empty output, which is what nvidia-smi prints when no GPU has NVLink
+NVLINK = {
+    "cns-sample-q-x.xml": "90-8x-h100-hgx-derived-all-active-nvlink-s.txt",
+    "90-h100-hgx-derived-faults.xml": "91-8x-h100-hgx-derived-one-inactive-nvlink-s.txt",
+}
 
 EXPECTED = {
     # 8x H100 80GB HBM3 (HGX): every GPU prints persistence Disabled; ECC on, no errors; Hopper
     # remaps rows (page retirement N/A -> no count, skip); 16x/16x; Gen4 link for Gen5 GPUs
-    # (info -> warn); fabric Completed/Success on all 8; no SystemD data -> unit unknown, skip
+    # (info -> warn); fabric Completed/Success on all 8; no SystemD data -> unit unknown, skip;
+    # all 18 NVLinks of all 8 GPUs active (nvlink -s, derived from the HPE output's format)
     "cns-sample-q-x.xml": {
         "check:persistence-mode:persistence": "warn", "check:ecc-enabled:ecc-on": "pass",
         "check:ecc-uncorrectable:no-uncorrectable": "pass", "check:retired-pages-pending:none-pending": "skip",
         "check:remapped-rows:no-pending": "pass", "check:remapped-rows:no-failure": "pass",
         "check:pcie-link-width:full-width": "pass", "check:pcie-link-generation-capped:full-generation": "warn",
         "check:fabric-manager:fabric-registered": "pass", "check:fabric-manager:fabricmanager-unit": "skip",
+        "check:nvlink-links:all-active": "pass",
         "check:vgpu-guest-smi:not-vgpu": "pass"},
     # the same node with one fault per GPU (GPU 1 ECC off, 2 fabric In Progress, 5 uncorrectable
-    # error + remap pending, 6 remap failure, 7 at x8): each of those checks warns
+    # error + remap pending, 6 remap failure, 7 at x8; nvlink -s: GPU 3 link 7 inactive):
+    # each of those checks warns
     "90-h100-hgx-derived-faults.xml": {
         "check:persistence-mode:persistence": "warn", "check:ecc-enabled:ecc-on": "warn",
         "check:ecc-uncorrectable:no-uncorrectable": "warn", "check:retired-pages-pending:none-pending": "skip",
         "check:remapped-rows:no-pending": "warn", "check:remapped-rows:no-failure": "warn",
         "check:pcie-link-width:full-width": "warn", "check:pcie-link-generation-capped:full-generation": "warn",
         "check:fabric-manager:fabric-registered": "warn", "check:fabric-manager:fabricmanager-unit": "skip",
+        "check:nvlink-links:all-active": "warn",
         "check:vgpu-guest-smi:not-vgpu": "pass"},
     # Tesla T4 (Turing, cloud VM pass-through): page retirement reported (0/0, pending No),
     # rows N/A; the real file's link is x8 of x16 (warn: the platform or a fault, the remedy
@@ -58,6 +68,7 @@ EXPECTED = {
         "check:remapped-rows:no-pending": "skip", "check:remapped-rows:no-failure": "skip",
         "check:pcie-link-width:full-width": "warn", "check:pcie-link-generation-capped:full-generation": "skip",
         "check:fabric-manager:fabric-registered": NA, "check:fabric-manager:fabricmanager-unit": NA,
+        "check:nvlink-links:all-active": NA,
         "check:vgpu-guest-smi:not-vgpu": "pass"},
     # the T4 with pending retirement Yes
     "91-tesla-t4-derived-retirement-pending.xml": {
@@ -66,6 +77,7 @@ EXPECTED = {
         "check:remapped-rows:no-pending": "skip", "check:remapped-rows:no-failure": "skip",
         "check:pcie-link-width:full-width": "warn", "check:pcie-link-generation-capped:full-generation": "skip",
         "check:fabric-manager:fabric-registered": NA, "check:fabric-manager:fabricmanager-unit": NA,
+        "check:nvlink-links:all-active": NA,
         "check:vgpu-guest-smi:not-vgpu": "pass"},
     # A10G (Ampere, pass-through): rows No/No, pages N/A; x8 of x16 as reported
     "08-a10g-driver515-dtd-v11.xml": {
@@ -74,6 +86,7 @@ EXPECTED = {
         "check:remapped-rows:no-pending": "pass", "check:remapped-rows:no-failure": "pass",
         "check:pcie-link-width:full-width": "warn", "check:pcie-link-generation-capped:full-generation": "skip",
         "check:fabric-manager:fabric-registered": NA, "check:fabric-manager:fabricmanager-unit": NA,
+        "check:nvlink-links:all-active": NA,
         "check:vgpu-guest-smi:not-vgpu": "pass"},
     # the A10G as a vGPU guest: the info-level check reports it (warn, never failing)
     "92-a10g-derived-vgpu-guest.xml": {
@@ -82,6 +95,7 @@ EXPECTED = {
         "check:remapped-rows:no-pending": "pass", "check:remapped-rows:no-failure": "pass",
         "check:pcie-link-width:full-width": "warn", "check:pcie-link-generation-capped:full-generation": "skip",
         "check:fabric-manager:fabric-registered": NA, "check:fabric-manager:fabricmanager-unit": NA,
+        "check:nvlink-links:all-active": NA,
         "check:vgpu-guest-smi:not-vgpu": "warn"},
     # A100-SXM4-80GB, driver 535: rows and pages N/A (skip); Gen4 x16 of Gen4 x16 (pass)
     "02-a100-sxm4-80gb-driver535-dtd-v12.xml": {
@@ -90,6 +104,7 @@ EXPECTED = {
         "check:remapped-rows:no-pending": "skip", "check:remapped-rows:no-failure": "skip",
         "check:pcie-link-width:full-width": "pass", "check:pcie-link-generation-capped:full-generation": "pass",
         "check:fabric-manager:fabric-registered": NA, "check:fabric-manager:fabricmanager-unit": NA,
+        "check:nvlink-links:all-active": NA,
         "check:vgpu-guest-smi:not-vgpu": "pass"},
     # 2x RTX A5000 (no accelerator fact): persistence Enabled on both (pass); ECC off, so no
     # uncorrectable count (skip) and ecc-enabled does not apply; Gen1 at idle is not judged
@@ -99,11 +114,12 @@ EXPECTED = {
         "check:remapped-rows:no-pending": "pass", "check:remapped-rows:no-failure": "pass",
         "check:pcie-link-width:full-width": "pass", "check:pcie-link-generation-capped:full-generation": "pass",
         "check:fabric-manager:fabric-registered": NA, "check:fabric-manager:fabricmanager-unit": NA,
+        "check:nvlink-links:all-active": NA,
         "check:vgpu-guest-smi:not-vgpu": "pass"},
 }
 
 
-def _snapshot(tmp: Path, xml: Path) -> Path:
+def _snapshot(tmp: Path, xml: Path, nvlink: Path | None) -> Path:
     host = tmp / "host"
     (host / "etc").mkdir(parents=True)
     (host / "etc/os-release").write_text((FIXTURES / "os" / "os-release-ubuntu-22.04").read_text())
@@ -113,7 +129,9 @@ def _snapshot(tmp: Path, xml: Path) -> Path:
     bin_dir = tmp / "bin"
     bin_dir.mkdir()
     smi = bin_dir / "nvidia-smi"
-    smi.write_text(f'#!/bin/sh\n[ "$1 $2" = "-q -x" ] || exit 9\nexec /bin/cat "{xml}"\n')
+    links = f'exec /bin/cat "{nvlink}"' if nvlink else "exit 0"
+    smi.write_text(f'#!/bin/sh\n[ "$1 $2" = "nvlink -s" ] && {links}\n'
+                   f'[ "$1 $2" = "-q -x" ] || exit 9\nexec /bin/cat "{xml}"\n')
     smi.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k not in ("KUBERNETES_SERVICE_HOST", "NODE_NAME", "CI")}
     env.update(PATH=str(bin_dir), KUBECONFIG=str(tmp / "none"))
@@ -129,7 +147,8 @@ def reports(tmp_path_factory):
     """xml name -> {verdict id: verdict} from `eidos validate -o json` (one snapshot each)."""
     out = {}
     for name in EXPECTED:
-        path = _snapshot(tmp_path_factory.mktemp(name.split(".")[0]), SMI / name)
+        links = SMI / "nvlink" / NVLINK[name] if name in NVLINK else None
+        path = _snapshot(tmp_path_factory.mktemp(name.split(".")[0]), SMI / name, links)
         proc = subprocess.run([sys.executable, "-m", "eidos", "validate", "-s", str(path), "-o", "json",
                                "--intent", "training"], capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert "Traceback" not in proc.stderr, proc.stderr
@@ -206,3 +225,17 @@ def test_persistence_count_outranks_the_first_gpu(embedded_graph):
                               "persistence-disabled-gpus": 1}}})
     by = {v.id: v for v in Validator(embedded_graph).node(s, "<mixed>").verdicts}
     assert by["check:persistence-mode:persistence"].status == "warn"
+
+
+@pytest.mark.parametrize("inactive, fabric_gpus, expected", [
+    (0, 8, "pass"),
+    (1, 8, "warn"),
+    # two bridged H100 PCIe (tests/fixtures/nvidia-smi/nvlink/01-…): 6 of 18 links inactive on
+    # both GPUs by design, and no NVSwitch fabric (state N/A) -> not judged
+    (2, 0, "pass"),
+])
+def test_nvlink_links_only_judged_on_an_nvswitch_fabric(embedded_graph, inactive, fabric_gpus, expected):
+    s = snap({"GPU": {"smi": {"gpu.model": "NVIDIA H100 PCIe", "nvlink-gpus": 2, "nvlink-inactive-gpus": inactive,
+                              "fabric-gpus": fabric_gpus}}})
+    by = {v.id: v for v in Validator(embedded_graph).node(s, "<h100>").verdicts}
+    assert by["check:nvlink-links:all-active"].status == expected

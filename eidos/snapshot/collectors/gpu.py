@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 import xml.etree.ElementTree as ET
 
 from eidos.snapshot.collectors.base import (
@@ -155,6 +156,56 @@ def parse_gpu(gpu: ET.Element, index: int) -> dict:
     return data
 
 
+# `nvidia-smi nvlink -s`: "GPU 0: NVIDIA H100 PCIe (UUID: GPU-…)", then one line per link,
+# "Link 0: 26.562 GB/s" (active, at that speed) or "Link 4: <inactive>"
+_NVLINK_GPU = re.compile(r"GPU ([0-9]{1,5}): .*?(?:\(UUID: (GPU-[0-9A-Za-z-]{1,80})\))?\s*")
+_NVLINK_LINK = re.compile(r"Link ([0-9]{1,3}): (.*)")
+_NVLINK_SPEED = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6})? GB/s")
+MAX_NVLINKS = 64  # per GPU; NVLink 4/5 GPUs have 18
+
+
+def parse_nvlink_status(text: str) -> dict[str, dict[str, int]]:
+    """``nvidia-smi nvlink -s`` -> {"uuid:GPU-…" or "index:N": {nvlink-links, nvlink-active,
+    nvlink-inactive}}. A line that is neither a speed nor ``<inactive>`` counts as a link but
+    as neither state; GPUs past ``MAX_GPUS`` and links past ``MAX_NVLINKS`` are ignored."""
+    out: dict[str, dict[str, int]] = {}
+    current: dict[str, int] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        m = _NVLINK_GPU.fullmatch(line)
+        if m:
+            if len(out) >= MAX_GPUS:
+                current = None
+                continue
+            key = f"uuid:{m.group(2)}" if m.group(2) else f"index:{int(m.group(1))}"
+            current = out.setdefault(key, {"nvlink-links": 0, "nvlink-active": 0, "nvlink-inactive": 0})
+            continue
+        m = _NVLINK_LINK.fullmatch(line)
+        if m is None or current is None or current["nvlink-links"] >= MAX_NVLINKS:
+            continue
+        current["nvlink-links"] += 1
+        state = m.group(2).strip()
+        if state == "<inactive>":
+            current["nvlink-inactive"] += 1
+        elif _NVLINK_SPEED.fullmatch(state):
+            current["nvlink-active"] += 1
+    return out
+
+
+def merge_nvlink(subtypes: list[Subtype], links: dict[str, dict[str, int]]) -> None:
+    """Add the per-GPU link counts (matched by UUID, else by nvidia-smi index) and the node
+    counts ``nvlink-gpus`` (GPUs with NVLinks) and ``nvlink-inactive-gpus`` (of those, with
+    an inactive link). Empty output means no GPU has NVLink: both counts are 0."""
+    smi, gpus = subtypes[0].data, [s.data for s in subtypes[1:]]
+    for g in gpus:
+        found = links.get(f"uuid:{g.get('uuid')}") or links.get(f"index:{g['index']}")
+        if found:
+            g.update(found)
+    on = [g for g in gpus if g.get("nvlink-links", 0) > 0]
+    smi["nvlink-gpus"] = len(on)
+    smi["nvlink-inactive-gpus"] = sum(1 for g in on if g["nvlink-inactive"] > 0)
+
+
 def _count(gpus: list[dict], judged, bad) -> int | None:
     """How many GPUs ``bad`` holds for, among those ``judged`` holds for; ``None`` (key left
     out) when no GPU reports the value at all, so a rule on it skips instead of passing."""
@@ -254,15 +305,39 @@ def collect(ctx: HostContext) -> list[Subtype]:
     exe = shutil.which("nvidia-smi", path=ctx.env.get("PATH"))
     if exe is None:
         raise Unavailable("nvidia-smi not found on PATH (no NVIDIA driver or GPU here)")
+    started = time.monotonic()
     result = run_command([exe, "-q", "-x"], ctx.timeout, ctx.env)
     if result.returncode != 0:
         msg = first_line(result.stdout + "\n" + result.stderr) or "no output"
         raise CollectorFailed(f"nvidia-smi exited with status {result.returncode}: {msg}")
     subtypes = parse_smi_xml(result.stdout)
+    notes = []
     count = subtypes[0].data["gpu-count"]
     if count > MAX_GPUS:
-        return subtypes, f"{count} GPUs listed; recorded the first {MAX_GPUS}"
-    return subtypes
+        notes.append(f"{count} GPUs listed; recorded the first {MAX_GPUS}")
+    note = _collect_nvlink(exe, ctx, subtypes, ctx.timeout - (time.monotonic() - started))
+    if note:
+        notes.append(note)
+    return (subtypes, "; ".join(notes)) if notes else subtypes
+
+
+def _collect_nvlink(exe: str, ctx: HostContext, subtypes: list[Subtype], budget: float) -> str | None:
+    """NVLink link state from ``nvidia-smi nvlink -s`` (``-q -x`` has none). Best effort
+    within what is left of the collector's deadline: a failure leaves the NVLink keys out
+    (the checks on them skip) and is noted in the status, never failing the GPU data."""
+    if len(subtypes) == 1:
+        return None  # no GPU recorded
+    if budget < 1.0:
+        return "nvidia-smi nvlink -s skipped: no time left"
+    try:
+        result = run_command([exe, "nvlink", "-s"], budget, ctx.env)
+    except (CollectorFailed, Unavailable) as err:
+        return f"nvidia-smi nvlink -s: {err}"
+    if result.returncode != 0:
+        msg = first_line(result.stdout + "\n" + result.stderr) or "no output"
+        return f"nvidia-smi nvlink -s exited with status {result.returncode}: {msg}"
+    merge_nvlink(subtypes, parse_nvlink_status(result.stdout))
+    return None
 
 
 COLLECTOR = Collector("gpu", "GPU", collect)
