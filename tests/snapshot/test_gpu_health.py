@@ -184,6 +184,10 @@ def test_nvlink_parse_is_bounded():
     assert links["uuid:GPU-a"]["nvlink-links"] == gpu.MAX_NVLINKS
     # links before any GPU line belong to nothing
     assert gpu.parse_nvlink_status(" Link 0: 26.562 GB/s\n") == {}
+    # a hostile overlong line is skipped, quickly (not run through the regexes)
+    start = time.monotonic()
+    assert gpu.parse_nvlink_status("GPU 0: " + " " * 200_000 + "x\n" + "GPU 1: Y" + "(" * 100_000) == {}
+    assert time.monotonic() - start < 1
 
 
 def _fake_smi(bin_dir, nvlink_script: str):

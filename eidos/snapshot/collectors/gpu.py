@@ -12,9 +12,18 @@ PCI bus order) and ``GPU.smi`` summarises the node:
   ``gpu.gsp-firmware-version``, ``gpu.persistence-mode``, ``gpu.addressing-mode``,
   ``gpu.display-mode``, ``gpu.display-active`` (from the first GPU).
 
-Per-GPU keys are listed in ``GPU_FIELDS``; elements a driver does not report are left out
-(so ``exists`` means something), text such as ``N/A`` is kept verbatim. Counts and sizes in
-MiB are ints. ``nvidia-smi`` missing is ``unavailable``; a non-zero exit, a timeout or XML
+* for the health checks (rules/checks-gpu.eidos) node-level counts, each the number of GPUs
+  in a bad state among the GPUs that report the value (``health_summary``): a rule compares
+  ``GPU.smi["ecc-uncorrectable-gpus"] == 0``, and a key no GPU reports is left out so the
+  check skips instead of passing on nothing.
+
+Per-GPU keys are listed in ``GPU_FIELDS``, ``INT_FIELDS`` and ``WIDTH_FIELDS`` (plus the
+uncorrectable ECC sums); elements a driver does not report are left out (so ``exists``
+means something), text such as ``N/A`` is kept verbatim. Counts and sizes in MiB are ints.
+
+NVLink link state is not in ``-q -x``; a second, best-effort ``nvidia-smi nvlink -s`` within
+what is left of the deadline adds it (``parse_nvlink_status``); if it fails, the NVLink keys
+are absent and the collector's status (still ``ok``) says why. ``nvidia-smi`` missing is ``unavailable``; a non-zero exit, a timeout or XML
 that is not an ``nvidia_smi_log`` is ``failed`` with the reason.
 
 At most ``MAX_GPUS`` per-GPU subtypes are recorded (``gpu-count`` stays the real count and
@@ -172,6 +181,8 @@ def parse_nvlink_status(text: str) -> dict[str, dict[str, int]]:
     current: dict[str, int] | None = None
     for raw in text.splitlines():
         line = raw.strip()
+        if len(line) > 512:  # real lines are < 100 characters; keeps the regexes linear
+            continue
         m = _NVLINK_GPU.fullmatch(line)
         if m:
             if len(out) >= MAX_GPUS:
