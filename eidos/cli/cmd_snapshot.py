@@ -52,7 +52,7 @@ def register(subparsers, argv) -> None:
     local.add_argument("--collector-timeout", type=seconds, default=DEFAULT_COLLECTOR_TIMEOUT,
                        metavar="SECONDS", help="deadline for each collector (default 20)")
     local.add_argument("--systemd-unit", action="append", metavar="UNIT",
-                       help="systemd unit to record (repeatable; default containerd, docker, kubelet)")
+                       help="systemd unit to record (repeatable; default containerd, docker, kubelet, nvidia-fabricmanager)")
     cl = p.add_argument_group("cluster")
     cl.add_argument("--no-cluster", action="store_true", help="do not contact a Kubernetes API")
     cl.add_argument("--kubeconfig", metavar="FILE", type=kubeconfig_file,

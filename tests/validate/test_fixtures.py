@@ -70,6 +70,24 @@ H100_TRAINING = {
     "check:network-sysctls:ip-forward": "skip",
     "check:network-sysctls:rmem-max": "skip",
     "check:network-sysctls:wmem-max": "skip",
+    # rules/checks-gpu.eidos on a reference-agent snapshot: GPU.smi has the first GPU's
+    # compatibility keys only, none of eidos' per-node counts, and SystemD has no
+    # nvidia-fabricmanager unit; every count-based check is warning/info level -> skip
+    "check:ecc-enabled:ecc-on": "skip",
+    "check:ecc-uncorrectable:no-uncorrectable": "skip",
+    "check:retired-pages-pending:none-pending": "skip",
+    "check:remapped-rows:no-pending": "skip",
+    "check:remapped-rows:no-failure": "skip",
+    "check:pcie-link-width:full-width": "skip",
+    "check:pcie-link-generation-capped:full-generation": "skip",
+    "check:nvlink-links:all-active": "skip",
+    "check:vgpu-guest-smi:not-vgpu": "skip",
+    # HGX H100 (accelerator h100): fabric state and the fabricmanager unit are not in the
+    # reference snapshot -> skip
+    "check:fabric-manager:fabric-registered": "skip",
+    "check:fabric-manager:fabricmanager-unit": "skip",
+    # the first GPU's gpu.persistence-mode is Disabled (the fallback when no count exists)
+    "check:persistence-mode:persistence": "warn",
 }
 
 GB200_UBUNTU_TRAINING = {
@@ -129,6 +147,23 @@ GB200_UBUNTU_TRAINING = {
     "check:network-sysctls:ip-forward": "skip",
     "check:network-sysctls:rmem-max": "skip",
     "check:network-sysctls:wmem-max": "skip",
+    # rules/checks-gpu.eidos on a reference-agent snapshot: GPU.smi has the first GPU's
+    # compatibility keys only, none of eidos' per-node counts, and SystemD has no
+    # nvidia-fabricmanager unit; every count-based check is warning/info level -> skip
+    "check:ecc-enabled:ecc-on": "skip",
+    "check:ecc-uncorrectable:no-uncorrectable": "skip",
+    "check:retired-pages-pending:none-pending": "skip",
+    "check:remapped-rows:no-pending": "skip",
+    "check:remapped-rows:no-failure": "skip",
+    "check:pcie-link-width:full-width": "skip",
+    "check:pcie-link-generation-capped:full-generation": "skip",
+    "check:nvlink-links:all-active": "skip",
+    "check:vgpu-guest-smi:not-vgpu": "skip",
+    # GB200's fabric is gb200-fabric's (rules/checks.eidos): fabric-manager covers HGX only
+    "check:fabric-manager:fabric-registered": NOT_APPLICABLE,
+    "check:fabric-manager:fabricmanager-unit": NOT_APPLICABLE,
+    # gpu.persistence-mode: Disabled on the first GPU
+    "check:persistence-mode:persistence": "warn",
 }
 
 
@@ -214,11 +249,16 @@ H100_INFERENCE = [
     ("check:driver-branch-blackwell:driver", NOT_APPLICABLE),
     ("check:driver-branch-hopper:driver", "pass"),  # 570.133.20 >= 535
     ("check:driver-branch-hopper:h200-driver", "pass"),  # not an H200
+    # rules/checks-gpu.eidos (reference snapshot: no per-node GPU counts -> warning/info skip)
+    ("check:ecc-enabled:ecc-on", "skip"),
+    ("check:ecc-uncorrectable:no-uncorrectable", "skip"),
     # 1.30 is past standard (2025-07-23) and extended (2026-07-23) support
     ("check:efa-eks:efa-module", NOT_APPLICABLE),  # training only
     ("check:efa-eks:efa-allocatable", NOT_APPLICABLE),
     ("check:eks-standard-support:eks-version", "warn"),
     ("check:eks-standard-support:eks-extended", "warn"),
+    ("check:fabric-manager:fabric-registered", "skip"),  # no fabric state in the snapshot
+    ("check:fabric-manager:fabricmanager-unit", "skip"),  # no nvidia-fabricmanager unit recorded
     ("check:gb200-fabric:fabric-completed", NOT_APPLICABLE),
     ("check:gb200-host-os:host-os", NOT_APPLICABLE),
     ("check:gpudirect-rdma:rdma-path", NOT_APPLICABLE),  # training only, and not on EKS
@@ -235,8 +275,16 @@ H100_INFERENCE = [
     ("check:numa-balancing:numa-balancing-off", NOT_APPLICABLE),
     ("check:nvidia-modules:nvidia-kmod", "pass"),
     ("check:nvidia-modules:nvidia-uvm", "pass"),
+    ("check:nvlink-links:all-active", "skip"),  # no nvlink -s data
+    ("check:pcie-link-generation-capped:full-generation", "skip"),
+    ("check:pcie-link-width:full-width", "skip"),
+    ("check:persistence-mode:persistence", "warn"),  # first GPU: gpu.persistence-mode Disabled
+    ("check:remapped-rows:no-pending", "skip"),
+    ("check:remapped-rows:no-failure", "skip"),
+    ("check:retired-pages-pending:none-pending", "skip"),
     # the reference snapshot has no node labels: unknown, info-level -> skip
     ("check:vgpu-guest:not-vgpu", "skip"),
+    ("check:vgpu-guest-smi:not-vgpu", "skip"),  # no vgpu-guest-gpus count, info-level
 ]
 
 # The later reference's mock snapshot (K8s.server v1.33.0, a Helm list, OS.release ID only;
@@ -285,6 +333,20 @@ AICR_MOCK_H100_TRAINING = {
     "check:efa-eks:efa-module": "skip",
     "check:efa-eks:efa-allocatable": "skip",
     "check:vgpu-guest:not-vgpu": "skip",
+    # rules/checks-gpu.eidos: no GPU or SystemD measurement at all; every check is warning or
+    # info level -> skip (persistence too: neither the count nor the first GPU's key exists)
+    "check:ecc-enabled:ecc-on": "skip",
+    "check:ecc-uncorrectable:no-uncorrectable": "skip",
+    "check:retired-pages-pending:none-pending": "skip",
+    "check:remapped-rows:no-pending": "skip",
+    "check:remapped-rows:no-failure": "skip",
+    "check:pcie-link-width:full-width": "skip",
+    "check:pcie-link-generation-capped:full-generation": "skip",
+    "check:fabric-manager:fabric-registered": "skip",
+    "check:fabric-manager:fabricmanager-unit": "skip",
+    "check:nvlink-links:all-active": "skip",
+    "check:persistence-mode:persistence": "skip",
+    "check:vgpu-guest-smi:not-vgpu": "skip",
 }
 
 

@@ -34,7 +34,8 @@ from eidos.snapshot.collectors.base import (
 )
 from eidos.snapshot.model import Subtype
 
-DEFAULT_UNITS = ("containerd.service", "docker.service", "kubelet.service")
+# nvidia-fabricmanager: rules/checks-gpu.eidos fabric-manager (HGX NVSwitch systems with a host driver)
+DEFAULT_UNITS = ("containerd.service", "docker.service", "kubelet.service", "nvidia-fabricmanager.service")
 _INT = re.compile(r"^(0|[1-9][0-9]{0,19})$")
 _NOT_BOOTED = ("not been booted with systemd", "Failed to connect to bus", "Failed to get D-Bus")
 
