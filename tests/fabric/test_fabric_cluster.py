@@ -30,7 +30,7 @@ from eidos.fabric.workload import (
 from eidos.snapshot.agent import Interrupted, Progress
 from eidos.snapshot.cluster import Cluster
 from tests.conftest import FIXTURES, run_eidos
-from tests.snapshot.snaphelpers import KMockThread
+from tests.snapshot.snaphelpers import emulated_cluster
 
 NCCL = FIXTURES / "nccl"
 EXTRA_RESOURCES = (
@@ -64,28 +64,13 @@ def gpu_node(name, gpus=8, efa=32, labels=None):
 def kube(tmp_path, monkeypatch):
     import kmock
 
-    server = KMockThread().start()
-
-    def register():
+    def register(server):
         for res, kind, namespaced in EXTRA_RESOURCES:
             server.emulator.resources[res] = kmock.ResourceInfo(kind=kind, namespaced=namespaced)
 
-    server.call(register)
     monkeypatch.setattr(kmock_parsing, "parse_path", _parse_path)
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters: [{{name: kmock, cluster: {{server: \"{server.url}\"}}}}]\n"
-        "users: [{name: tester, user: {token: t0ken}}]\n"
-        "contexts: [{name: kmock, context: {cluster: kmock, user: tester}}]\n"
-        "current-context: kmock\n")
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    server.kubeconfig = kubeconfig
-    try:
+    with emulated_cluster(tmp_path, monkeypatch, token="t0ken", setup=register) as server:
         yield server
-    finally:
-        server.stop()
 
 
 class FakeController:

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
-from snaphelpers import KMockThread, fake_host
+from snaphelpers import emulated_cluster, fake_host
 
 
 @pytest.fixture
 def kube(tmp_path, monkeypatch):
     """A running emulator plus a kubeconfig for it; KUBECONFIG points at that file."""
-    server = KMockThread().start()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        textwrap.dedent(
-            f"""\
-            apiVersion: v1
-            kind: Config
-            clusters:
-              - name: kmock
-                cluster: {{server: "{server.url}"}}
-            users:
-              - name: tester
-                user: {{token: "s3cr3t-token-must-not-leak"}}
-            contexts:
-              - name: kmock
-                context: {{cluster: kmock, user: tester}}
-            current-context: kmock
-            """
-        )
-    )
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    server.kubeconfig = kubeconfig
-    try:
+    with emulated_cluster(tmp_path, monkeypatch) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import re
 import stat
 import textwrap
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -140,3 +141,39 @@ def fake_host(root: Path, *, os_release: str | None = "os-release-ubuntu-22.04")
         'dyndbg="file foo.c +p" panic=-1\n'
     )
     return root
+
+
+@contextmanager
+def emulated_cluster(tmp_path: Path, monkeypatch, *, token: str = "s3cr3t-token-must-not-leak", setup=None):
+    """A running emulator and a kubeconfig for it (``server.kubeconfig``); KUBECONFIG points
+    at that file for the duration. ``setup(server)`` runs on the emulator's loop first
+    (extra resources, routes)."""
+    server = KMockThread().start()
+    if setup is not None:
+        server.call(lambda: setup(server))
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        textwrap.dedent(
+            f"""\
+            apiVersion: v1
+            kind: Config
+            clusters:
+              - name: kmock
+                cluster: {{server: "{server.url}"}}
+            users:
+              - name: tester
+                user: {{token: "{token}"}}
+            contexts:
+              - name: kmock
+                context: {{cluster: kmock, user: tester}}
+            current-context: kmock
+            """
+        )
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    server.kubeconfig = kubeconfig
+    try:
+        yield server
+    finally:
+        server.stop()
