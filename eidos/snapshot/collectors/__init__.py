@@ -90,6 +90,7 @@ def take_snapshot(
     kubeconfig: str | None = None,
     context: str | None = None,
     namespaces: tuple[str, ...] = GPU_NAMESPACES,
+    helm: bool = False,
 ) -> Snapshot:
     """Collect everything this environment offers into one (possibly partial) snapshot."""
     name = node_name(ctx)
@@ -115,6 +116,7 @@ def take_snapshot(
                         lambda: Cluster.connect(kubeconfig, context, timeout=ctx.timeout, env=ctx.env),
                         node_name=name,
                         namespaces=namespaces,
+                        helm=helm,
                     )
                 except Exception as err:  # recorded in every K8s status, never lost or called a timeout
                     reason = f"{type(err).__name__}: {err}"[:300]
@@ -126,8 +128,8 @@ def take_snapshot(
             k8s_thread.start()
     measurements, statuses = run_collectors(node_collectors(units), ctx)
     if k8s_thread is not None:
-        # each API call has its own timeout; allow for connect + four calls
-        k8s_thread.join(ctx.timeout * 5 + 10)
+        # each API call has its own timeout; allow for connect + the parts' calls
+        k8s_thread.join(ctx.timeout * 8 + 10)
     k8s_measurement, k8s_statuses = k8s_box.get(
         "result", (None, cluster_disabled(f"timed out after {ctx.timeout:g}s"))
     )
