@@ -1,7 +1,7 @@
 """Collectors and the one function that runs them all: :func:`take_snapshot`.
 
-Node collectors (``os-release``, ``kernel``, ``sysctl``, ``kmod``, ``cmdline``, ``systemd``,
-``gpu``) read below a host root; the cluster collectors (``k8s-*``) use the Kubernetes API.
+Node collectors (``os-release``, ``kernel``, ``sysctl``, ``kmod``, ``cmdline``, ``iommu``,
+``systemd``, ``gpu``) read below a host root; the cluster collectors (``k8s-*``) use the Kubernetes API.
 They run concurrently, each under a deadline, and every one of them reports a status in
 the snapshot; a failure is recorded, never fatal.
 """
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from eidos import __version__
 from eidos.errors import UsageError
-from eidos.snapshot.collectors import cmdline, gpu, kernel, kmod, os_release, systemd
+from eidos.snapshot.collectors import cmdline, gpu, iommu, kernel, kmod, os_release, systemd
 from eidos.snapshot.collectors.base import CollectorFailed, HostContext, run_collectors
 from eidos.snapshot.collectors.k8s import GPU_NAMESPACES, PARTS, collect_cluster
 from eidos.snapshot.model import (
@@ -35,6 +35,7 @@ def node_collectors(units: tuple[str, ...] = systemd.DEFAULT_UNITS):
         kernel.SYSCTL,
         kmod.COLLECTOR,
         cmdline.COLLECTOR,
+        iommu.COLLECTOR,
         systemd.make_collector(units) if units != systemd.DEFAULT_UNITS else systemd.COLLECTOR,
         gpu.COLLECTOR,
     ]
