@@ -259,3 +259,16 @@ def test_single_gpu_node_passes(embedded_graph):
     add = {"OS": {"iommu": {"groups": 4, "translated-groups": 4, "types": {"DMA": 4}}},
            "GPU": {"smi": {"gpu-count": 1}}}
     assert statuses(embedded_graph, _h100(add), H100_METAL, "iommu-passthrough") == {"iommu-pt": "pass"}
+
+
+def test_component_skip_names_the_helm_opt_in(embedded_graph):
+    # an eidos snapshot taken without --helm-releases: the component verdicts say how to get them
+    from tests.validate.helpers import collector, snap
+
+    s = snap({"K8s": {"server": {"version": "v1.33.5"}}},
+             collectors=[collector("k8s-helm", "K8s", "unavailable",
+                                   "not requested: Helm releases are read only with --helm-releases")])
+    node = Validator(embedded_graph, flag_facts={"service": "eks", "accelerator": "h100",
+                                                 "intent": "training"}).node(s, "<s>")
+    v = {v.id: v for v in node.verdicts}["component:cert-manager"]
+    assert v.status == "skip" and "--helm-releases" in v.reason

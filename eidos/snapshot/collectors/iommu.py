@@ -31,11 +31,11 @@ TRANSLATED = frozenset({"DMA", "DMA-FQ"})
 def collect(ctx: HostContext):
     base = ctx.path(ROOT)
     if not base.is_dir():
-        raise Unavailable(f"{base} does not exist (no IOMMU sysfs under the host root; the agent does not mount /sys)")
+        raise Unavailable(f"/{ROOT} does not exist under the host root (no IOMMU sysfs; the agent does not mount /sys)")
     try:
         names = sorted(p.name for p in base.iterdir() if p.name.isascii() and p.name.isdigit())
     except OSError as err:
-        raise CollectorFailed(f"{base}: {err.strerror or err}") from None
+        raise CollectorFailed(f"/{ROOT}: {err.strerror or err}") from None
     note = None
     if len(names) > MAX_GROUPS:
         note = f"{len(names)} IOMMU groups; types read for the first {MAX_GROUPS}"
