@@ -16,6 +16,9 @@ The expected count, and why (sources in the check's ``doc``):
 * **MIG, mixed strategy** — a GPU with MIG enabled is advertised as ``nvidia.com/mig-<profile>``
   resources and not as ``nvidia.com/gpu`` (GPU Operator "GPU Operator with MIG"), so only
   the GPUs with MIG disabled are expected under ``nvidia.com/gpu``;
+* **device plugin disabled** (ClusterPolicy ``devicePlugin.enabled=false``, e.g. GPUs
+  allocated through the DRA driver instead) — nothing is advertised as ``nvidia.com/gpu`` by
+  design: no expectation is derived;
 * **MIG, single strategy** — ``nvidia.com/gpu`` counts MIG devices, whose number the snapshot
   does not say: no expectation is derived (``missing`` is absent and the check skips, with
   ``K8s.gpu-capacity.note`` saying why), rather than a guess.
@@ -74,6 +77,11 @@ def gpu_capacity(snapshot) -> dict | None:
         "advertised": advertised,
         "mig-advertised": mig_advertised,
     }
+    plugin = snapshot.lookup(("K8s", "policy", "devicePlugin", "enabled"))
+    if plugin is False or (isinstance(plugin, str) and plugin.strip().lower() == "false"):
+        out["note"] = ("the ClusterPolicy disables the device plugin (devicePlugin.enabled=false): "
+                       "GPUs are not advertised as nvidia.com/gpu (DRA allocation?); no expectation derived")
+        return out
     if mig_on and strategy == "single":
         out["note"] = ("MIG single strategy: nvidia.com/gpu counts MIG devices, which the snapshot "
                        "does not count; no expectation derived")

@@ -272,3 +272,10 @@ def test_component_skip_names_the_helm_opt_in(embedded_graph):
                                                  "intent": "training"}).node(s, "<s>")
     v = {v.id: v for v in node.verdicts}["component:cert-manager"]
     assert v.status == "skip" and "--helm-releases" in v.reason
+
+
+def test_device_plugin_disabled_is_not_a_lost_gpu(embedded_graph):
+    # edit: the ClusterPolicy disables the device plugin (GPUs through DRA); allocatable 0
+    snap = _gb200(_node(allocatable={"cpu": 144}), extra=[("K8s", "policy", "devicePlugin.enabled", "false")])
+    assert statuses(embedded_graph, snap, GB200, "gpu-allocatable")["gpus-advertised"] == "skip"
+    assert "devicePlugin.enabled=false" in gpu_capacity(snap)["note"]
