@@ -249,3 +249,38 @@ def test_end_to_end_snapshot_then_component_verdicts(kube, host, clean_env, tmp_
     assert "K8s.helm" in verdicts["component:gpu-operator"]["expr"]
     # cert-manager v1.16.0 deployed where the recipe pins another version: a warning
     assert verdicts["component:cert-manager"]["status"] == "warn"
+
+
+class _Pages:
+    """A stand-in for Cluster.list_secrets_paged: yields the given pages, records the selectors."""
+
+    def __init__(self, *pages):
+        self.pages = pages
+        self.asked = None
+
+    def list_secrets_paged(self, label_selector, field_selector=None, *, page=20):
+        self.asked = (label_selector, field_selector, page)
+        yield from self.pages
+
+
+def test_highest_deployed_revision_wins_across_pages():
+    newer = release_secret("app", "ns", 7, "deployed", "app", "2.0.0")
+    older = release_secret("app", "ns", 6, "deployed", "app", "1.0.0")
+    cluster = _Pages([newer], [older])
+    data, note = helm_mod.collect_helm(cluster)
+    assert data["app.version"] == "2.0.0" and data["app.revision"] == "7" and note is None
+    assert cluster.asked == ("owner=helm,status=deployed", "type=helm.sh/release.v1", 20)
+    data, _ = helm_mod.collect_helm(_Pages([older], [newer]))
+    assert data["app.version"] == "2.0.0"
+
+
+def test_secret_count_is_bounded():
+    pages = [[release_secret(f"r{i}", "ns", 1, "deployed", "c", "1.0.0")] for i in range(5)]
+    data, note = helm_mod.collect_helm(_Pages(*pages), max_secrets=3)
+    assert sorted(k for k in data if k.endswith(".version")) == ["r0.version", "r1.version", "r2.version"]
+    assert "more than 3" in note
+
+
+def test_no_releases_is_a_note():
+    data, note = helm_mod.collect_helm(_Pages([]))
+    assert data == {} and "no deployed Helm releases" in note

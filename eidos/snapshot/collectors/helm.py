@@ -17,8 +17,9 @@ no spaces), so two clusters deployed with the same values have the same digest. 
 name used in several namespaces is keyed ``<namespace>/<release>`` for each of them.
 
 Only the latest revision whose status is ``deployed`` is kept for each release (Helm's
-``ListDeployed`` reads the same label). Every size is bounded: a page holds at most
-:data:`PAGE` Secrets, at most :data:`MAX_SECRETS` are read, a ``release`` field longer than
+``ListDeployed`` reads the same label), chosen from the labels before anything is decoded.
+Every size is bounded: a page holds at most :data:`PAGE` Secrets and is decoded as it
+arrives (only small records are kept), at most :data:`MAX_SECRETS` are read, a ``release`` field longer than
 :data:`MAX_ENCODED` is refused, and decompression stops at :data:`MAX_JSON` bytes, so a gzip
 bomb costs at most that much memory and is reported by name, never decoded to the end.
 """
@@ -31,7 +32,6 @@ import hashlib
 import json
 import re
 import zlib
-from collections.abc import Iterable
 
 import attrs
 
@@ -143,25 +143,20 @@ def _revision_label(secret: dict) -> int:
     return int(m.group("rev")) if m else 0
 
 
-def latest_secrets(secrets: Iterable[dict]) -> list[dict]:
-    """The highest-revision deployed Secret per (namespace, release), chosen from labels
-    before anything is decoded, so superseded revisions cost nothing."""
-    best: dict[tuple[str, str], dict] = {}
-    for s in secrets:
-        meta = s.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        if s.get("type") != SECRET_TYPE or labels.get("owner") != "helm":
-            continue
-        if labels.get("status") != "deployed":
-            continue
-        m = _NAME.match(str(meta.get("name", "")))
-        name = labels.get("name") or (m.group("name") if m else None)
-        if not name:
-            continue
-        key = (str(meta.get("namespace", "")), str(name))
-        if key not in best or _revision_label(s) > _revision_label(best[key]):
-            best[key] = s
-    return [best[k] for k in sorted(best)]
+def _candidate(secret: dict) -> tuple[tuple[str, str], int] | None:
+    """``((namespace, release), revision)`` of a deployed Helm release Secret, from its type,
+    name and labels only (nothing decoded); None for anything else."""
+    meta = secret.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    if secret.get("type") != SECRET_TYPE or labels.get("owner") != "helm":
+        return None
+    if labels.get("status") != "deployed":
+        return None
+    m = _NAME.match(str(meta.get("name", "")))
+    name = labels.get("name") or (m.group("name") if m else None)
+    if not name:
+        return None
+    return (str(meta.get("namespace", "")), str(name)), _revision_label(secret)
 
 
 def helm_data(releases: list[Release]) -> dict[str, str]:
@@ -184,26 +179,34 @@ def helm_data(releases: list[Release]) -> dict[str, str]:
 
 def collect_helm(cluster, *, max_secrets: int | None = None, max_json: int | None = None):
     """``(data, note)`` from the cluster's Helm release Secrets; API errors propagate (the
-    caller records them). Undecodable releases are named in the note and left out."""
+    caller records them). Undecodable releases are named in the note and left out.
+
+    Each page is decoded as it arrives and only the small :class:`Release` records are kept
+    (the latest revision per release so far), so memory holds one page of Secrets at most,
+    never every release's manifest and chart at once."""
     max_secrets = MAX_SECRETS if max_secrets is None else max_secrets
     max_json = MAX_JSON if max_json is None else max_json
-    seen: list[dict] = []
+    kept: dict[tuple[str, str], tuple[int, Release | str]] = {}
+    read = 0
     truncated = False
     for page in cluster.list_secrets_paged(LABEL_SELECTOR, FIELD_SELECTOR, page=PAGE):
-        seen.extend(page)
-        if len(seen) >= max_secrets:
-            truncated = True
-            seen = seen[:max_secrets]
+        for secret in page:
+            if read >= max_secrets:
+                truncated = True
+                break
+            read += 1
+            c = _candidate(secret)
+            if c is None or (c[0] in kept and kept[c[0]][0] >= c[1]):
+                continue
+            meta = secret.get("metadata") or {}
+            try:
+                kept[c[0]] = (c[1], release_of(secret, max_json=max_json))
+            except ReleaseError as err:
+                kept[c[0]] = (c[1], f"{meta.get('namespace', '?')}/{meta.get('name', '?')}: {err}")
+        if truncated:
             break
-    releases: list[Release] = []
-    problems: list[str] = []
-    for secret in latest_secrets(seen):
-        meta = secret.get("metadata") or {}
-        try:
-            releases.append(release_of(secret, max_json=max_json))
-        except ReleaseError as err:
-            problems.append(f"{meta.get('namespace', '?')}/{meta.get('name', '?')}: {err}")
-        del secret
+    releases = [r for _, r in kept.values() if isinstance(r, Release)]
+    problems = [r for _, r in sorted(kept.items()) for r in [r[1]] if isinstance(r, str)]
     notes = []
     if truncated:
         notes.append(f"more than {max_secrets} deployed release Secrets; read the first {max_secrets}")
