@@ -7,7 +7,7 @@ version:
   vendor suffix (``v1.33.5-eks-3025e55``), plus ``platform``, ``goVersion``, ``major``, ``minor``;
 * ``k8s-nodes`` -> ``K8s.node`` (the node this snapshot was taken on, when known: reference
   key names plus ``kubelet-version``, ``architecture``, ``instance-type``, ``labels``,
-  ``allocatable``, ``gpu-allocatable``), ``K8s.nodes`` (every node by name, same facts) and
+  ``allocatable``, ``gpu-allocatable``, ``hugepages``), ``K8s.nodes`` (every node by name, same facts) and
   ``K8s.cluster`` (counts and GPU totals);
 * ``k8s-images`` -> ``K8s.image``: images of pods in GPU-related namespaces, keyed by the
   full repository (``nvcr.io/nvidia/gpu-operator``) so two images that share a short name
@@ -16,7 +16,14 @@ version:
 * ``k8s-policy`` -> ``K8s.policy``: the ``spec`` of the gpu-operator ``ClusterPolicy`` from
   the ``nvidia.com`` API group only (the reference also swallowed Kyverno's
   ``ClusterPolicy``), nested as in the object, types kept; ``K8s.nic-policy`` likewise from
-  the network operator's ``NicClusterPolicy`` (``mellanox.com``) when installed.
+  the network operator's ``NicClusterPolicy`` (``mellanox.com``) when installed;
+* ``k8s-dra`` -> ``K8s.dra``: ComputeDomain readiness with the NVIDIA DRA driver (CRD served,
+  controller and kubelet-plugin pods ready, ``compute-domain.nvidia.com`` ResourceSlices),
+  see :func:`collect_dra`;
+* ``k8s-helm`` -> ``K8s.helm``: Helm releases, only when asked for (``helm=True``,
+  ``--helm-releases``) because it reads Secrets; see :mod:`eidos.snapshot.collectors.helm`.
+
+``K8s.node`` also carries ``hugepages``: allocatable ``hugepages-<size>`` as page counts.
 """
 
 from __future__ import annotations
