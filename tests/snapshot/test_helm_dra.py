@@ -284,3 +284,39 @@ def test_secret_count_is_bounded():
 def test_no_releases_is_a_note():
     data, note = helm_mod.collect_helm(_Pages([]))
     assert data == {} and "no deployed Helm releases" in note
+
+
+def test_deploy_agent_with_helm_releases_then_validate(kube, clean_env, tmp_path):
+    """eidos' own agent path: the CLI reads the releases with the operator's identity, the
+    agent pod (its Role) never asks for a Secret; validate then judges the components."""
+    import os
+
+    from test_cluster_agent import FakeKubelet, _leftovers, node_snapshot_text
+
+    kube.add_object("v1/nodes", None, NODE_NAME, NODE)
+    _seed_releases(kube)
+    env = {**os.environ, "KUBECONFIG": str(kube.kubeconfig), "EIDOS_NO_CACHE": "1"}
+    env.pop("CI", None)
+    out = tmp_path / "agent.yaml"
+    with FakeKubelet(kube, "complete", node_snapshot_text()) as kubelet:
+        proc = _run("snapshot", "--deploy-agent", "--image", "eidos:dev", "--helm-releases", "--timeout", "20",
+                    "--out", str(out), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert kubelet.violations == []
+    assert all(not objs for objs in _leftovers(kube).values())
+    proc = _run("validate", "--snapshot", str(out), "--service", "eks", "--accelerator", "h100",
+                "--intent", "training", "-o", "json", env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    verdicts = {v["id"]: v for n in json.loads(proc.stdout)["nodes"] for v in n["verdicts"]}
+    assert verdicts["component:gpu-operator"]["status"] == "pass"
+    assert verdicts["component:cert-manager"]["status"] == "warn"
+    assert verdicts["component:cert-manager"]["actual"] == {'K8s.helm["cert-manager.version"]': "v1.16.0"}
+
+
+def test_hostile_values_do_not_break_the_digest():
+    # a lone surrogate escape is valid JSON but not encodable UTF-8
+    raw = b'{"name": "x", "config": {"k": "\\ud800", "deep": [[[1]]]}}'
+    field = base64.b64encode(base64.b64encode(gzip.compress(raw))).decode()
+    release = decode_release(field)
+    assert values_digest(release["config"]).startswith("sha256:")
+    assert values_digest({"k": "é"}) != values_digest({"k": "e"})

@@ -13,7 +13,7 @@ What is recorded, per release, keyed as the successor's ``K8s.helm`` (NVIDIA aic
 version), ``.appVersion``, ``.namespace``, ``.revision``, ``.status``, and — instead of the
 values themselves, which may hold passwords — ``.values-digest``: ``sha256:`` over the
 user-supplied values (the release's ``config``) serialised as canonical JSON (sorted keys,
-no spaces), so two clusters deployed with the same values have the same digest. A release
+no spaces, non-ASCII escaped), so two clusters deployed with the same values have the same digest. A release
 name used in several namespaces is keyed ``<namespace>/<release>`` for each of them.
 
 Only the latest revision whose status is ``deployed`` is kept for each release (Helm's
@@ -99,9 +99,11 @@ def decode_release(field: str, *, max_json: int = MAX_JSON) -> dict:
 
 def values_digest(config) -> str:
     """sha256 over the user-supplied values as canonical JSON (``{}`` when there are none)."""
+    # ensure_ascii: non-ASCII (and lone surrogates a hostile release may carry) are \u-escaped,
+    # so the text is canonical and always encodable
     text = json.dumps(config if isinstance(config, dict) else {}, sort_keys=True,
-                      separators=(",", ":"), ensure_ascii=False, default=str)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+                      separators=(",", ":"), ensure_ascii=True, default=str)
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def _str(value) -> str | None:
@@ -130,8 +132,15 @@ def release_of(secret: dict, *, max_json: int = MAX_JSON) -> Release:
         chart=_str(md.get("name")),
         version=_str(md.get("version")),
         app_version=_str(md.get("appVersion")),
-        values_digest=values_digest(obj.get("config")),
+        values_digest=_digest_or_refuse(obj.get("config")),
     )
+
+
+def _digest_or_refuse(config) -> str:
+    try:
+        return values_digest(config)
+    except (RecursionError, ValueError, TypeError):
+        raise ReleaseError("values cannot be serialised (too deeply nested?)") from None
 
 
 def _revision_label(secret: dict) -> int:
