@@ -125,7 +125,7 @@ def test_gzip_bomb_is_refused_by_name(kube, monkeypatch):
     assert not any(k.startswith("bomb") for k in m.subtype("helm").data)
 
 
-def test_forbidden_secrets_fail_only_the_helm_part(kube):
+def test_secret_list_failure_fails_only_the_helm_part(kube):
 
     kube.add_object("v1/nodes", None, NODE_NAME, NODE)
     # no secrets resource registered: the emulator answers 404, which is a failure here
