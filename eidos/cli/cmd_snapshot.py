@@ -60,6 +60,9 @@ def register(subparsers, argv) -> None:
     cl.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
     cl.add_argument("--image-namespace", action="append", metavar="NS",
                     help="namespace whose pod images are recorded (repeatable; default GPU operator namespaces)")
+    cl.add_argument("--helm-releases", action="store_true",
+                    help="also record the cluster's Helm releases (K8s.helm); needs list on Secrets "
+                         "cluster-wide, see docs/security.md")
     ag = p.add_argument_group("agent")
     ag.add_argument("--deploy-agent", action="store_true",
                     help="run the collectors on a GPU node through a Job")
@@ -128,6 +131,7 @@ def _local(args):
         kubeconfig=args.kubeconfig,
         context=args.context,
         namespaces=tuple(args.image_namespace or GPU_NAMESPACES),
+        helm=args.helm_releases,
     )
 
 
@@ -167,6 +171,7 @@ def _agent(args, cluster_factory):
             node_name=snapshot.source_node,
             namespaces=tuple(args.image_namespace or GPU_NAMESPACES),
             close=False,
+            helm=args.helm_releases,
         )
         return snapshot.replace_type(measurement, tuple(statuses), "K8s")
     finally:

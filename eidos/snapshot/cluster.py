@@ -215,6 +215,41 @@ class Cluster:
             self._call(f"list {plural}.{group}", api.list_cluster_custom_object, group, version, plural)
         )
 
+    def list_secrets_paged(
+        self, label_selector: str, field_selector: str | None = None, *, page: int = 20
+    ):
+        """Secrets in every namespace matching ``label_selector`` (and ``field_selector``),
+        yielded a page of ``page`` objects at a time so one response never holds more than
+        ``page`` Secrets (each at most 1 MiB, the API server's object limit). The selectors
+        are applied again here: an emulator or proxy that ignores them must not widen what
+        is decoded."""
+        kw: dict = {"label_selector": label_selector, "limit": page}
+        if field_selector:
+            kw["field_selector"] = field_selector
+        token = None
+        while True:
+            if token:
+                kw["_continue"] = token
+            listing = self._call("list secrets", self._core().list_secret_for_all_namespaces, **kw)
+            items = [i for i in self._items(listing) if _labels_match(i, label_selector)]
+            if field_selector:
+                items = [i for i in items if _fields_match(i, field_selector)]
+            yield items
+            token = ((listing.get("metadata") or {}).get("continue")) if isinstance(listing, dict) else None
+            if not token:
+                return
+
+    def list_cluster_objects_any(self, group: str, versions: tuple[str, ...], plural: str) -> list[dict]:
+        """Like :meth:`list_cluster_objects`, trying each API version in turn (newest first)
+        until the server knows one; :class:`NotFound` when it knows none."""
+        last: NotFound | None = None
+        for version in versions:
+            try:
+                return self.list_cluster_objects(group, version, plural)
+            except NotFound as err:
+                last = err
+        raise last if last is not None else NotFound(f"list {plural}.{group}: no version given", 404)
+
     def pod_log(self, namespace: str, name: str, tail_lines: int | None = 40,
                 limit_bytes: int | None = None) -> str:
         """The pod's log: its last ``tail_lines`` lines, or all of it (``None``), at most
@@ -443,5 +478,17 @@ def _labels_match(obj: dict, selector: str) -> bool:
         if sep and labels.get(key.strip()) != value.strip().lstrip("="):
             return False
         if not sep and key.strip() not in labels:
+            return False
+    return True
+
+
+def _fields_match(obj: dict, selector: str) -> bool:
+    """The two Secret field selectors eidos uses (``type=``, ``metadata.namespace=``)."""
+    for term in selector.split(","):
+        key, _, value = term.partition("=")
+        key, value = key.strip(), value.strip().lstrip("=")
+        if key == "type" and obj.get("type") != value:
+            return False
+        if key == "metadata.namespace" and (obj.get("metadata") or {}).get("namespace") != value:
             return False
     return True

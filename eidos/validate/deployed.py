@@ -5,8 +5,11 @@ A recipe pins each Helm component's chart version; a cluster that runs another v
 with. The deployed version is read, per snapshot, from the first source that has it:
 
 1. ``K8s.helm["<release>.version"]`` — the Helm releases the later reference's agent
-   records (``<release>.chart``, ``.version``, ``.namespace``), looked up by the component's
-   name, then by its chart's name (``prometheus`` is released as ``kube-prometheus-stack``);
+   records (``<release>.chart``, ``.version``, ``.namespace``) and eidos' own
+   ``eidos snapshot --helm-releases`` records in the same form, looked up by the component's
+   name, then by its chart's name (``prometheus`` is released as ``kube-prometheus-stack``),
+   then as ``<namespace>/<name>`` (eidos' key when one release name is used in several
+   namespaces);
 2. ``K8s.image["<chart>"]`` (or ``[".../<chart>"]``, as eidos keys images by repository)
    — only for operators whose image tag is the chart version
    (``gpu-operator``, ``network-operator``: NVIDIA releases both under one version);
@@ -36,7 +39,11 @@ def _literal(version: str) -> str:
 def _path(component, snapshot) -> str:
     helm = snapshot.lookup(("K8s", "helm"))
     if isinstance(helm, dict):
-        for key in dict.fromkeys((component.name, component.chart)):
+        # eidos' own collector keys a release name used in several namespaces as
+        # <namespace>/<release>; the recipe's namespace picks the one it deploys
+        ns = getattr(component, "namespace", None) or component.name
+        names = [n for n in (component.name, component.chart) if n]
+        for key in dict.fromkeys(names + [f"{ns}/{n}" for n in names]):
             if key and f"{key}.version" in helm:
                 return f'K8s.helm["{key}.version"]'
     chart = component.chart or component.name

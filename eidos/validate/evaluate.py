@@ -47,6 +47,9 @@ _COLLECTOR_OF = {
     ("K8s", "image"): "k8s-images",
     ("K8s", "policy"): "k8s-policy",
     ("K8s", "nic-policy"): "k8s-policy",
+    ("K8s", "dra"): "k8s-dra",
+    ("K8s", "helm"): "k8s-helm",
+    ("OS", "iommu"): "iommu",
 }
 
 

@@ -24,6 +24,7 @@ from eidos.errors import EidosError, UsageError
 from eidos.engine.graph import RuleGraph
 from eidos.validate.deployed import deployed_rules
 from eidos.validate.evaluate import evaluate
+from eidos.validate.gpucapacity import GpuCapacityView
 from eidos.validate.hostos import HostView
 from eidos.validate.plan import ClosureCache, build_plan, from_resolved
 from eidos.validate.recipe_input import RecipeInput
@@ -159,6 +160,7 @@ class Validator:
 
     def node(self, snapshot, source: str) -> NodeResult:
         snapshot = HostView(snapshot)  # rules about the OS read OS.host, the host's view
+        snapshot = GpuCapacityView(snapshot)  # K8s.gpu-capacity: smi GPUs against allocatable
         facts, origin, told = self._facts(snapshot)
         if not facts:
             flags = ", ".join(f"--{n}" for n in sorted(self.graph.facts))

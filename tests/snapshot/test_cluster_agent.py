@@ -137,7 +137,8 @@ def test_k8s_collector(kube):
         "spec": {"driver": {"version": "580.82.07", "rdma": {"enabled": True}}, "cdi": {"enabled": True}},
     })
     m, statuses = collect_cluster(lambda: connect(kube), node_name=NODE["metadata"]["name"])
-    assert {s.name: s.status for s in statuses} == dict.fromkeys(("k8s-server", "k8s-nodes", "k8s-images", "k8s-policy"), "ok")
+    by_status = {s.name: s.status for s in statuses}
+    assert by_status == {**dict.fromkeys(("k8s-server", "k8s-nodes", "k8s-images", "k8s-policy", "k8s-dra"), "ok"), "k8s-helm": "unavailable"}
     snap = Snapshot(measurements=(m,))
     assert snap.lookup(("K8s", "server", "version")) == "v1.33.5-eks-3025e55"
     assert snap.lookup(("K8s", "node", "provider")) == "eks"

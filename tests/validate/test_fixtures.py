@@ -88,6 +88,21 @@ H100_TRAINING = {
     "check:fabric-manager:fabricmanager-unit": "skip",
     # the first GPU's gpu.persistence-mode is Disabled (the fallback when no count exists)
     "check:persistence-mode:persistence": "warn",
+    # rules/checks-node.eidos. GPUs vs allocatable: the reference agent recorded no allocatable,
+    # so K8s.gpu-capacity cannot be derived (warning-level) -> skip.
+    "check:gpu-allocatable:gpus-advertised": "skip",
+    "check:gpu-allocatable:mig-advertised": "skip",
+    # IMEX/ComputeDomains are GB200-only.
+    "check:imex-compute-domain:computedomain-crd": NOT_APPLICABLE,
+    "check:imex-compute-domain:dra-controller": NOT_APPLICABLE,
+    "check:imex-compute-domain:kubelet-plugin": NOT_APPLICABLE,
+    "check:imex-compute-domain:compute-domain-slices": NOT_APPLICABLE,
+    # the Skyhook hugepage tuning is in H100 *inference* and GB200 EKS Ubuntu recipes only.
+    "check:skyhook-hugepages:hugepages-2m-kernel": NOT_APPLICABLE,
+    "check:skyhook-hugepages:hugepages-2m-allocatable": NOT_APPLICABLE,
+    "check:skyhook-hugepages:hugepages-1g-allocatable": NOT_APPLICABLE,
+    # IOMMU passthrough is a bare-metal (self-managed) check; this is EKS.
+    "check:iommu-passthrough:iommu-pt": NOT_APPLICABLE,
 }
 
 GB200_UBUNTU_TRAINING = {
@@ -164,6 +179,24 @@ GB200_UBUNTU_TRAINING = {
     "check:fabric-manager:fabricmanager-unit": NOT_APPLICABLE,
     # gpu.persistence-mode: Disabled on the first GPU
     "check:persistence-mode:persistence": "warn",
+    # rules/checks-node.eidos. No allocatable in the reference snapshot: K8s.gpu-capacity is not
+    # derivable (warning-level) -> skip.
+    "check:gpu-allocatable:gpus-advertised": "skip",
+    "check:gpu-allocatable:mig-advertised": "skip",
+    # GB200 applies, but the reference agent collected no K8s.dra (eidos' k8s-dra collector):
+    # warning-level values absent -> skip.
+    "check:imex-compute-domain:computedomain-crd": "skip",
+    "check:imex-compute-domain:dra-controller": "skip",
+    "check:imex-compute-domain:kubelet-plugin": "skip",
+    "check:imex-compute-domain:compute-domain-slices": "skip",
+    # the gb200-eks-ubuntu-training recipe adds the Skyhook tuning (2 MiB x 5128, 1 GiB x 2):
+    # /proc/sys/vm/nr_hugepages is 15841 >= 5128 -> pass; no kubelet allocatable in the
+    # reference snapshot -> the allocatable requirements skip.
+    "check:skyhook-hugepages:hugepages-2m-kernel": "pass",
+    "check:skyhook-hugepages:hugepages-2m-allocatable": "skip",
+    "check:skyhook-hugepages:hugepages-1g-allocatable": "skip",
+    # EKS, not bare metal.
+    "check:iommu-passthrough:iommu-pt": NOT_APPLICABLE,
 }
 
 
@@ -261,9 +294,17 @@ H100_INFERENCE = [
     ("check:fabric-manager:fabricmanager-unit", "skip"),  # no nvidia-fabricmanager unit recorded
     ("check:gb200-fabric:fabric-completed", NOT_APPLICABLE),
     ("check:gb200-host-os:host-os", NOT_APPLICABLE),
+    # rules/checks-node.eidos: no allocatable in the reference snapshot -> no K8s.gpu-capacity
+    ("check:gpu-allocatable:gpus-advertised", "skip"),
+    ("check:gpu-allocatable:mig-advertised", "skip"),
     ("check:gpudirect-rdma:rdma-path", NOT_APPLICABLE),  # training only, and not on EKS
     ("check:gpudirect-rdma-eks:peermem", NOT_APPLICABLE),  # training only
     ("check:gpus-visible:gpu-count", "pass"),  # 8 GPUs
+    ("check:imex-compute-domain:computedomain-crd", NOT_APPLICABLE),  # GB200 only
+    ("check:imex-compute-domain:dra-controller", NOT_APPLICABLE),
+    ("check:imex-compute-domain:kubelet-plugin", NOT_APPLICABLE),
+    ("check:imex-compute-domain:compute-domain-slices", NOT_APPLICABLE),
+    ("check:iommu-passthrough:iommu-pt", NOT_APPLICABLE),  # bare-metal training only
     ("check:kernel-version:kernel", NOT_APPLICABLE),  # GB200 only
     # the training-only checks do not apply to an inference cluster
     ("check:kubelet-version:kubelet", NOT_APPLICABLE),
@@ -282,6 +323,12 @@ H100_INFERENCE = [
     ("check:remapped-rows:no-pending", "skip"),
     ("check:remapped-rows:no-failure", "skip"),
     ("check:retired-pages-pending:none-pending", "skip"),
+    # h100-inference adds the Skyhook Ubuntu tuning (hugepages=5128 of 2 MiB, 2 of 1 GiB):
+    # /proc/sys/vm/nr_hugepages is 21121 >= 5128 -> pass; the reference agent recorded no
+    # kubelet allocatable (warning-level) -> skip
+    ("check:skyhook-hugepages:hugepages-2m-kernel", "pass"),
+    ("check:skyhook-hugepages:hugepages-2m-allocatable", "skip"),
+    ("check:skyhook-hugepages:hugepages-1g-allocatable", "skip"),
     # the reference snapshot has no node labels: unknown, info-level -> skip
     ("check:vgpu-guest:not-vgpu", "skip"),
     ("check:vgpu-guest-smi:not-vgpu", "skip"),  # no vgpu-guest-gpus count, info-level
@@ -347,6 +394,17 @@ AICR_MOCK_H100_TRAINING = {
     "check:nvlink-links:all-active": "skip",
     "check:persistence-mode:persistence": "skip",
     "check:vgpu-guest-smi:not-vgpu": "skip",
+    # rules/checks-node.eidos: no GPU or node data -> K8s.gpu-capacity not derivable (warning-level)
+    "check:gpu-allocatable:gpus-advertised": "skip",
+    "check:gpu-allocatable:mig-advertised": "skip",
+    "check:imex-compute-domain:computedomain-crd": NOT_APPLICABLE,  # GB200 only
+    "check:imex-compute-domain:dra-controller": NOT_APPLICABLE,
+    "check:imex-compute-domain:kubelet-plugin": NOT_APPLICABLE,
+    "check:imex-compute-domain:compute-domain-slices": NOT_APPLICABLE,
+    "check:skyhook-hugepages:hugepages-2m-kernel": NOT_APPLICABLE,  # H100 training: no Skyhook tuning
+    "check:skyhook-hugepages:hugepages-2m-allocatable": NOT_APPLICABLE,
+    "check:skyhook-hugepages:hugepages-1g-allocatable": NOT_APPLICABLE,
+    "check:iommu-passthrough:iommu-pt": NOT_APPLICABLE,  # EKS
 }
 
 

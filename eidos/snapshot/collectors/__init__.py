@@ -1,7 +1,7 @@
 """Collectors and the one function that runs them all: :func:`take_snapshot`.
 
-Node collectors (``os-release``, ``kernel``, ``sysctl``, ``kmod``, ``cmdline``, ``systemd``,
-``gpu``) read below a host root; the cluster collectors (``k8s-*``) use the Kubernetes API.
+Node collectors (``os-release``, ``kernel``, ``sysctl``, ``kmod``, ``cmdline``, ``iommu``,
+``systemd``, ``gpu``) read below a host root; the cluster collectors (``k8s-*``) use the Kubernetes API.
 They run concurrently, each under a deadline, and every one of them reports a status in
 the snapshot; a failure is recorded, never fatal.
 """
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from eidos import __version__
 from eidos.errors import UsageError
-from eidos.snapshot.collectors import cmdline, gpu, kernel, kmod, os_release, systemd
+from eidos.snapshot.collectors import cmdline, gpu, iommu, kernel, kmod, os_release, systemd
 from eidos.snapshot.collectors.base import CollectorFailed, HostContext, run_collectors
 from eidos.snapshot.collectors.k8s import GPU_NAMESPACES, PARTS, collect_cluster
 from eidos.snapshot.model import (
@@ -35,6 +35,7 @@ def node_collectors(units: tuple[str, ...] = systemd.DEFAULT_UNITS):
         kernel.SYSCTL,
         kmod.COLLECTOR,
         cmdline.COLLECTOR,
+        iommu.COLLECTOR,
         systemd.make_collector(units) if units != systemd.DEFAULT_UNITS else systemd.COLLECTOR,
         gpu.COLLECTOR,
     ]
@@ -90,6 +91,7 @@ def take_snapshot(
     kubeconfig: str | None = None,
     context: str | None = None,
     namespaces: tuple[str, ...] = GPU_NAMESPACES,
+    helm: bool = False,
 ) -> Snapshot:
     """Collect everything this environment offers into one (possibly partial) snapshot."""
     name = node_name(ctx)
@@ -115,6 +117,7 @@ def take_snapshot(
                         lambda: Cluster.connect(kubeconfig, context, timeout=ctx.timeout, env=ctx.env),
                         node_name=name,
                         namespaces=namespaces,
+                        helm=helm,
                     )
                 except Exception as err:  # recorded in every K8s status, never lost or called a timeout
                     reason = f"{type(err).__name__}: {err}"[:300]
@@ -126,8 +129,8 @@ def take_snapshot(
             k8s_thread.start()
     measurements, statuses = run_collectors(node_collectors(units), ctx)
     if k8s_thread is not None:
-        # each API call has its own timeout; allow for connect + four calls
-        k8s_thread.join(ctx.timeout * 5 + 10)
+        # each API call has its own timeout; allow for connect + the parts' calls
+        k8s_thread.join(ctx.timeout * 8 + 10)
     k8s_measurement, k8s_statuses = k8s_box.get(
         "result", (None, cluster_disabled(f"timed out after {ctx.timeout:g}s"))
     )

@@ -7,7 +7,7 @@ version:
   vendor suffix (``v1.33.5-eks-3025e55``), plus ``platform``, ``goVersion``, ``major``, ``minor``;
 * ``k8s-nodes`` -> ``K8s.node`` (the node this snapshot was taken on, when known: reference
   key names plus ``kubelet-version``, ``architecture``, ``instance-type``, ``labels``,
-  ``allocatable``, ``gpu-allocatable``), ``K8s.nodes`` (every node by name, same facts) and
+  ``allocatable``, ``gpu-allocatable``, ``hugepages``), ``K8s.nodes`` (every node by name, same facts) and
   ``K8s.cluster`` (counts and GPU totals);
 * ``k8s-images`` -> ``K8s.image``: images of pods in GPU-related namespaces, keyed by the
   full repository (``nvcr.io/nvidia/gpu-operator``) so two images that share a short name
@@ -16,11 +16,19 @@ version:
 * ``k8s-policy`` -> ``K8s.policy``: the ``spec`` of the gpu-operator ``ClusterPolicy`` from
   the ``nvidia.com`` API group only (the reference also swallowed Kyverno's
   ``ClusterPolicy``), nested as in the object, types kept; ``K8s.nic-policy`` likewise from
-  the network operator's ``NicClusterPolicy`` (``mellanox.com``) when installed.
+  the network operator's ``NicClusterPolicy`` (``mellanox.com``) when installed;
+* ``k8s-dra`` -> ``K8s.dra``: ComputeDomain readiness with the NVIDIA DRA driver (CRD served,
+  controller and kubelet-plugin pods ready, ``compute-domain.nvidia.com`` ResourceSlices),
+  see :func:`collect_dra`;
+* ``k8s-helm`` -> ``K8s.helm``: Helm releases, only when asked for (``helm=True``,
+  ``--helm-releases``) because it reads Secrets; see :mod:`eidos.snapshot.collectors.helm`.
+
+``K8s.node`` also carries ``hugepages``: allocatable ``hugepages-<size>`` as page counts.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -46,7 +54,14 @@ RUN_LABEL = "eidos.dev/run"  # the agent's run label (eidos.snapshot.agent.RUN_L
 MAX_NODES = 500
 _HIDDEN_LABEL_PREFIXES = ("feature.node.kubernetes.io/",)  # hundreds of CPU-flag labels
 _PROVIDERS = {"aws": "eks", "gce": "gke", "azure": "aks", "oci": "oke"}
-PARTS = ("k8s-server", "k8s-nodes", "k8s-images", "k8s-policy")
+PARTS = ("k8s-server", "k8s-nodes", "k8s-images", "k8s-policy", "k8s-dra", "k8s-helm")
+HELM_NOT_REQUESTED = "not requested: Helm releases are read only with --helm-releases (needs list on Secrets)"
+# nvidia-dra-driver-gpu (chart 25.8.1, templates/kubeletplugin.yaml and controller.yaml): the
+# kubelet plugin DaemonSet's container that serves ComputeDomains, and the controller's
+DRA_PLUGIN_CONTAINER = "compute-domains"
+DRA_CONTROLLER_CONTAINER = "compute-domain"
+COMPUTE_DOMAIN_DRIVER = "compute-domain.nvidia.com"
+RESOURCE_API_VERSIONS = ("v1", "v1beta2", "v1beta1")  # resource.k8s.io, newest first (chart _helpers.tpl)
 
 
 def provider_of(provider_id: str) -> str:
@@ -60,6 +75,33 @@ def _quantity(value):
     if isinstance(value, str) and 0 < len(value) <= 18 and value.isascii() and value.isdigit():
         return int(value)
     return value
+
+
+_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_QUANTITY = re.compile(r"^(?P<n>[0-9]{1,15})(?P<u>Ki|Mi|Gi|Ti|k|M|G|T)?$")
+
+
+def quantity_bytes(value) -> int | None:
+    """A whole Kubernetes quantity (``"10Gi"``, ``"2048Mi"``, ``"0"``) in bytes; None for
+    anything else (fractions and exponents do not occur for huge pages)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    m = _QUANTITY.match(value) if isinstance(value, str) else None
+    return int(m.group("n")) * _UNITS[m.group("u") or ""] if m else None
+
+
+def hugepage_counts(allocatable: dict) -> dict:
+    """``{"2Mi": pages, "1Gi": pages}`` from ``hugepages-<size>`` allocatable quantities."""
+    out = {}
+    for key, value in allocatable.items():
+        if not key.startswith("hugepages-"):
+            continue
+        size = quantity_bytes(key.removeprefix("hugepages-"))
+        total = quantity_bytes(value)
+        if size and total is not None:
+            out[key.removeprefix("hugepages-")] = total // size
+    return dict(sorted(out.items()))
 
 
 def node_facts(node: dict) -> dict:
@@ -98,6 +140,7 @@ def node_facts(node: dict) -> dict:
     facts["allocatable"] = {k: _quantity(v) for k, v in allocatable.items()}
     gpus = _quantity(allocatable.get("nvidia.com/gpu", 0))
     facts["gpu-allocatable"] = gpus if isinstance(gpus, int) else 0
+    facts["hugepages"] = hugepage_counts(allocatable)
     facts["unschedulable"] = bool(spec.get("unschedulable", False))
     taints = []
     for t in spec.get("taints") or []:
@@ -143,9 +186,12 @@ def collect_cluster(
     node_name: str | None = None,
     namespaces: tuple[str, ...] = GPU_NAMESPACES,
     close: bool = True,
+    helm: bool = False,
 ) -> tuple[Measurement | None, list[CollectorStatus]]:
     """Run the K8s sub-collectors against one connection; never raises for API trouble.
-    ``close`` says whether the connection is ours to close (False when the caller shares it)."""
+    ``close`` says whether the connection is ours to close (False when the caller shares it);
+    ``helm`` opts in to reading Helm's release Secrets (docs/security.md says why it is off
+    by default)."""
     statuses: list[CollectorStatus] = []
     subtypes: list[Subtype] = []
 
@@ -212,6 +258,7 @@ def collect_cluster(
             record("k8s-nodes", STATUS_FAILED, err.message, start)
 
         start = time.monotonic()
+        pods: list[dict] | None = None
         try:
             pods = []
             for ns in namespaces:
@@ -223,6 +270,7 @@ def collect_cluster(
             record("k8s-images", STATUS_OK, note, start)
         except EidosError as err:
             record("k8s-images", STATUS_FAILED, err.message, start)
+            pods = None
 
         start = time.monotonic()
         notes = []
@@ -254,10 +302,92 @@ def collect_cluster(
             record("k8s-policy", STATUS_FAILED, failed, start)
         else:
             record("k8s-policy", STATUS_OK, "; ".join(notes) or None, start)
+
+        start = time.monotonic()
+        try:
+            dra, note = collect_dra(cluster, pods, node_name)
+            subtypes.append(Subtype("dra", dra))
+            record("k8s-dra", STATUS_OK, note, start)
+        except EidosError as err:
+            record("k8s-dra", STATUS_FAILED, err.message, start)
+
+        start = time.monotonic()
+        if not helm:
+            record("k8s-helm", STATUS_UNAVAILABLE, HELM_NOT_REQUESTED, start)
+        else:
+            from eidos.snapshot.collectors.helm import collect_helm
+
+            try:
+                data, note = collect_helm(cluster)
+                if data:
+                    subtypes.append(Subtype("helm", data))
+                record("k8s-helm", STATUS_OK, note, start)
+            except EidosError as err:
+                record("k8s-helm", STATUS_FAILED, err.message, start)
         return _measurement(subtypes), statuses
     finally:
         if close and hasattr(cluster, "close"):
             cluster.close()
+
+
+def _container_ready(pod: dict, container: str) -> bool | None:
+    """Whether ``container`` of ``pod`` is ready; None when the pod has no such container."""
+    names = [c.get("name") for c in ((pod.get("spec") or {}).get("containers") or []) if isinstance(c, dict)]
+    if container not in names:
+        return None
+    for st in (pod.get("status") or {}).get("containerStatuses") or []:
+        if isinstance(st, dict) and st.get("name") == container:
+            return st.get("ready") is True
+    return False
+
+
+def dra_pods(pods: list[dict], node_name: str | None) -> dict:
+    """Readiness of the DRA driver's ComputeDomain pods, found by their fixed container
+    names (a ``nameOverride`` changes labels and object names, never these)."""
+    out: dict = {}
+    plugins = [(p, _container_ready(p, DRA_PLUGIN_CONTAINER)) for p in pods]
+    plugins = [(p, r) for p, r in plugins if r is not None]
+    controllers = [r for r in (_container_ready(p, DRA_CONTROLLER_CONTAINER) for p in pods) if r is not None]
+    out["controller-pods"] = len(controllers)
+    out["controller-ready"] = sum(controllers)
+    out["kubelet-plugin-pods"] = len(plugins)
+    out["kubelet-plugin-ready"] = sum(r for _, r in plugins)
+    if node_name:
+        here = [r for p, r in plugins if (p.get("spec") or {}).get("nodeName") == node_name]
+        out["kubelet-plugin-on-node"] = bool(here)
+        out["kubelet-plugin-ready-on-node"] = bool(here) and all(here)
+    return out
+
+
+def collect_dra(cluster, pods: list[dict] | None, node_name: str | None) -> tuple[dict, str | None]:
+    """``K8s.dra``: what IMEX / ComputeDomain readiness on GB200 rests on with the NVIDIA DRA
+    driver: the ``computedomains.resource.nvidia.com`` CRD being served, the driver's
+    controller and kubelet-plugin pods ready, and ResourceSlices of the
+    ``compute-domain.nvidia.com`` driver (cluster-wide and for this node)."""
+    from eidos.snapshot.cluster import NotFound
+
+    notes = []
+    data: dict = {}
+    try:
+        cluster.list_cluster_objects("resource.nvidia.com", "v1beta1", "computedomains")
+        data["computedomain-crd"] = True
+    except NotFound:
+        data["computedomain-crd"] = False
+    if pods is None:
+        notes.append("DRA driver pods unknown: the pod list failed (k8s-images)")
+    else:
+        data.update(dra_pods(pods, node_name))
+    try:
+        slices = cluster.list_cluster_objects_any("resource.k8s.io", RESOURCE_API_VERSIONS, "resourceslices")
+        mine = [s for s in slices if (s.get("spec") or {}).get("driver") == COMPUTE_DOMAIN_DRIVER]
+        data["compute-domain-slices"] = len(mine)
+        if node_name:
+            data["compute-domain-slices-on-node"] = sum(
+                1 for s in mine if (s.get("spec") or {}).get("nodeName") == node_name
+            )
+    except NotFound:
+        notes.append("resource.k8s.io ResourceSlices not served (no DRA API on this cluster)")
+    return dict(sorted(data.items())), ("; ".join(notes) or None)
 
 
 def _measurement(subtypes: list[Subtype]) -> Measurement | None:
