@@ -25,7 +25,7 @@ def report(embedded_graph):
 
 def test_failures_come_before_warnings_passes_and_skips(report):
     text = render(report, "table")
-    # warnings: eks-extended, numa-balancing and persistence-mode (first GPU Disabled); passes
+    # warnings: persistence-mode (first GPU Disabled), gpudirect-rdma-eks, eks-version; passes
     # include skyhook-hugepages' kernel pool (vm/nr_hugepages 15841 >= 5128 in the fixture)
     order = [text.index(h) for h in ("Failures (2)", "Warnings (3)", "Passed (18)", "Skipped (38")]
     assert order == sorted(order)
