@@ -99,3 +99,19 @@ def small_document() -> dict:
             },
         ],
     }
+
+
+def is_helm_template(path: str) -> bool:
+    return "/templates/" in path or path.startswith("templates/")
+
+
+def objects(files):
+    """(path, object) of every Kubernetes object in a bundle's YAML (Helm templates excepted)."""
+    from eidos.io import yamlio
+
+    for path, file in files.items():
+        if not path.endswith(".yaml") or is_helm_template(path):
+            continue
+        for doc in yamlio.load_all(file.content.decode(), path):
+            if isinstance(doc, dict) and "kind" in doc and "apiVersion" in doc:
+                yield path, doc

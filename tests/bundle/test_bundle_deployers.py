@@ -13,7 +13,7 @@ import subprocess
 
 import crdkit
 import pytest
-from bundlekit import GOLDEN, SCHEMAS, render, small_document
+from bundlekit import GOLDEN, SCHEMAS, is_helm_template, objects, render, small_document
 from shellkit import shellcheck
 
 from eidos.errors import UsageError
@@ -27,10 +27,6 @@ def bundle(deployer: str):
     if deployer not in _bundles:
         _bundles[deployer] = render(deployer)
     return _bundles[deployer]
-
-
-def is_helm_template(path: str) -> bool:
-    return "/templates/" in path or path.startswith("templates/")
 
 
 @pytest.mark.parametrize("deployer", DEPLOYERS)
@@ -59,15 +55,6 @@ def test_deterministic(deployer):
     for path in first.files.paths():
         text = first.files[path].content.decode()
         assert "timestamp" not in text.lower() and "generatedAt" not in text
-
-
-def objects(files):
-    for path, file in files.items():
-        if not path.endswith(".yaml") or is_helm_template(path):
-            continue
-        for doc in yamlio.load_all(file.content.decode(), path):
-            if isinstance(doc, dict) and "kind" in doc and "apiVersion" in doc:
-                yield path, doc
 
 
 @pytest.mark.parametrize("deployer", DEPLOYERS)
