@@ -28,6 +28,7 @@ COMMANDS = {
     "bundle": "eidos.cli.cmd_bundle",
     "verify": "eidos.cli.cmd_verify",
     "completion": "eidos.cli.cmd_completion",
+    "test": "eidos.cli.cmd_test",
 }
 
 
