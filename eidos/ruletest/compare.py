@@ -117,28 +117,38 @@ def values(case: Case, want: dict, recipe) -> list[Mismatch]:
 
 
 def requirements(case: Case, want: dict, recipe) -> list[Mismatch]:
+    """``name`` or ``name@overlay`` (requirements are conjunctive: sibling overlays can each
+    set one of the same name, and then the overlay says which is meant)."""
     out = []
-    by_name = {r.name: r for r in recipe.requirements if r.name}
-    for name, expected in want.items():
-        line = case.line_of("expect", "requirements", name)
-        r = by_name.get(name)
+    named = [r for r in recipe.requirements if r.name]
+    keys = sorted({r.name for r in named} | {f"{r.name}@{r.overlay}" for r in named})
+    for key, expected in want.items():
+        line = case.line_of("expect", "requirements", key)
+        name, _, overlay = str(key).partition("@")
+        found = [r for r in named if r.name == name and (not overlay or r.overlay == overlay)]
         if expected is False:
-            if r is not None:
-                out.append(Mismatch(f"requirements.{name}", ABSENT, r.text, line, f"set by overlay {r.overlay}"))
+            for r in found:
+                out.append(Mismatch(f"requirements.{key}", ABSENT, r.text, line, f"set by overlay {r.overlay}"))
             continue
-        if r is None:
-            out.append(Mismatch(f"requirements.{name}", "present", ABSENT, line,
-                                did_you_mean(name, by_name) or "requirements: " + ", ".join(sorted(by_name))))
+        if not found:
+            out.append(Mismatch(f"requirements.{key}", "present", ABSENT, line,
+                                did_you_mean(str(key), keys) or "requirements: " + ", ".join(keys)))
             continue
         if expected is True:
             continue
+        if len(found) > 1:
+            out.append(Mismatch(f"requirements.{key}", expected, [r.text for r in found], line,
+                                f"{len(found)} requirements are named '{name}' (overlays "
+                                f"{', '.join(r.overlay for r in found)}): write {name}@OVERLAY"))
+            continue
+        r = found[0]
         fields = {"expr": expected} if isinstance(expected, str) else expected
-        for key, value in fields.items():
-            actual = r.text if key == "expr" else getattr(r, key)
-            equal = _squash(str(value)) == _squash(actual) if key == "expr" else same(value, actual)
+        for field, value in fields.items():
+            actual = r.text if field == "expr" else getattr(r, field)
+            equal = _squash(str(value)) == _squash(actual) if field == "expr" else same(value, actual)
             if not equal:
-                out.append(Mismatch(f"requirements.{name}.{key}", value, actual,
-                                    case.line_of("expect", "requirements", name, key)))
+                out.append(Mismatch(f"requirements.{key}.{field}", value, actual,
+                                    case.line_of("expect", "requirements", key, field)))
     return out
 
 
