@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from eidos.engine.values import format_path, lookup, parse_path
+from eidos.engine.values import MISSING as NO_VALUE, format_path, lookup, parse_path
 from eidos.lang.diagnostics import did_you_mean
 from eidos.lang.measurements import MISSING
 from eidos.ruletest.model import Case, Mismatch
@@ -108,7 +108,7 @@ def values(case: Case, want: dict, recipe) -> list[Mismatch]:
             actual, depth = lookup(c.values, path)
             line = case.line_of("expect", "values", name, text)
             what = f"values.{name}: {format_path(path)}"
-            if actual is MISSING:
+            if actual is NO_VALUE:
                 note = f"{format_path(path[:depth]) or 'the values'} has no key '{path[depth]}'" if depth < len(path) else ""
                 out.append(Mismatch(what, expected, ABSENT, line, note))
             elif not same(expected, actual):

@@ -11,24 +11,24 @@ from __future__ import annotations
 from eidos.ruletest.model import Coverage, Uncovered
 
 
-def layer_prefixes(rule_dirs: list[str], test_dirs: list[str]) -> tuple[str, ...]:
-    """How the spans of the tested rules' files start (``rules/`` for the embedded base)."""
-    prefixes = [d.rstrip("/") + "/" for d in rule_dirs]
+def tested_names(graph, rule_dirs: list[str], test_dirs: list[str], use_cache: bool = True) -> tuple[set, set]:
+    """(overlay names, check names) declared by the rules under test.
+
+    The embedded base's own names come from compiling it alone (a cache hit): spans cannot
+    tell layers apart, as a cached graph shows the file paths of whichever run compiled it."""
     if len(test_dirs) > len(rule_dirs) or not test_dirs:  # the embedded base is among those tested
-        prefixes.append("rules/")
-    return tuple(prefixes)
+        return set(graph.overlays), set(graph.checks)
+    from eidos import engine
+
+    base = engine.load_graph([], use_cache=use_cache)
+    return set(graph.overlays) - set(base.overlays), set(graph.checks) - set(base.checks)
 
 
-def _tested(file: str, prefixes: tuple[str, ...]) -> bool:
-    return file.startswith(prefixes)
-
-
-def measure(graph, results, prefixes: tuple[str, ...]) -> Coverage:
+def measure(graph, results, tested: tuple[set, set]) -> Coverage:
     applied = {o for r in results for o in r.overlays}
     asserted = {c for r in results for c in r.checks}
-    overlays = [(n, graph.overlays[n].span) for n in graph.overlays]
-    overlays = [(n, s) for n, s in overlays if _tested(s.file, prefixes)]
-    checks = [(n, c.span) for n, c in graph.checks.items() if _tested(c.span.file, prefixes)]
-    uncovered = [Uncovered("overlay", n, f"{s.file}:{s.line}") for n, s in sorted(overlays) if n not in applied]
-    uncovered += [Uncovered("check", n, f"{s.file}:{s.line}") for n, s in sorted(checks) if n not in asserted]
+    overlays = sorted((n, graph.overlays[n].span) for n in tested[0])
+    checks = sorted((n, graph.checks[n].span) for n in tested[1])
+    uncovered = [Uncovered("overlay", n, f"{s.file}:{s.line}") for n, s in overlays if n not in applied]
+    uncovered += [Uncovered("check", n, f"{s.file}:{s.line}") for n, s in checks if n not in asserted]
     return Coverage(len(overlays), len(checks), tuple(uncovered))

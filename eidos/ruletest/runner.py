@@ -127,5 +127,5 @@ def run(dirs: list[str], patterns: list[str] = (), *, use_cache: bool = True) ->
     cases, files = collect_cases(test_dirs, graph)
     chosen = select(cases, list(patterns))
     results = tuple(run_case(graph, c) for c in chosen)
-    tested = coverage.layer_prefixes(rule_dirs, test_dirs)
+    tested = coverage.tested_names(graph, rule_dirs, test_dirs, use_cache)
     return RunResult(results, coverage.measure(graph, results, tested), files)
