@@ -215,6 +215,22 @@ def test_each_expectation_fails_when_the_rules_disagree(tmp_path, capsys, expect
     assert code == 1 and shown in out, out
 
 
+def test_expressions_compare_as_the_language_reads_them(tmp_path, capsys):
+    rules = 'overlay o extends base {\n  when service == eks\n  require n: K8s.cluster["gpu-node-count"] >= 2\n}\n'
+    code, out = run_one(tmp_path, capsys, """
+        - name: case
+          facts: {service: eks}
+          expect: {requirements: {n: 'K8s.cluster["gpu-node-count"]>=2', k8s-version: "K8s.server.version>=1.28"}}
+        """, rules)
+    assert code == 0, out
+    code, out = run_one(tmp_path, capsys, """
+        - name: case
+          facts: {service: eks}
+          expect: {requirements: {n: 'K8s.cluster["gpu-node-count"] >= 3'}}
+        """, rules)
+    assert code == 1 and "actual:   K8s.cluster.gpu-node-count >= 2" in out
+
+
 def test_values_compare_types_strictly(tmp_path, capsys):
     rules = 'overlay o extends base {\n  when service == eks\n  component gpu-operator { set a.b = 1 }\n}\n'
     code, out = run_one(tmp_path, capsys, """
@@ -289,6 +305,8 @@ def test_a_resolution_error_is_expected_or_a_failure(tmp_path, capsys):
      "  - name: a\n    facts: {service: gke}\n    expect: {overlays: [base]}\n", 5, "duplicate case name 'a' (first at line 2)"),
     ("tests:\n  - name: a\n    facts: {service: eks}\n    expect: {error: oops, overlays: [base]}\n", 4,
      "can expect nothing else"),
+    ("tests:\n  - name: a\n    facts: {service: eks}\n    expect:\n      requirements:\n        k8s-version: K8s.server.version >=\n",
+     6, "expression 'K8s.server.version >=': unexpected end of file"),
     ("tests: []\n", 1, "non-empty list"),
     ("cases: []\n", 1, "unknown key 'cases'"),
     ("tests:\n  - name: a\n    facts: {service: eks\n", 4, "invalid YAML"),

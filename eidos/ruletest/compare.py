@@ -1,8 +1,9 @@
 """Expected against actual: each kind of expectation turned into mismatches.
 
 Values compare strictly: ``1`` is not ``true`` and ``"1.0"`` is not ``1.0``, because a
-Helm chart reads them differently. Expressions compare ignoring whitespace (the recipe
-prints them canonically, authors may not). A check expectation names what ``validate
+Helm chart reads them differently. Expressions compare in the form the recipe prints
+(parsed and rendered by the language itself, so ``K8s.cluster["a-b"]`` equals
+``K8s.cluster.a-b``), ignoring whitespace. A check expectation names what ``validate
 --only`` accepts: a check (its verdict is the worst of its requirements'), a
 ``check/requirement``, a recipe requirement, or a verdict id.
 """
@@ -116,7 +117,7 @@ def values(case: Case, want: dict, recipe) -> list[Mismatch]:
     return out
 
 
-def requirements(case: Case, want: dict, recipe) -> list[Mismatch]:
+def requirements(case: Case, want: dict, recipe, graph) -> list[Mismatch]:
     """``name`` or ``name@overlay`` (requirements are conjunctive: sibling overlays can each
     set one of the same name, and then the overlay says which is meant)."""
     out = []
@@ -145,7 +146,12 @@ def requirements(case: Case, want: dict, recipe) -> list[Mismatch]:
         fields = {"expr": expected} if isinstance(expected, str) else expected
         for field, value in fields.items():
             actual = r.text if field == "expr" else getattr(r, field)
-            equal = _squash(str(value)) == _squash(actual) if field == "expr" else same(value, actual)
+            if field == "expr":
+                from eidos.ruletest.loader import canonical_expr
+
+                equal = _squash(canonical_expr(str(value), graph)) == _squash(actual)
+            else:
+                equal = same(value, actual)
             if not equal:
                 out.append(Mismatch(f"requirements.{key}.{field}", value, actual,
                                     case.line_of("expect", "requirements", key, field)))

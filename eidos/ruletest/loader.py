@@ -206,7 +206,11 @@ def _check_expect(f: _File, expect: dict, at: tuple, has_snapshot: bool) -> None
             where = at + ("requirements", name)
             if isinstance(want, dict):
                 f.keys(want, where, REQUIREMENT_KEYS, f"requirement '{name}'")
-            elif not isinstance(want, (str, bool)):
+                if "expr" in want:
+                    _expression(f, want["expr"], where + ("expr",))
+            elif isinstance(want, str):
+                _expression(f, want, where)
+            elif not isinstance(want, bool):
                 raise f.fail(where, f"requirement '{name}': expected an expression, true/false or a mapping")
     if "checks" in expect:
         checks = expect["checks"]
@@ -218,6 +222,33 @@ def _check_expect(f: _File, expect: dict, at: tuple, has_snapshot: bool) -> None
             if status not in STATUSES:
                 raise f.fail(at + ("checks", name), f"'{name}': status must be one of {', '.join(STATUSES)}, "
                              f"not {status!r}", hint=did_you_mean(str(status), STATUSES))
+
+
+def canonical_expr(text: str, graph) -> str:
+    """An expression as the recipe prints it (``K8s.cluster["a-b"]`` reads ``K8s.cluster.a-b``),
+    through the language's own parser and checker; raises InputError with the reason."""
+    from eidos.lang.diagnostics import Reporter
+    from eidos.lang.expr import Checker, render
+    from eidos.lang.parser import parse_expression
+
+    reporter = Reporter()
+    expr = parse_expression(text, "<expect>", reporter)
+    ir = None
+    if expr is not None:
+        ir = Checker({n: f.type for n, f in graph.facts.items()}, reporter).check(expr, "measurements")
+    if ir is None or reporter.has_errors:
+        d = reporter.sorted()[0]
+        raise InputError(f"expression {text!r}: {d.message} (column {d.span.col})", hint=d.hint)
+    return render(ir)
+
+
+def _expression(f: _File, text: Any, at: tuple) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise f.fail(at, "a requirement's expression must be a non-empty string")
+    try:
+        canonical_expr(text, f.graph)
+    except InputError as err:
+        raise f.fail(at, err.message, hint=err.hint) from None
 
 
 def _overlays(f: _File, want: Any, at: tuple) -> None:

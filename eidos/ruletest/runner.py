@@ -113,7 +113,7 @@ def run_case(graph, case: Case) -> CaseResult:
     if "values" in expect:
         mismatches += compare.values(case, expect["values"], recipe)
     if "requirements" in expect:
-        mismatches += compare.requirements(case, expect["requirements"], recipe)
+        mismatches += compare.requirements(case, expect["requirements"], recipe, graph)
     touched: set[str] = set()
     if "checks" in expect:
         found, touched = compare.checks(case, expect["checks"], verdicts)
