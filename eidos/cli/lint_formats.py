@@ -19,12 +19,12 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def _escape_data(text: str) -> str:
-    """GitHub's escaping of a workflow command's message (toolkit ``escapeData``)."""
+    """How a workflow command escapes its message (actions/toolkit packages/core/src/command.ts ``escapeData``)."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:
-    """GitHub's escaping of a workflow command's property values (toolkit ``escapeProperty``)."""
+    """How a workflow command escapes property values (same file, ``escapeProperty``)."""
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
