@@ -322,6 +322,22 @@ def test_a_bad_test_file_is_an_error_at_file_and_line(tmp_path, capsys, text, li
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("snapshot, message", [
+    ("kind: Snapshot\nmeasurements: 7\n", "measurements"),
+    ("kind: Snapshot\napiVersion: eidos.dev/v1alpha1\nmeasurements: []\n", "no facts"),
+])
+def test_a_snapshot_the_case_cannot_use_is_an_error_at_the_case(tmp_path, capsys, snapshot, message):
+    d = write_rules(tmp_path / "r", {"x.eidos": "", "s.yaml": snapshot, "x_test.yaml": """
+        tests:
+          - name: uses a bad snapshot
+            snapshot: s.yaml
+            expect: {checks: {gpus-visible: pass}}
+        """})
+    code, _, err = eidos(capsys, "test", str(d))
+    assert code == 2, err
+    assert f"{d}/x_test.yaml:3: case 'uses a bad snapshot':" in err and message in err, err
+
+
 def test_no_tests_and_no_directory_are_usage_errors(tmp_path, capsys):
     d = write_rules(tmp_path / "r", {"x.eidos": ""})
     code, _, err = eidos(capsys, "test", str(d))

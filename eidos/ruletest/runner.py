@@ -14,7 +14,7 @@ from pathlib import Path
 
 from eidos import engine
 from eidos.engine.recipe import RecipeError
-from eidos.errors import UsageError
+from eidos.errors import EidosError, UsageError
 from eidos.io.resources import embedded_root
 from eidos.ruletest import compare, coverage, loader
 from eidos.ruletest.model import Case, CaseResult, Mismatch, RunResult
@@ -76,6 +76,19 @@ def select(cases: list[Case], patterns: list[str]) -> list[Case]:
 
 
 def run_case(graph, case: Case) -> CaseResult:
+    """The case's result; an error the query itself raises (an unreadable snapshot, one
+    that gives no facts) is a mistake in the test, reported at the case (exit 2)."""
+    try:
+        return _run_case(graph, case)
+    except EidosError as err:
+        at = case.line_of("snapshot") if case.snapshot is not None else case.line
+        if not err.message.startswith(case.file):
+            err.message = f"{case.file}:{at}: case '{case.name}': {err.message}"
+        err.args = (err.message,)
+        raise
+
+
+def _run_case(graph, case: Case) -> CaseResult:
     facts = dict(case.facts)
     verdicts = ()
     expect = case.expect
