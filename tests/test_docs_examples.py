@@ -126,7 +126,7 @@ def workdir(tmp_path) -> tuple[Path, dict]:
 
 
 def _run(script: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=cwd, env=env,
+    return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], check=False, cwd=cwd, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=180)
 
 

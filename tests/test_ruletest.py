@@ -301,8 +301,8 @@ def test_a_resolution_error_is_expected_or_a_failure(tmp_path, capsys):
      "status must be one of pass, fail, warn, skip, error"),
     ("tests:\n  - name: a\n    snapshot: missing.yaml\n    expect: {overlays: [base]}\n", 3, "snapshot 'missing.yaml' not found"),
     ("tests:\n  - name: a\n    expect: {overlays: [base]}\n", 2, "needs 'facts', a 'snapshot', or both"),
-    ("tests:\n  - name: a\n    facts: {service: eks}\n    expect: {overlays: [base]}\n"
-     "  - name: a\n    facts: {service: gke}\n    expect: {overlays: [base]}\n", 5, "duplicate case name 'a' (first at line 2)"),
+    (("tests:\n  - name: a\n    facts: {service: eks}\n    expect: {overlays: [base]}\n"
+      "  - name: a\n    facts: {service: gke}\n    expect: {overlays: [base]}\n"), 5, "duplicate case name 'a' (first at line 2)"),
     ("tests:\n  - name: a\n    facts: {service: eks}\n    expect: {error: oops, overlays: [base]}\n", 4,
      "can expect nothing else"),
     ("tests:\n  - name: a\n    facts: {service: eks}\n    expect:\n      requirements:\n        k8s-version: K8s.server.version >=\n",

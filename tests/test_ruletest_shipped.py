@@ -101,7 +101,7 @@ def test_eidos_test_runs_from_the_wheel_layout(tmp_path):
         shutil.copytree(ROOT / part, site / "eidos" / "_embedded" / part)
     work = tmp_path / "elsewhere"
     work.mkdir()
-    r = subprocess.run([sys.executable, "-m", "eidos", "test"], cwd=work, capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "eidos", "test"], check=False, cwd=work, capture_output=True, text=True,
                        timeout=120, env={"PYTHONPATH": str(site), "EIDOS_CACHE_DIR": str(tmp_path / "cache"),
                                          "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stdout + r.stderr
@@ -109,10 +109,19 @@ def test_eidos_test_runs_from_the_wheel_layout(tmp_path):
     assert _summary(r.stdout)[1] == CASES
 
 
+def test_another_checkouts_rules_are_not_layered_over_the_embedded_base(tmp_path):
+    other = tmp_path / "checkout"
+    for part in ("grammar", "rules", "recipes"):
+        shutil.copytree(ROOT / part, other / part)
+    r = run_eidos("test", str(other / "rules"))
+    assert r.returncode == 2 and "rules/ of another eidos rule base" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_a_built_wheel_contains_the_tests(tmp_path):
     pytest.importorskip("hatchling", reason="hatchling (the build backend) is not installed")
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",
-                        str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=600)
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                        str(tmp_path), str(ROOT)], check=False, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     import zipfile
 

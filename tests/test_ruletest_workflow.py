@@ -135,7 +135,7 @@ def _run_step(name: str, env: dict, tmp_path: Path) -> tuple[subprocess.Complete
     full = {**os.environ, "GITHUB_OUTPUT": str(output), "RUNNER_TEMP": str(tmp_path),
             "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT), **env}
     full.pop("EIDOS_DEBUG", None)
-    r = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", step["run"]], cwd=tmp_path, env=full,
+    r = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", step["run"]], check=False, cwd=tmp_path, env=full,
                        capture_output=True, text=True, timeout=180)
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
     return r, outputs

@@ -10,7 +10,7 @@ finding at the rule file and line the diagnostic names, with paths as eidos show
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from eidos import __version__
 from eidos.lang.diagnostics import CODES, Diagnostic

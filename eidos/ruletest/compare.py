@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from eidos.engine.values import MISSING as NO_VALUE, format_path, lookup, parse_path
+from eidos.engine.values import MISSING as NO_VALUE
+from eidos.engine.values import format_path, lookup, parse_path
 from eidos.lang.diagnostics import did_you_mean
 from eidos.lang.measurements import MISSING
 from eidos.ruletest.model import Case, Mismatch

@@ -40,7 +40,18 @@ def layers_for(dirs: list[str]) -> tuple[list[str], list[str]]:
             raise UsageError(f"{d}: no such directory" if not Path(d).exists() else
                              f"{d}: expected a directory of rules and *_test.yaml files",
                              hint="eidos test takes rule directories; select cases with --run")
+        if not is_embedded_rules(d) and _looks_like_a_base(Path(d)):
+            raise UsageError(f"{d}: this is the rules/ of another eidos rule base (it has facts.eidos and "
+                             f"../recipes), not a layer over the one this eidos embeds ({embedded_root() / 'rules'})",
+                             hint="run 'eidos test' for the embedded base, or install eidos from that "
+                             "checkout (pip install -e .) to test its rules")
     return [d for d in dirs if not is_embedded_rules(d)], list(dirs)
+
+
+def _looks_like_a_base(path: Path) -> bool:
+    """An eidos checkout's rules/: it would redeclare every fact and overlay of the embedded base."""
+    return path.name == "rules" and (path / "facts.eidos").is_file() and (path.parent / "recipes").is_dir() \
+        and (path.parent / "grammar").is_dir()
 
 
 def collect_cases(test_dirs: list[str], graph) -> tuple[list[Case], int]:
