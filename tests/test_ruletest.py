@@ -357,3 +357,14 @@ def test_rules_that_do_not_compile_exit_2(tmp_path, capsys):
 def test_output_is_deterministic(site, capsys):
     first = eidos(capsys, "test", str(site))
     assert eidos(capsys, "test", str(site)) == first
+
+
+def test_junit_never_carries_characters_xml_forbids():
+    from eidos.ruletest.report import xml_safe
+
+    text = "a\x00b\x1bc\td\ne\r\ufffe"
+    safe = xml_safe(text)
+    assert safe == "a\\x00b\\x1bc\td\ne\r\\xfffe"
+    ET.fromstring(f"<a>{safe}</a>")  # parses
+    with pytest.raises(ET.ParseError):
+        ET.fromstring("<a>\x1b</a>")

@@ -7,12 +7,20 @@ Output is deterministic (no durations, no timestamps) so CI logs and reports dif
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from eidos.ruletest.model import CaseResult, Mismatch, RunResult
 
 SHOWN_UNCOVERED = 5  # names listed in the summary; --coverage lists them all
+# characters XML 1.0 cannot carry at all (ElementTree would write them and break the file)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_safe(text: str) -> str:
+    """Text a JUnit reader can parse: characters XML forbids shown as \\xNN escapes."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def show(value: Any) -> str:
@@ -98,13 +106,14 @@ def junit(run: RunResult) -> str:
         suite = ET.SubElement(root, "testsuite", {"name": file, "tests": str(len(items)), "failures": str(failures),
                                                   "errors": "0", "skipped": "0", "time": "0"})
         for r in items:
-            case = ET.SubElement(suite, "testcase", {"name": r.case.name, "classname": file, "file": file,
+            case = ET.SubElement(suite, "testcase", {"name": xml_safe(r.case.name), "classname": file, "file": file,
                                                      "line": str(r.case.line), "time": "0"})
             if not r.passed:
                 first = r.mismatches[0]
                 message = f"{first.what}: expected {show(first.expected)}, got {show(first.actual)}"
                 if len(r.mismatches) > 1:
                     message += f" (and {len(r.mismatches) - 1} more)"
-                ET.SubElement(case, "failure", {"message": message, "type": "mismatch"}).text = failure_text(r)
+                ET.SubElement(case, "failure", {"message": xml_safe(message), "type": "mismatch"}).text = \
+                    xml_safe(failure_text(r))
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
