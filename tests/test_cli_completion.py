@@ -149,7 +149,7 @@ def test_zsh_completes_commands_flags_and_values(tmp_path, schema):
     assert "--service" in zsh_complete(path, "eidos", "recipe", "--s")
     assert zsh_complete(path, "eidos", "recipe", "--service", "") == list(schema["service"].values)
     assert zsh_complete(path, "eidos", "recipe", "--service=e") == list(schema["service"].values)
-    assert zsh_complete(path, "eidos", "lint", "-o", "") == ["text", "json"]
+    assert zsh_complete(path, "eidos", "lint", "-o", "") == ["text", "json", "github", "sarif"]
     assert zsh_complete(path, "eidos", "snapshot", "--out", "") == ["<files >"]
     assert zsh_complete(path, "eidos", "bundle", "--out", "") == ["<files -/>"]
 

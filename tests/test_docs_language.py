@@ -9,26 +9,12 @@ import pytest
 
 from eidos.lang.expr import REGISTRY
 from tests.conftest import ROOT, compile_dir, write_rules
+from tests.docs_blocks import fenced_blocks
 
 DOC = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
 
 
-def _fenced_blocks(text: str) -> list[tuple[str, str]]:
-    """(info string, body) of every fenced code block, in order."""
-    blocks, info, body = [], None, []
-    for line in text.splitlines():
-        if line.lstrip().startswith("```"):
-            if info is None:
-                info, body = line.strip()[3:], []
-            else:
-                blocks.append((info, "\n".join(body) + "\n"))
-                info = None
-        elif info is not None:
-            body.append(line)
-    return blocks
-
-
-BLOCKS = _fenced_blocks(DOC)
+BLOCKS = [(b.language, b.body) for b in fenced_blocks(ROOT / "docs" / "language.md")]
 EXAMPLES = [body for info, body in BLOCKS if info == "eidos"]
 
 

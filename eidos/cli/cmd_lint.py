@@ -16,7 +16,9 @@ def register(subparsers, argv) -> None:
         "alone) and report every diagnostic. Exit 1 when there are errors (or warnings with --strict).",
     )
     p.add_argument("paths", nargs="*", metavar="DIR", help="rule directories (default: the embedded base)")
-    add_output_arguments(p, ("text", "json"), default="text", format_help="report format (default text)",
+    add_output_arguments(p, ("text", "json", "github", "sarif"), default="text",
+                         format_help="report format (default text; github: workflow annotations "
+                         "'::error file=…,line=…::…'; sarif: SARIF 2.1.0 for code scanning)",
                          out_help="write the report to FILE (atomically) instead of stdout ('-': stdout)")
     p.add_argument("--standalone", action="store_true",
                    help="check the given directories alone, without the embedded rule base under them")
@@ -49,6 +51,10 @@ def run(args) -> int:
     diagnostics = reporter.sorted()
     if args.output == "json":
         text = diagnostics_json(diagnostics)
+    elif args.output in ("github", "sarif"):
+        from eidos.cli import lint_formats
+
+        text = getattr(lint_formats, args.output)(diagnostics)
     else:
         buffer = io.StringIO()
         print_diagnostics(diagnostics, buffer)
