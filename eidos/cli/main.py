@@ -28,6 +28,8 @@ COMMANDS = {
     "bundle": "eidos.cli.cmd_bundle",
     "verify": "eidos.cli.cmd_verify",
     "completion": "eidos.cli.cmd_completion",
+    "fmt": "eidos.cli.cmd_fmt",
+    "rules": "eidos.cli.cmd_rules",
 }
 
 
