@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import tempfile
@@ -214,6 +215,10 @@ def test_check_lists_diff_shows_and_neither_writes(tmp_path, capsys):
     assert main(["fmt", "--check", "--diff", str(path)]) == 1
     out = capsys.readouterr().out
     assert "-fact  x :int\n+fact x: int\n" in out and out.startswith(f"--- {path} (original)")
+    assert main(["fmt", "--check", "-o", "json", str(path)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report == {"files": [{"path": str(path), "changed": True}], "changed": 1, "unchanged": 0,
+                      "written": False}
     assert main(["fmt", "--diff", str(path)]) == 0
     assert path.read_text(encoding="utf-8") == "fact  x :int\n"
     assert main(["fmt", str(path)]) == 0
@@ -262,3 +267,6 @@ def test_stdin_to_stdout(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"fact  x :int")))
     assert main(["fmt", "--check", "-"]) == 1
     assert capsys.readouterr().out == "would reformat <stdin>\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"fact  x :int")))
+    assert main(["fmt", "--diff", "-"]) == 0
+    assert capsys.readouterr().out.endswith("-fact  x :int\n\\ No newline at end of file\n+fact x: int\n")

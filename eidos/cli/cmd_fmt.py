@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from eidos.cli.options import add_output_arguments
 from eidos.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError
 
 
@@ -32,6 +33,9 @@ def register(subparsers, argv) -> None:
                    help="write nothing; list the files that would change and exit 1 if there are any")
     p.add_argument("--diff", action="store_true",
                    help="write nothing; print a unified diff of what would change")
+    add_output_arguments(p, ("text", "json"), default="text",
+                         format_help="report format: text (the files, diffs) or json (default text)",
+                         out_help="write the report (or, for '-', the formatted text) to FILE instead of stdout")
     p.set_defaults(run=run)
 
 
@@ -39,7 +43,8 @@ def run(args) -> int:
     from eidos.cli import console
     from eidos.cli.render import print_diagnostics
     from eidos.lang.format import check_syntax, format_text
-    from eidos.io.output import write_atomic
+    from eidos.io.output import emit, write_atomic
+    from eidos.io.yamlio import dump_json
 
     paths = args.paths or ["."]
     if "-" in paths and len(paths) > 1:
@@ -53,27 +58,40 @@ def run(args) -> int:
         console.error(f"{bad} file(s) do not parse: {len(diagnostics)} error(s); nothing was written")
         return EXIT_USAGE
     writing = not (args.check or args.diff)
-    changed = []
+    report = []  # (shown, changed, diff)
     for (shown, text), path in zip(sources, files):
         formatted = format_text(text, shown)
+        changed = formatted != text
+        diff = _diff(text, formatted, shown) if changed and args.diff else ""
+        report.append((shown, changed, diff))
         if path == "-" and writing:
-            sys.stdout.write(formatted)
-        if formatted == text:
-            continue
-        changed.append(shown)
-        if args.diff:
-            sys.stdout.writelines(difflib.unified_diff(
-                text.splitlines(keepends=True), formatted.splitlines(keepends=True),
-                f"{shown} (original)", f"{shown} (formatted)"))
-        elif args.check:
-            print(f"would reformat {shown}")
-        elif path != "-":
+            emit(formatted, args.out)
+        elif changed and writing:
             write_atomic(path, formatted)
-    sys.stdout.flush()
+    count = sum(1 for _, changed, _ in report if changed)
+    if args.output == "json":
+        if not (files == ["-"] and writing):
+            emit(dump_json({
+                "files": [{"path": shown, "changed": changed, **({"diff": diff} if args.diff else {})}
+                          for shown, changed, diff in report],
+                "changed": count,
+                "unchanged": len(report) - count,
+                "written": writing,
+            }), args.out)
+    elif not writing:
+        emit("".join(diff if args.diff else f"would reformat {shown}\n"
+                     for shown, changed, diff in report if changed), args.out)
     if files != ["-"]:
         verb = "reformatted" if writing else "would be reformatted"
-        console.notice(f"{len(changed)} file(s) {verb}, {len(files) - len(changed)} unchanged")
-    return EXIT_FINDINGS if args.check and changed else EXIT_OK
+        console.notice(f"{count} file(s) {verb}, {len(files) - count} unchanged")
+    return EXIT_FINDINGS if args.check and count else EXIT_OK
+
+
+def _diff(text: str, formatted: str, shown: str) -> str:
+    """A unified diff that ``patch`` applies (a last line without newline is marked as such)."""
+    lines = difflib.unified_diff(text.splitlines(keepends=True), formatted.splitlines(keepends=True),
+                                 f"{shown} (original)", f"{shown} (formatted)")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 def _shown(path: str) -> str:
