@@ -270,3 +270,25 @@ def test_stdin_to_stdout(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"fact  x :int")))
     assert main(["fmt", "--diff", "-"]) == 0
     assert capsys.readouterr().out.endswith("-fact  x :int\n\\ No newline at end of file\n+fact x: int\n")
+
+
+def test_crlf_tabs_and_deep_nesting():
+    assert format_text("fact x: int\r\n\r\n\r\n\tfact y:\tint  # c\t\r\n") == "fact x: int\n\nfact y: int  # c\n"
+    deep = FACTS.lstrip() + "overlay o {\n  when " + "(" * 90 + "service == eks" + ")" * 90 + "\n}\n"
+    formatted = format_text(deep)
+    assert formatted == deep
+    assert format_text(deep.replace("when (", "when\n   (")) == deep.replace("when (", "when\n    (")
+
+
+def test_output_that_would_not_read_back_is_never_written(tmp_path, monkeypatch, capsys):
+    """The re-read check is live: a layout bug that loses a comment stops the run (exit 3)."""
+    import eidos.lang.format as fmt
+
+    path = tmp_path / "a.eidos"
+    path.write_text("fact  x :int  # keep me\n", encoding="utf-8")
+    monkeypatch.setattr(fmt, "_layout", lambda items: "fact x: int\n")
+    with pytest.raises(fmt.FormatError):
+        format_text(path.read_text(encoding="utf-8"))
+    assert main(["fmt", str(path)]) == 3
+    assert "internal error: FormatError" in capsys.readouterr().err
+    assert path.read_text(encoding="utf-8") == "fact  x :int  # keep me\n"

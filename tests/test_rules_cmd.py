@@ -153,7 +153,7 @@ def test_list_overlays_from_a_wheel_outside_the_checkout(tmp_path):
     dist = tmp_path / "dist"
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
-        capture_output=True, text=True, timeout=600,
+        check=False, capture_output=True, text=True, timeout=600,
     )
     if build.returncode != 0:
         pytest.skip(f"cannot build the wheel here (no build backend available?): {build.stderr.strip()[-300:]}")
@@ -163,7 +163,7 @@ def test_list_overlays_from_a_wheel_outside_the_checkout(tmp_path):
     site = tmp_path / "site"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
-        capture_output=True, text=True, timeout=600,
+        check=False, capture_output=True, text=True, timeout=600,
     )
     assert install.returncode == 0, install.stderr
     elsewhere = tmp_path / "elsewhere"
@@ -171,11 +171,21 @@ def test_list_overlays_from_a_wheel_outside_the_checkout(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "EIDOS_DEBUG"}
     env["PYTHONPATH"] = str(site)
     probe = subprocess.run([sys.executable, "-c", "import eidos; print(eidos.__file__)"],
-                           cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+                           cwd=elsewhere, env=env, check=False, capture_output=True, text=True, timeout=60)
     assert probe.stdout.startswith(str(site)), probe.stdout + probe.stderr
     run = subprocess.run([sys.executable, "-m", "eidos", "rules", "list", "overlays", "-o", "json"],
-                         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
+                         cwd=elsewhere, env=env, check=False, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     entries = json.loads(run.stdout)
     assert {"base", "h100-inference"} <= {e["name"] for e in entries}
     assert all(e["location"].startswith("rules/") for e in entries)
+
+
+def test_shell_completion_knows_rules_and_fmt(tmp_path):
+    from tests.test_cli_completion import bash_complete, script
+
+    path = tmp_path / "eidos.bash"
+    path.write_text(script("bash"))
+    assert bash_complete(path, "eidos", "rules", "") == ["list", "show"]
+    assert bash_complete(path, "eidos", "rules", "list", "-o", "") == ["table", "json"]
+    assert bash_complete(path, "eidos", "fmt", "--ch") == ["--check"]

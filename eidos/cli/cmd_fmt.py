@@ -42,9 +42,9 @@ def register(subparsers, argv) -> None:
 def run(args) -> int:
     from eidos.cli import console
     from eidos.cli.render import print_diagnostics
-    from eidos.lang.format import check_syntax, format_text
     from eidos.io.output import emit, write_atomic
     from eidos.io.yamlio import dump_json
+    from eidos.lang.format import check_syntax, format_text
 
     paths = args.paths or ["."]
     if "-" in paths and len(paths) > 1:

@@ -36,10 +36,10 @@ def register(subparsers, argv) -> None:
 
 def run(args) -> int:
     from eidos.cli.facts import load_graph_from_args
-    from eidos.lang.diagnostics import did_you_mean
     from eidos.engine import inspect
     from eidos.io import yamlio
     from eidos.io.output import emit
+    from eidos.lang.diagnostics import did_you_mean
 
     if args.action == "list":
         kinds = tuple(inspect.KINDS)
