@@ -32,6 +32,8 @@ COMMANDS = {
     "diff": "eidos.cli.cmd_diff",
     "import": "eidos.cli.cmd_import",
     "test": "eidos.cli.cmd_test",
+    "fmt": "eidos.cli.cmd_fmt",
+    "rules": "eidos.cli.cmd_rules",
 }
 
 

@@ -120,7 +120,8 @@ def collect(rule_dirs: list[str] | tuple[str, ...] = (), *, embedded: bool = Tru
     hasher.update(grammar_path().read_bytes())
     for index, layer in enumerate(layers):
         subdirs = ("rules", "recipes") if layer.embedded else None
-        hasher.update(f"\0layer {index}\n".encode())
+        # the label is how spans and payload origins name this layer, and those live in the graph
+        hasher.update(f"\0layer {index} {layer.label}\n".encode())
         for rel, full in _walk(layer.root, subdirs):
             data = full.read_bytes() if full.stat().st_size <= MAX_FILE_BYTES else b""
             hasher.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
