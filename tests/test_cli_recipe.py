@@ -75,7 +75,7 @@ def test_h100_eks_inference_is_deterministic_and_explained():
     assert "intent == training is false" in verdicts["eks-training"]["reason"]
     assert all(r["source"].startswith("rules/") for r in explained["requirements"])
     gpu = next(c for c in explained["components"] if c["name"] == "gpu-operator")
-    assert gpu["provenance"]["values"]["driver.version"] == "recipes/components/gpu-operator/values.yaml:65"
+    assert gpu["provenance"]["values"]["driver.version"] == "recipes/components/gpu-operator/values.yaml:68"
 
 
 BROKEN = {
