@@ -101,6 +101,12 @@ CASES = [
      "oke is new; monitoring-hpa before oke by name (both specificity 1, depth 1)"),
     ("R27", {"service": "oke", "accelerator": "gb200", "intent": "training"},
      ["base", "oke", "gb200-oke-training"], ["base", "monitoring-hpa"], "oke and gb200-oke-training are new"),
+    ("R28", {"service": "eks", "accelerator": "h200", "intent": "training"},
+     ["base", "eks", "eks-training", "h200-eks-training"], ["base", "monitoring-hpa", "eks", "eks-training"],
+     "h200-eks-training is new"),
+    ("R29", {"service": "eks", "accelerator": "b200", "intent": "training"},
+     ["base", "eks", "eks-training", "b200-eks-training"], ["base", "monitoring-hpa", "eks", "eks-training"],
+     "b200-eks-training is new"),
 ]
 
 
@@ -530,3 +536,18 @@ def test_gke_inference_and_oke_h100_fall_back_to_the_service_overlay(graph):
         query = next(c[1] for c in CASES if c[0] == ident)
         overlays = json.loads(_document(graph, query))["overlays"]
         assert not any(o.startswith("h100-") for o in overlays), (ident, overlays)
+
+
+@pytest.mark.parametrize("ident, overlay", [("R17", "h100-eks-training"), ("R18", "a100-eks-training"),
+                                            ("R28", "h200-eks-training"), ("R29", "b200-eks-training")])
+def test_eks_training_on_efa_instances_adds_the_efa_device_plugin(graph, ident, overlay):
+    """rules/eks.eidos: every EFA-capable GPU family's training overlay (p5, p4d/p4de, p5e/p5en, p6-b200) adds
+    the EFA device plugin and nothing else beyond eks-training (k8s >= 1.30, values-eks-training.yaml)."""
+    query = next(c[1] for c in CASES if c[0] == ident)
+    doc = json.loads(_document(graph, query))
+    assert doc["overlays"] == ["base", "eks", "eks-training", overlay]
+    assert [c["name"] for c in doc["components"]] == [
+        "aws-efa-k8s-device-plugin", "cert-manager", "gpu-operator", "nvsentinel", "prometheus", "skyhook-operator"]
+    assert _k8s(doc) == ["K8s.server.version >= 1.30"]
+    gpu = next(c for c in doc["components"] if c["name"] == "gpu-operator")
+    assert gpu["version"] == "v25.10.1" and gpu["values"]["hostPaths"]["driverInstallDir"] == "/run/nvidia/driver"
