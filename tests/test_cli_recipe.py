@@ -65,7 +65,7 @@ def test_h100_eks_inference_is_deterministic_and_explained():
     runs = {ok(run_eidos(*args)) for _ in range(3)}
     assert len(runs) == 1
     doc = json.loads(runs.pop())
-    assert doc["overlays"] == ["base", "eks", "monitoring-hpa", "h100-inference"]
+    assert doc["overlays"] == ["base", "eks", "monitoring-hpa", "h100-inference", "h100-eks-inference"]
     k8s = [r for r in doc["requirements"] if r["expr"].startswith("K8s.server.version")]
     assert [(r["overlay"], r["expr"]) for r in k8s] == [
         ("eks", "K8s.server.version >= 1.28"), ("h100-inference", "K8s.server.version >= 1.31")]

@@ -51,22 +51,62 @@ CASES = [
     ("R09", {"accelerator": "h100", "os": "ubuntu", "intent": "inference"},
      ["base", "monitoring-hpa", "h100-inference"], ["base", "monitoring-hpa", "h100-inference"], "same"),
     ("R10", {"service": "eks", "accelerator": "h100", "os": "ubuntu", "intent": "inference"},
-     ["base", "eks", "monitoring-hpa", "h100-inference"],
+     ["base", "eks", "monitoring-hpa", "h100-inference", "h100-eks-inference"],
      ["base", "monitoring-hpa", "eks|h100-inference", "h100-inference|eks"],
      "the reference ordered eks and h100-inference at random (equal scores) and kept either >= 1.28 or "
-     ">= 1.31; we order by (specificity, depth, name) and keep both requirements"),
+     ">= 1.31; we order by (specificity, depth, name) and keep both requirements; h100-eks-inference "
+     "(rules/eks.eidos, EFA device plugin) is new, after h100-inference by depth"),
     ("R11", {"accelerator": "h100", "intent": "inference"}, ["base", "monitoring-hpa"],
      ["base", "monitoring-hpa"], "same (h100-inference needs os=ubuntu)"),
-    ("R12", {"service": "gke", "os": "cos"}, ["base", "gke-cos"], ["base", "gke-cos", "monitoring-hpa"],
+    ("R12", {"service": "gke", "os": "cos"}, ["base", "gke", "gke-cos"], ["base", "gke-cos", "monitoring-hpa"],
+     "gke-cos now extends gke (Google driver installer, every GKE OS); monitoring-hpa is inference-only"),
+    ("R13", {"service": "gke", "os": "cos", "accelerator": "h100", "intent": "training"},
+     ["base", "gke", "gke-cos", "h100-gke-training"],
+     ["base", "gke-cos", "monitoring-hpa"], "gke and h100-gke-training (GPUDirect-TCPXO) are new; "
      "monitoring-hpa is inference-only"),
-    ("R13", {"service": "gke", "os": "cos", "accelerator": "h100", "intent": "training"}, ["base", "gke-cos"],
-     ["base", "gke-cos", "monitoring-hpa"], "monitoring-hpa is inference-only"),
-    ("R14", {"service": "gke"}, ["base"], ["base", "monitoring-hpa"], "monitoring-hpa is inference-only"),
-    ("R15", {"service": "aks", "accelerator": "h100", "intent": "training", "os": "ubuntu"}, ["base"],
-     ["base", "monitoring-hpa"], "monitoring-hpa is inference-only"),
+    ("R14", {"service": "gke"}, ["base", "gke"], ["base", "monitoring-hpa"],
+     "the reference had no GKE overlay without os=cos; monitoring-hpa is inference-only"),
+    ("R15", {"service": "aks", "accelerator": "h100", "intent": "training", "os": "ubuntu"},
+     ["base", "h100-aks-training"], ["base", "monitoring-hpa"],
+     "h100-aks-training (InfiniBand NicClusterPolicy) is new; monitoring-hpa is inference-only"),
     ("R16", {"service": "eks", "intent": "inference"}, ["base", "eks", "monitoring-hpa"],
      ["base", "monitoring-hpa", "eks"], "same set; we apply the less specific monitoring-hpa after eks "
      "by name (both specificity 1), the reference by its miscounted scores"),
+    # The recipe matrix (issue 13): cells the January reference had no overlay for, so its
+    # answer was base (+ monitoring-hpa for every query). "new" marks overlays it lacked.
+    ("R17", {"service": "eks", "accelerator": "h100", "intent": "training"},
+     ["base", "eks", "eks-training", "h100-eks-training"], ["base", "monitoring-hpa", "eks", "eks-training"],
+     "h100-eks-training is new"),
+    ("R18", {"service": "eks", "accelerator": "a100", "intent": "training"},
+     ["base", "eks", "eks-training", "a100-eks-training"], ["base", "monitoring-hpa", "eks", "eks-training"],
+     "a100-eks-training is new"),
+    ("R19", {"service": "eks", "accelerator": "h100", "intent": "inference"},
+     ["base", "eks", "monitoring-hpa", "h100-eks-inference"], ["base", "monitoring-hpa", "eks"],
+     "h100-eks-inference is new"),
+    ("R20", {"service": "gke", "accelerator": "h100", "intent": "training"},
+     ["base", "gke", "h100-gke-training"], ["base", "monitoring-hpa"], "gke and h100-gke-training are new"),
+    ("R21", {"service": "gke", "accelerator": "h100", "intent": "inference"},
+     ["base", "gke", "monitoring-hpa"], ["base", "monitoring-hpa"],
+     "gke is new; no H100-specific GKE inference overlay (nothing documented beyond the gke one)"),
+    ("R22", {"service": "gke", "accelerator": "gb200", "intent": "training"},
+     ["base", "gke", "gb200-gke-training"], ["base", "monitoring-hpa"], "gke and gb200-gke-training are new"),
+    ("R23", {"service": "aks", "accelerator": "h100", "intent": "training"},
+     ["base", "h100-aks-training"], ["base", "monitoring-hpa"], "h100-aks-training is new"),
+    ("R24", {"service": "aks", "accelerator": "h100", "intent": "inference"},
+     ["base", "monitoring-hpa", "h100-aks-inference"], ["base", "monitoring-hpa"], "h100-aks-inference is new"),
+    ("R25", {"service": "oke", "accelerator": "h100", "intent": "training"},
+     ["base", "oke"], ["base", "monitoring-hpa"], "oke is new; no H100-specific OKE overlay (see report)"),
+    ("R26", {"service": "oke", "accelerator": "h100", "intent": "inference"},
+     ["base", "monitoring-hpa", "oke"], ["base", "monitoring-hpa"],
+     "oke is new; monitoring-hpa before oke by name (both specificity 1, depth 1)"),
+    ("R27", {"service": "oke", "accelerator": "gb200", "intent": "training"},
+     ["base", "oke", "gb200-oke-training"], ["base", "monitoring-hpa"], "oke and gb200-oke-training are new"),
+    ("R28", {"service": "eks", "accelerator": "h200", "intent": "training"},
+     ["base", "eks", "eks-training", "h200-eks-training"], ["base", "monitoring-hpa", "eks", "eks-training"],
+     "h200-eks-training is new"),
+    ("R29", {"service": "eks", "accelerator": "b200", "intent": "training"},
+     ["base", "eks", "eks-training", "b200-eks-training"], ["base", "monitoring-hpa", "eks", "eks-training"],
+     "b200-eks-training is new"),
 ]
 
 
@@ -208,7 +248,8 @@ HAND = {
             "base",  # base.eidos:5
             "eks",  # eks.eidos:4, specificity 1, depth 1
             "monitoring-hpa",  # monitoring.eidos:10, specificity 1, depth 1, after "eks" by name
-            "h100-inference",  # h100.eidos:4, three facts
+            "h100-inference",  # h100.eidos:4, three facts, depth 1
+            "h100-eks-inference",  # eks.eidos:75 + eks: three facts, depth 2
         ],
         "requirements": [
             # siblings eks (eks.eidos:5) and h100-inference (h100.eidos:5) both replace base's
@@ -220,6 +261,7 @@ HAND = {
             ("kernel", 'OS.sysctl["/proc/sys/kernel/osrelease"] >= 6.8', "error", "h100-inference"),  # h100:12
         ],
         "versions": {
+            "aws-efa-k8s-device-plugin": "v0.5.30",  # components.eidos:109, included by eks.eidos:78
             "cert-manager": "v1.17.2",
             "gpu-operator": "v25.10.1",  # components.eidos:17, no overlay pins it
             "network-operator": "v25.4.0",  # components.eidos:34, included by h100.eidos:14
@@ -228,9 +270,10 @@ HAND = {
             "prometheus-adapter": "4.14.0",  # components.eidos:87, included by monitoring.eidos:11
             "skyhook-operator": "v0.11.1",
         },
-        # network-operator -> cert-manager (components.eidos:37); prometheus-adapter -> prometheus (:90)
-        "order": ["cert-manager", "gpu-operator", "network-operator", "nvsentinel", "prometheus",
-                  "prometheus-adapter", "skyhook-operator"],
+        # network-operator -> cert-manager (components.eidos:37); prometheus-adapter -> prometheus (:90);
+        # the EFA plugin needs nothing, first by name
+        "order": ["aws-efa-k8s-device-plugin", "cert-manager", "gpu-operator", "network-operator", "nvsentinel",
+                  "prometheus", "prometheus-adapter", "skyhook-operator"],
         "values": {
             ("gpu-operator", "driver.version"): "580.105.08",  # gpu-operator/values.yaml:55
             ("gpu-operator", "driver.enabled"): True,  # values.yaml:56
@@ -242,16 +285,19 @@ HAND = {
         },
     },
     "R12": {  # service=gke os=cos
-        "overlays": ["base", "gke-cos"],  # gke.eidos:5 needs both facts
+        "overlays": ["base", "gke", "gke-cos"],  # gke.eidos:10 (service), gke.eidos:24 extends it (+os)
         "requirements": [
             ("k8s-version", "K8s.server.version >= 1.25", "warning", "base"),  # base.eidos:7-8
+            ("gke-device-plugin-disabled", 'K8s.node.labels.gke-no-default-nvidia-gpu-device-plugin == "true"',
+             "warning", "gke"),  # gke.eidos:13-14
         ],
         "versions": {"cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
                      "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
         "order": ["cert-manager", "gpu-operator", "nvsentinel", "prometheus", "skyhook-operator"],
         "values": {
-            ("gpu-operator", "driver.enabled"): False,  # values-gke-cos.yaml:26 over values.yaml:56
+            ("gpu-operator", "driver.enabled"): False,  # values-gke-cos.yaml:26 over values-gke.yaml:22
             ("gpu-operator", "driver.version"): "580.105.08",  # values.yaml:55, merged in
+            ("gpu-operator", "toolkit.installDir"): "/home/kubernetes/bin/nvidia",  # values-gke.yaml:28
             ("gpu-operator", "cdi"): {"enabled": True, "default": True},  # values-gke-cos.yaml:19-20
             ("gpu-operator", "hostPaths.driverInstallDir"): "/home/kubernetes/bin/nvidia",  # gke-cos.yaml:23
             ("gpu-operator", "devicePlugin.env"): [  # values-gke-cos.yaml:29-33, the list replaced whole
@@ -259,7 +305,8 @@ HAND = {
                 {"name": "DEVICE_LIST_STRATEGY", "value": "cdi-cri,cdi-annotations,volume-mounts"},
             ],
         },
-        "manifests": {"gpu-operator": ["recipes/components/gpu-operator/manifests/dcgm-exporter.yaml"]},
+        "manifests": {"gpu-operator": ["recipes/components/gpu-operator/manifests/dcgm-exporter.yaml",
+                                       "recipes/components/gpu-operator/manifests/gke-resource-quota.yaml"]},  # gke:20
     },
     "R16": {  # service=eks intent=inference
         "overlays": ["base", "eks", "monitoring-hpa"],  # eks.eidos:4, monitoring.eidos:10
@@ -270,6 +317,157 @@ HAND = {
                   "skyhook-operator"],
         "values": {("gpu-operator", "driver.version"): "580.105.08"},
         "manifests": {"gpu-operator": ["recipes/components/gpu-operator/manifests/dcgm-exporter.yaml"]},
+    },
+    # ---- the recipe matrix (issue 13). Sources of every value are in the overlays' doc and
+    # the values files' headers; the literals below follow the rule files, line by line.
+    "R17": {  # service=eks accelerator=h100 intent=training
+        "overlays": ["base", "eks", "eks-training", "h100-eks-training"],  # eks.eidos:4, 11, 63
+        "requirements": [("k8s-version", "K8s.server.version >= 1.30", "error", "eks-training")],  # eks.eidos:12
+        "versions": {"aws-efa-k8s-device-plugin": "v0.5.30",  # components.eidos:109, eks.eidos:66
+                     "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
+                     "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
+        "order": ["aws-efa-k8s-device-plugin", "cert-manager", "gpu-operator", "nvsentinel", "prometheus",
+                  "skyhook-operator"],
+        "values": {
+            ("gpu-operator", "hostPaths.driverInstallDir"): "/run/nvidia/driver",  # values-eks-training.yaml:22
+            ("gpu-operator", "cdi"): {"enabled": True, "default": False},  # values-eks-training.yaml:19-20
+            ("gpu-operator", "driver.version"): "580.105.08",  # gpu-operator/values.yaml:65 (no pin on H100)
+        },
+        "manifests": {"aws-efa-k8s-device-plugin": [],
+                      "gpu-operator": ["recipes/components/gpu-operator/manifests/dcgm-exporter.yaml"]},
+    },
+    "R18": {  # service=eks accelerator=a100 intent=training
+        "overlays": ["base", "eks", "eks-training", "a100-eks-training"],  # eks.eidos:69
+        "requirements": [("k8s-version", "K8s.server.version >= 1.30", "error", "eks-training")],
+        "versions": {"aws-efa-k8s-device-plugin": "v0.5.30",  # eks.eidos:72
+                     "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
+                     "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
+        "order": ["aws-efa-k8s-device-plugin", "cert-manager", "gpu-operator", "nvsentinel", "prometheus",
+                  "skyhook-operator"],
+        "values": {("gpu-operator", "hostPaths.driverInstallDir"): "/run/nvidia/driver",
+                   ("gpu-operator", "driver.enabled"): True},  # gpu-operator/values.yaml:66: the Operator installs the driver
+        "manifests": {"aws-efa-k8s-device-plugin": []},
+    },
+    "R19": {  # service=eks accelerator=h100 intent=inference (no os)
+        "overlays": ["base", "eks", "monitoring-hpa", "h100-eks-inference"],  # eks.eidos:75; h100-inference needs os
+        "requirements": [("k8s-version", "K8s.server.version >= 1.28", "error", "eks")],  # eks.eidos:5
+        "versions": {"aws-efa-k8s-device-plugin": "v0.5.30", "prometheus-adapter": "4.14.0",  # eks:78, monitoring:11
+                     "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
+                     "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
+        "order": ["aws-efa-k8s-device-plugin", "cert-manager", "gpu-operator", "nvsentinel", "prometheus",
+                  "prometheus-adapter", "skyhook-operator"],
+        "values": {("gpu-operator", "driver.enabled"): True},
+        "manifests": {"aws-efa-k8s-device-plugin": []},
+    },
+    "R20": {  # service=gke accelerator=h100 intent=training (no os)
+        "overlays": ["base", "gke", "h100-gke-training"],  # gke.eidos:10, 51
+        "requirements": [
+            ("k8s-version", "K8s.server.version >= 1.25", "warning", "base"),
+            ("gke-device-plugin-disabled", 'K8s.node.labels.gke-no-default-nvidia-gpu-device-plugin == "true"',
+             "warning", "gke"),  # gke.eidos:13
+        ],
+        "versions": {"gke-nccl-tcpxo": None,  # components.eidos:124, plain manifests (no chart)
+                     "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
+                     "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
+        "order": ["cert-manager", "gke-nccl-tcpxo", "gpu-operator", "nvsentinel", "prometheus", "skyhook-operator"],
+        "values": {
+            ("gpu-operator", "driver.enabled"): False,  # values-gke.yaml:22
+            ("gpu-operator", "hostPaths.driverInstallDir"): "/home/kubernetes/bin/nvidia",  # values-gke.yaml:25
+            ("gpu-operator", "toolkit.installDir"): "/home/kubernetes/bin/nvidia",  # values-gke.yaml:28
+            ("gpu-operator", "toolkit.env"): [  # values-gke.yaml:29-35, replaces values.yaml's two entries
+                {"name": "ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED", "value": "false"},
+                {"name": "ACCEPT_NVIDIA_VISIBLE_DEVICES_AS_VOLUME_MOUNTS", "value": "true"},
+                {"name": "RUNTIME_CONFIG_SOURCE", "value": "file"},
+            ],
+            ("gpu-operator", "cdi"): {"enabled": True, "default": True},  # values-gke.yaml:37-39
+            # without os=cos, gke-cos does not apply: the device plugin keeps values.yaml's env
+            ("gpu-operator", "devicePlugin.env"): [{"name": "DP_DISABLE_HEALTHCHECKS", "value": "109"},
+                                                   {"name": "DEVICE_LIST_STRATEGY", "value": "volume-mounts"}],
+        },
+        "manifests": {
+            "gke-nccl-tcpxo": ["recipes/components/gke-nccl-tcpxo/manifests/nccl-tcpxo-installer.yaml",
+                               "recipes/components/gke-nccl-tcpxo/manifests/nri-device-injector.yaml"],
+            "gpu-operator": ["recipes/components/gpu-operator/manifests/dcgm-exporter.yaml",
+                             "recipes/components/gpu-operator/manifests/gke-resource-quota.yaml"],  # gke.eidos:20
+        },
+    },
+    "R22": {  # service=gke accelerator=gb200 intent=training
+        "overlays": ["base", "gke", "gb200-gke-training"],  # gke.eidos:34
+        "requirements": [
+            # in the order overlays apply: gke's own first; base's k8s-version replaced by the
+            # later gb200-gke-training (gke.eidos:37) is listed where that overlay applies
+            ("gke-device-plugin-disabled", 'K8s.node.labels.gke-no-default-nvidia-gpu-device-plugin == "true"',
+             "warning", "gke"),
+            ("k8s-version", "K8s.server.version >= 1.32", "error", "gb200-gke-training"),
+        ],
+        "versions": {"nvidia-dra-driver-gpu": "25.8.1",  # components.eidos:66, gke.eidos:40
+                     "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
+                     "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
+        "order": ["cert-manager", "gpu-operator", "nvidia-dra-driver-gpu", "nvsentinel", "prometheus",
+                  "skyhook-operator"],
+        "values": {
+            ("nvidia-dra-driver-gpu", "nvidiaDriverRoot"): "/home/kubernetes/bin/nvidia",  # dra values-gke.yaml:15
+            ("nvidia-dra-driver-gpu", "controller.affinity.nodeAffinity"): None,  # dra values-gke.yaml:19
+            ("nvidia-dra-driver-gpu", "resources.gpus.enabled"): False,  # dra values.yaml:26, kept
+            ("gpu-operator", "driver.enabled"): False,  # values-gke.yaml:22
+        },
+        "manifests": {"nvidia-dra-driver-gpu": []},
+    },
+    "R23": {  # service=aks accelerator=h100 intent=training
+        "overlays": ["base", "h100-aks-training"],  # aks.eidos:20
+        "requirements": [("k8s-version", "K8s.server.version >= 1.25", "warning", "base")],
+        "versions": {"network-operator": "v25.4.0",  # components.eidos:34, aks.eidos:23
+                     "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
+                     "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
+        "order": ["cert-manager", "gpu-operator", "network-operator", "nvsentinel", "prometheus", "skyhook-operator"],
+        "values": {
+            ("gpu-operator", "driver.enabled"): True,  # gpu-operator/values.yaml:66: --gpu-driver none pools, Operator's driver
+            ("gpu-operator", "driver.rdma.enabled"): True,  # gpu-operator/values.yaml:71
+            ("network-operator", "nfd.enabled"): False,  # network-operator/values.yaml:28
+        },
+        "manifests": {"network-operator": [
+            "recipes/components/network-operator/manifests/nicclusterpolicy-aks-infiniband.yaml"]},  # aks.eidos:24
+    },
+    "R24": {  # service=aks accelerator=h100 intent=inference
+        "overlays": ["base", "monitoring-hpa", "h100-aks-inference"],  # monitoring.eidos:10, aks.eidos:28
+        "requirements": [("k8s-version", "K8s.server.version >= 1.25", "warning", "base")],
+        "versions": {"network-operator": "v25.4.0", "prometheus-adapter": "4.14.0",  # aks.eidos:31
+                     "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
+                     "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
+        "order": ["cert-manager", "gpu-operator", "network-operator", "nvsentinel", "prometheus",
+                  "prometheus-adapter", "skyhook-operator"],
+        "values": {("gpu-operator", "driver.enabled"): True},
+        "manifests": {"network-operator": [
+            "recipes/components/network-operator/manifests/nicclusterpolicy-aks-infiniband.yaml"]},  # aks.eidos:32
+    },
+    "R25": {  # service=oke accelerator=h100 intent=training
+        "overlays": ["base", "oke"],  # oke.eidos:12; no H100-specific OKE overlay
+        "requirements": [("k8s-version", "K8s.server.version >= 1.25", "warning", "base")],
+        "versions": {"cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
+                     "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
+        "order": ["cert-manager", "gpu-operator", "nvsentinel", "prometheus", "skyhook-operator"],
+        "values": {
+            ("gpu-operator", "driver.enabled"): False,  # values-oke.yaml:19
+            ("gpu-operator", "toolkit.enabled"): False,  # values-oke.yaml:22
+            ("gpu-operator", "devicePlugin.enabled"): False,  # values-oke.yaml:25
+        },
+        "manifests": {"gpu-operator": ["recipes/components/gpu-operator/manifests/dcgm-exporter.yaml"]},
+    },
+    "R27": {  # service=oke accelerator=gb200 intent=training
+        "overlays": ["base", "oke", "gb200-oke-training"],  # oke.eidos:20
+        "requirements": [("k8s-version", "K8s.server.version >= 1.32", "error", "gb200-oke-training")],  # oke:23
+        "versions": {"nvidia-dra-driver-gpu": "25.8.1",  # oke.eidos:26
+                     "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
+                     "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
+        "order": ["cert-manager", "gpu-operator", "nvidia-dra-driver-gpu", "nvsentinel", "prometheus",
+                  "skyhook-operator"],
+        "values": {
+            ("nvidia-dra-driver-gpu", "nvidiaDriverRoot"): "/",  # dra values-oke.yaml:14 over values.yaml:21
+            ("nvidia-dra-driver-gpu", "controller.affinity.nodeAffinity"): None,  # dra values-oke.yaml:18
+            ("gpu-operator", "driver.enabled"): False,  # values-oke.yaml:19
+            ("gpu-operator", "devicePlugin.enabled"): False,  # values-oke.yaml:25
+        },
+        "manifests": {"nvidia-dra-driver-gpu": []},
     },
 }
 
@@ -287,7 +485,7 @@ def test_hand_checked_expectations(graph, ident):
     doc = json.loads(_document(graph, query))
     assert doc["overlays"] == want["overlays"]
     assert [(r["name"], r["expr"], r["severity"], r["overlay"]) for r in doc["requirements"]] == want["requirements"]
-    assert {c["name"]: c["version"] for c in doc["components"]} == want["versions"]
+    assert {c["name"]: c.get("version") for c in doc["components"]} == want["versions"]  # manifest-only: None
     assert doc["deploymentOrder"] == want["order"]
     comps = {c["name"]: c for c in doc["components"]}
     for (name, path), value in want["values"].items():
@@ -315,3 +513,41 @@ def test_hand_checked_explain_provenance(graph):
     k8s = doc["requirements"][0]
     assert at(k8s["source"]) == "eks.eidos:23"
     assert [at(x) for x in k8s["replaces"]] == ["base.eidos:7", "eks.eidos:5", "eks.eidos:12"]
+
+
+def test_new_matrix_components_are_the_cited_charts(graph):
+    """The catalog entries the matrix overlays add (rules/components.eidos) name the chart, repository and
+    namespace their sources give: eks-charts' aws-efa-k8s-device-plugin v0.5.30 in kube-system (Amazon EKS
+    user guide, EFA device plugin), Google's TCPXO DaemonSets as plain manifests in kube-system."""
+    doc = json.loads(_document(graph, {"service": "eks", "accelerator": "h100", "intent": "training"}))
+    efa = next(c for c in doc["components"] if c["name"] == "aws-efa-k8s-device-plugin")
+    assert (efa["repository"], efa["chart"], efa["version"], efa["namespace"]) == (
+        "https://aws.github.io/eks-charts", "aws-efa-k8s-device-plugin", "v0.5.30", "kube-system")
+    doc = json.loads(_document(graph, {"service": "gke", "accelerator": "h100", "intent": "training"}))
+    tcpxo = next(c for c in doc["components"] if c["name"] == "gke-nccl-tcpxo")
+    assert (tcpxo["type"], tcpxo["namespace"]) == ("manifest", "kube-system")
+    assert "version" not in tcpxo and "chart" not in tcpxo
+
+
+def test_gke_inference_and_oke_h100_fall_back_to_the_service_overlay(graph):
+    """No H100-specific overlay exists for GKE inference or OKE (nothing documented beyond the service's own
+    stack): the cells resolve to the service overlay, never to a neighbouring cell's."""
+    for ident in ("R21", "R25", "R26"):
+        query = next(c[1] for c in CASES if c[0] == ident)
+        overlays = json.loads(_document(graph, query))["overlays"]
+        assert not any(o.startswith("h100-") for o in overlays), (ident, overlays)
+
+
+@pytest.mark.parametrize("ident, overlay", [("R17", "h100-eks-training"), ("R18", "a100-eks-training"),
+                                            ("R28", "h200-eks-training"), ("R29", "b200-eks-training")])
+def test_eks_training_on_efa_instances_adds_the_efa_device_plugin(graph, ident, overlay):
+    """rules/eks.eidos: every EFA-capable GPU family's training overlay (p5, p4d/p4de, p5e/p5en, p6-b200) adds
+    the EFA device plugin and nothing else beyond eks-training (k8s >= 1.30, values-eks-training.yaml)."""
+    query = next(c[1] for c in CASES if c[0] == ident)
+    doc = json.loads(_document(graph, query))
+    assert doc["overlays"] == ["base", "eks", "eks-training", overlay]
+    assert [c["name"] for c in doc["components"]] == [
+        "aws-efa-k8s-device-plugin", "cert-manager", "gpu-operator", "nvsentinel", "prometheus", "skyhook-operator"]
+    assert _k8s(doc) == ["K8s.server.version >= 1.30"]
+    gpu = next(c for c in doc["components"] if c["name"] == "gpu-operator")
+    assert gpu["version"] == "v25.10.1" and gpu["values"]["hostPaths"]["driverInstallDir"] == "/run/nvidia/driver"

@@ -108,7 +108,7 @@ def test_recipe_from_snapshot_with_explain():
     assert facts["service"]["from"] == "snapshot" and "v1.30.14-eks-3025e55" in facts["service"]["evidence"][0]
     assert facts["accelerator"]["from"] == "snapshot" and "NVIDIA H100 80GB HBM3" in facts["accelerator"]["evidence"][0]
     assert facts["intent"] == {"value": "training", "from": "flag"}
-    assert doc["overlays"] == ["base", "eks", "eks-training"]
+    assert doc["overlays"] == ["base", "eks", "eks-training", "h100-eks-training"]
 
 
 def test_flags_override_inferred_facts():

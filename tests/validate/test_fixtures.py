@@ -21,6 +21,8 @@ H100_TRAINING = {
     "component:gpu-operator": "warn",
     # the reference snapshot has no Helm releases (K8s.helm) and these charts' versions are not
     # their images' tags: the deployed version is unknown, a warning-level rule -> skip
+    # (aws-efa-k8s-device-plugin: added by h100-eks-training, rules/eks.eidos)
+    "component:aws-efa-k8s-device-plugin": "skip",
     "component:cert-manager": "skip",
     "component:nvsentinel": "skip",
     "component:prometheus": "skip",
@@ -208,7 +210,7 @@ def run(graph, name, **facts):
 def test_h100_eks_training(embedded_graph):
     node, by = run(embedded_graph, "cns-eks-h100.yaml", service="eks", accelerator="h100", intent="training")
     assert node.node == "ip-10-0-158-18.ec2.internal"
-    assert node.overlays == ("base", "eks", "eks-training")
+    assert node.overlays == ("base", "eks", "eks-training", "h100-eks-training")
     assert {k: v.status for k, v in by.items()} == H100_TRAINING
     assert by["requirement:k8s-version"].actual == (("K8s.server.version", "v1.30.14-eks-3025e55"),)
     assert by["requirement:k8s-version"].source == "rules/eks.eidos:12"
@@ -265,7 +267,9 @@ H100_INFERENCE = [
     # kernel 6.8.0-1024-aws >= 6.8
     ("requirement:kernel", "pass"),
     # deployed versions: the operator image v25.3.0 is not the recipe's v25.10.1; the other
-    # charts have no version in the reference snapshot (no K8s.helm) -> skip
+    # charts have no version in the reference snapshot (no K8s.helm) -> skip (the EFA device
+    # plugin comes with h100-eks-inference, rules/eks.eidos)
+    ("component:aws-efa-k8s-device-plugin", "skip"),
     ("component:cert-manager", "skip"),
     ("component:gpu-operator", "warn"),
     ("component:network-operator", "skip"),
@@ -343,6 +347,8 @@ AICR_MOCK_H100_TRAINING = {
     # under the chart's release name) and skyhook-operator v0.14.0 (v0.11.1) do not -> warn
     "component:cert-manager": "pass",
     "component:gpu-operator": "pass",
+    # h100-eks-training adds the EFA device plugin; the mock's Helm list has no such release
+    "component:aws-efa-k8s-device-plugin": "skip",
     "component:nvsentinel": "warn",
     "component:prometheus": "warn",
     "component:skyhook-operator": "warn",
@@ -411,7 +417,7 @@ AICR_MOCK_H100_TRAINING = {
 def test_h100_inference_every_verdict(embedded_graph):
     node = Validator(embedded_graph, flag_facts={"intent": "inference"}).node(
         load_snapshot(str(SNAPSHOTS / "cns-eks-h100.yaml")), "cns-eks-h100.yaml")
-    assert node.overlays == ("base", "eks", "monitoring-hpa", "h100-inference")
+    assert node.overlays == ("base", "eks", "monitoring-hpa", "h100-inference", "h100-eks-inference")
     assert [(v.id, v.status) for v in node.verdicts] == H100_INFERENCE
 
 
