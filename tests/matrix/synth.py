@@ -88,13 +88,23 @@ def holds(ir, assignment: dict) -> bool:
         return False
 
 
-def satisfy(requirements, goal: dict[str, bool], start: dict | None = None) -> dict | None:
+def key(req) -> tuple[str, str]:
+    """A requirement's identity in a recipe: sibling overlays may each hold one of a name."""
+    return (req.name, req.overlay)
+
+
+def satisfy(requirements, goal: dict[tuple[str, str], bool], start: dict | None = None) -> dict | None:
     """An assignment {segments: value} making each requirement's truth what ``goal`` says
-    (by name); None if the search finds none."""
+    (by :func:`key`); None if the search finds none. A requirement made false gets values
+    for every path it reads: a missing value is an error verdict, not a failure."""
     assignment = dict(start or {})
     done = []
     for req in requirements:
         ops = _operands(req.ir)
+        for op, values in ops.items():  # keeping what an earlier requirement chose comes first
+            if op.segments in assignment:
+                current = assignment[op.segments]
+                ops[op] = [current] + [v for v in values if v is MISSING or v != current]
         names = list(ops)
         found = None
         for i, combo in enumerate(itertools.product(*(ops[o] for o in names))):
@@ -106,8 +116,10 @@ def satisfy(requirements, goal: dict[str, bool], start: dict | None = None) -> d
                     trial.pop(op.segments, None)
                 else:
                     trial[op.segments] = value
-            if holds(req.ir, trial) == goal[req.name] and all(
-                    holds(r.ir, trial) == goal[r.name] for r in done):
+            if not goal[key(req)] and any(a.operand.segments not in trial for a in atoms(req.ir)):
+                continue
+            if holds(req.ir, trial) == goal[key(req)] and all(
+                    holds(r.ir, trial) == goal[key(r)] for r in done):
                 found = trial
                 break
         if found is None:
