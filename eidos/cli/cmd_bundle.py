@@ -50,6 +50,12 @@ def register(subparsers, argv) -> None:
         out_help="directory to write the bundle to (required)",
         legacy_destination=True,
     )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 (and write nothing) when, resolving fact flags, no applied overlay is "
+        "specific to a given fact value (see docs/matrix.md)",
+    )
     out.add_argument(
         "--force",
         action="store_true",
@@ -137,8 +143,21 @@ def _recipe_and_reader(args):
         )
     from eidos import engine
 
+    from eidos.cli.fallback import check_specific
+
     graph, recipe = facts.resolve_from_args(args)
+    failed = check_specific(graph, recipe, strict=args.strict)
+    if failed is not None:
+        raise _StrictFailure(failed)
     return engine.recipe_document(recipe), graph.read_payload, "recipe"
+
+
+class _StrictFailure(Exception):
+    """--strict found a recipe that is not specific (already reported); carries the exit code."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
 
 
 def _finish_flags(args) -> None:
@@ -182,7 +201,10 @@ def run(args) -> int:
     from eidos.bundle.build import gitops_location
 
     gitops_location(options)  # refuse a missing --repo before resolving anything
-    document, reader, name = _recipe_and_reader(args)
+    try:
+        document, reader, name = _recipe_and_reader(args)
+    except _StrictFailure as failure:
+        return failure.code
     bundle = make_bundle(document, reader, options, source=name)
     for warning in bundle.warnings:
         console.warning(warning)
