@@ -1,6 +1,6 @@
 """Coverage: which given fact values a recipe is specific to, and the matrix of cells.
 
-Definition (docs/matrix.md#specific): a given value of an **enum** fact is *covered* by a
+Definition (docs/matrix.md#definitions): a given value of an **enum** fact is *covered* by a
 recipe when some applied overlay whose condition is not ``always`` reads that fact (its
 effective condition, its own ``when`` and every ancestor's, has an atom on the fact).
 Any other given enum value is *uncovered*: no rule chose anything because of it, so the
@@ -251,8 +251,8 @@ def matrix_axes(graph, chosen: Mapping[str, str] | None = None) -> list[Axis]:
             continue
         if text is None:
             values: tuple = tuple(spec.values)
-            if fact in OPTIONAL_BY_DEFAULT:
-                values += (None,)
+            if fact in OPTIONAL_BY_DEFAULT:  # "no os" is the last row, "training" the first column
+                values = values + (None,) if fact in ROW_FACTS else (None,) + values
         else:
             picked: list = []
             for word in (w.strip() for w in text.split(",")):
