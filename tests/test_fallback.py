@@ -229,3 +229,11 @@ def test_lint_is_quiet_once_an_overlay_reads_the_fact(region):
     result = run_eidos("lint", region, "-o", "json")
     codes = [x["code"] for x in json.loads(result.stdout)["diagnostics"]]
     assert "W505" not in codes  # and the embedded base's own declarations are not this layer's
+
+
+def test_bundle_strict_with_a_recipe_file_is_refused(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("criteria: {}\ncomponents: []\n", encoding="utf-8")
+    result = run_eidos("bundle", "--recipe", str(recipe), "--strict", "--out", str(tmp_path / "b"))
+    assert result.returncode == 2 and not (tmp_path / "b").exists()
+    assert "--strict checks a recipe resolved from facts" in result.stderr

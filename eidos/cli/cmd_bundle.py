@@ -131,6 +131,9 @@ def _recipe_and_reader(args):
     if args.recipe:
         if _facts_given(args):
             raise UsageError("give either --recipe or fact flags, not both")
+        if args.strict:
+            raise UsageError("--strict checks a recipe resolved from facts, not --recipe FILE",
+                             hint="check it where it is made: eidos recipe --strict … --out FILE")
         document = _load_recipe_file(args.recipe)
         needs_payloads = any(
             isinstance(c, dict) and c.get("manifests") for c in document.get("components") or []

@@ -111,8 +111,8 @@ class Layout:
 
     def markdown(self) -> str:
         """One table per value of the first row fact (service), headed by that value."""
-        if not self.row_facts:
-            return _md_table(["recipe"], [self.column_label(c) for c in self.columns],
+        if not self.row_facts:  # a rule base without service, accelerator and os
+            return _md_table([], [self.column_label(c) for c in self.columns],
                              [([], [self.grid[()][c] for c in self.columns])])
         first, rest = self.row_facts[0], self.row_facts[1:]
         out = []
@@ -130,8 +130,6 @@ class Layout:
 
 def _md_table(row_facts, column_labels, body) -> str:
     header = list(row_facts) + column_labels
-    if not header:
-        header = ["recipe"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     for labels, cells in body:
         texts = [cell_text(c).replace(PARTIAL, "\\" + PARTIAL) for c in cells]
