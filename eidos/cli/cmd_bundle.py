@@ -149,18 +149,8 @@ def _recipe_and_reader(args):
     from eidos.cli.fallback import check_specific
 
     graph, recipe = facts.resolve_from_args(args)
-    failed = check_specific(graph, recipe, strict=args.strict)
-    if failed is not None:
-        raise _StrictFailure(failed)
+    check_specific(graph, recipe, strict=args.strict)
     return engine.recipe_document(recipe), graph.read_payload, "recipe"
-
-
-class _StrictFailure(Exception):
-    """--strict found a recipe that is not specific (already reported); carries the exit code."""
-
-    def __init__(self, code: int):
-        super().__init__(code)
-        self.code = code
 
 
 def _finish_flags(args) -> None:
@@ -204,10 +194,7 @@ def run(args) -> int:
     from eidos.bundle.build import gitops_location
 
     gitops_location(options)  # refuse a missing --repo before resolving anything
-    try:
-        document, reader, name = _recipe_and_reader(args)
-    except _StrictFailure as failure:
-        return failure.code
+    document, reader, name = _recipe_and_reader(args)
     bundle = make_bundle(document, reader, options, source=name)
     for warning in bundle.warnings:
         console.warning(warning)

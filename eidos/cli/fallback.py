@@ -10,12 +10,18 @@ which cells exist instead of a bare base recipe given without a word.
 from __future__ import annotations
 
 from eidos.cli import console
-from eidos.errors import EXIT_FINDINGS
+from eidos.errors import EXIT_FINDINGS, EidosError
 
 
-def check_specific(graph, recipe, *, strict: bool) -> int | None:
-    """Warn about uncovered fact values; returns EXIT_FINDINGS when ``strict`` and any
-    exist (the caller then writes nothing), else None."""
+class NotSpecific(EidosError):
+    """``--strict`` and the recipe is not specific: a finding (exit 1), reported by main."""
+
+    exit_code = EXIT_FINDINGS
+
+
+def check_specific(graph, recipe, *, strict: bool) -> None:
+    """Warn about uncovered fact values; with ``strict`` raise :class:`NotSpecific` after
+    the warning, before the caller writes anything."""
     from eidos.engine.coverage import Coverage
 
     coverage = Coverage(graph)
@@ -37,9 +43,7 @@ def check_specific(graph, recipe, *, strict: bool) -> int | None:
         + ("" if strict else "; --strict makes this exit 1"),
     )
     if strict:
-        console.error("--strict: the recipe is not specific to every given fact; nothing written")
-        return EXIT_FINDINGS
-    return None
+        raise NotSpecific("--strict: the recipe is not specific to every given fact; nothing written")
 
 
 def _facts(gaps) -> str:
