@@ -36,10 +36,12 @@ def check_specific(graph, recipe, *, strict: bool) -> None:
                    f"(applied: {', '.join(specific)}; none of them reads {_facts(gaps)})")
     else:
         message = f"no overlay specific to {given} applies: the recipe is the base recipe alone"
+    where = "".join(f" --{f} {recipe.criteria[f]}" for f in ("service", "accelerator")
+                    if f in recipe.criteria and graph.facts[f].kind == "enum")
     console.warning(
         message,
         details=[g.describe() for g in gaps],
-        hint="'eidos matrix' lists the overlay of every cell"
+        hint=f"'eidos matrix{where}' shows the overlay of each cell around this one"
         + ("" if strict else "; --strict makes this exit 1"),
     )
     if strict:
