@@ -28,8 +28,8 @@ from eidos.cli.completion import (
     render_fish,
     render_zsh,
 )
-from tests.conftest import run_eidos
 from eidos.cli.main import COMMANDS
+from tests.conftest import run_eidos
 
 
 def need(shell: str) -> str:
@@ -85,7 +85,7 @@ def test_bash_completes_commands_flags_and_values(tmp_path, schema):
     path = tmp_path / "eidos.bash"
     path.write_text(script("bash"))
     assert bash_complete(path, "eidos", "rec") == ["recipe"]
-    assert bash_complete(path, "eidos", "") == list(COMMANDS)  # every command, in COMMANDS order
+    assert bash_complete(path, "eidos", "") == list(COMMANDS)
     assert bash_complete(path, "eidos", "recipe", "--serv") == ["--service"]
     assert bash_complete(path, "eidos", "recipe", "--service", "") == list(schema["service"].values)
     assert bash_complete(path, "eidos", "recipe", "--service", "e") == ["eks"]
@@ -145,7 +145,7 @@ def test_zsh_script_syntax(tmp_path):
 def test_zsh_completes_commands_flags_and_values(tmp_path, schema):
     path = tmp_path / "_eidos"
     path.write_text(script("zsh"))
-    assert zsh_complete(path, "eidos", "") == list(COMMANDS)  # every command, in COMMANDS order
+    assert zsh_complete(path, "eidos", "") == list(COMMANDS)
     assert "--service" in zsh_complete(path, "eidos", "recipe", "--s")
     assert zsh_complete(path, "eidos", "recipe", "--service", "") == list(schema["service"].values)
     assert zsh_complete(path, "eidos", "recipe", "--service=e") == list(schema["service"].values)
