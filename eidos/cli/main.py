@@ -27,8 +27,8 @@ COMMANDS = {
     "validate": "eidos.cli.cmd_validate",
     "bundle": "eidos.cli.cmd_bundle",
     "verify": "eidos.cli.cmd_verify",
-    "completion": "eidos.cli.cmd_completion",
     "matrix": "eidos.cli.cmd_matrix",
+    "completion": "eidos.cli.cmd_completion",
 }
 
 
