@@ -92,7 +92,12 @@ def test_real_chart_versions_are_accepted(rules, version):
 def test_the_embedded_rule_base_still_compiles_cleanly():
     result = run_eidos("lint")
     assert result.returncode == 0, result.stderr
-    assert "0 error(s), 0 warning(s)" in result.stdout + result.stderr
+    assert "0 error(s), " in result.stdout
+    # the only warnings allowed: W505 for the facts the base declares ahead of the overlays
+    # that read them (platform: issue 13) or for layered rule bases (nodes)
+    warnings = [line for line in result.stdout.splitlines() if ": warning[" in line]
+    assert all("warning[W505]: fact 'platform'" in w or "warning[W505]: fact 'nodes'" in w
+               for w in warnings), warnings
 
 
 # ---------------------------------------------------------------- non-finite values

@@ -50,6 +50,12 @@ def register(subparsers, argv) -> None:
         out_help="directory to write the bundle to (required)",
         legacy_destination=True,
     )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 (and write nothing) when, resolving fact flags, no applied overlay is "
+        "specific to a given fact value (see docs/matrix.md)",
+    )
     out.add_argument(
         "--force",
         action="store_true",
@@ -167,6 +173,9 @@ def _recipe_and_reader(args):
     if args.recipe:
         if _facts_given(args):
             raise UsageError("give either --recipe or fact flags, not both")
+        if args.strict:
+            raise UsageError("--strict checks a recipe resolved from facts, not --recipe FILE",
+                             hint="check it where it is made: eidos recipe --strict … --out FILE")
         document = _load_recipe_file(args.recipe)
         needs_payloads = any(
             isinstance(c, dict) and c.get("manifests") for c in document.get("components") or []
@@ -179,7 +188,10 @@ def _recipe_and_reader(args):
         )
     from eidos import engine
 
+    from eidos.cli.fallback import check_specific
+
     graph, recipe = facts.resolve_from_args(args)
+    check_specific(graph, recipe, strict=args.strict)
     return engine.recipe_document(recipe), graph.read_payload, "recipe"
 
 

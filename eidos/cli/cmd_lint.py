@@ -40,6 +40,8 @@ def run(args) -> int:
 
     ruleset = sources.collect(args.paths, embedded=not args.standalone)
     graph, reporter = compile_ruleset(ruleset)
+    if graph is not None:
+        _report_unused_facts(graph, ruleset, reporter, layered=bool(args.paths))
     if graph is not None and not args.no_matrix:
         reporter.items.extend(matrix_diagnostics(graph))
     if graph is not None and args.charts:
@@ -66,3 +68,25 @@ def run(args) -> int:
     emit(text, args.out)
     failing = any(d.is_error for d in diagnostics) or (args.strict and diagnostics)
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _report_unused_facts(graph, ruleset, reporter, *, layered: bool) -> None:
+    """W505 for each fact declared in the checked layers that no overlay's condition reads.
+
+    The checked layers are the given directories (the embedded base under them is not
+    theirs to fix), or the embedded base when no directory is given.
+    """
+    from eidos.engine.coverage import Coverage
+
+    layer_of = {f.display: f.layer for f in ruleset.files}
+    checked = {i for i, layer in enumerate(ruleset.layers) if layer.embedded != layered}
+    for name in Coverage(graph).unused_facts():
+        spec = graph.facts[name]
+        if layer_of.get(spec.span.file) not in checked:
+            continue
+        reporter.warning(
+            "W505",
+            f"fact '{name}' is declared but no overlay's condition reads it: giving it changes no recipe",
+            spec.span,
+            hint=f"add an overlay whose 'when' tests {name}, or remove the declaration",
+        )

@@ -17,6 +17,9 @@ def register(subparsers, argv) -> None:
     add_output_arguments(p, ("yaml", "json"), default="yaml", format_help="document format (default yaml)")
     p.add_argument("--explain", action="store_true",
                    help="say why each overlay did or did not apply and which line set each value")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 (and write nothing) when no applied overlay is specific to a given "
+                   "fact value (the recipe falls back to a more generic one; see docs/matrix.md)")
     p.set_defaults(run=run)
 
 
@@ -25,7 +28,10 @@ def run(args) -> int:
     from eidos.io import yamlio
     from eidos.io.output import emit
 
-    _graph, recipe = fact_flags.resolve_from_args(args, explain=args.explain)
+    from eidos.cli.fallback import check_specific
+
+    graph, recipe = fact_flags.resolve_from_args(args, explain=args.explain)
+    check_specific(graph, recipe, strict=args.strict)
     doc = engine.recipe_document(recipe, explain=args.explain)
     text = yamlio.dump_json(doc) if args.output == "json" else yamlio.dump(doc)
     emit(text, args.out)

@@ -27,6 +27,7 @@ COMMANDS = {
     "validate": "eidos.cli.cmd_validate",
     "bundle": "eidos.cli.cmd_bundle",
     "verify": "eidos.cli.cmd_verify",
+    "matrix": "eidos.cli.cmd_matrix",
     "completion": "eidos.cli.cmd_completion",
     "fabric": "eidos.cli.cmd_fabric",
     "diff": "eidos.cli.cmd_diff",

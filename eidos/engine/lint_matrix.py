@@ -7,27 +7,22 @@ the enum facts (each value, and "not given") finds them before a user's query do
 
 from __future__ import annotations
 
-from itertools import product
-
+from eidos.engine.fact_space import MAX_COMBINATIONS, combinations, enum_axes, size
 from eidos.lang.diagnostics import Diagnostic, NO_SPAN
 from eidos.errors import InputError
 
-MAX_COMBINATIONS = 20_000
+__all__ = ["MAX_COMBINATIONS", "matrix_diagnostics"]
 
 
 def matrix_diagnostics(graph) -> list[Diagnostic]:
     from eidos.engine.matcher import Matcher
 
-    enums = [(name, spec.values) for name, spec in sorted(graph.facts.items()) if spec.kind == "enum"]
-    total = 1
-    for _name, values in enums:
-        total *= len(values) + 1
-    if total > MAX_COMBINATIONS:
+    axes = enum_axes(graph)
+    if size(axes) > MAX_COMBINATIONS:
         return []
     matcher = Matcher(graph)
     seen: dict[str, Diagnostic] = {}
-    for combo in product(*[(None,) + tuple(values) for _name, values in enums]):
-        facts = {name: value for (name, _), value in zip(enums, combo) if value is not None}
+    for facts in combinations(axes):
         try:
             matcher.resolve(facts)
         except InputError as err:

@@ -177,4 +177,5 @@ CODES = {
     "W502": "replaced requirement is looser",
     "W503": "float literal that reads like a version",
     "W504": "declaration overrides the embedded rule base",
+    "W505": "fact no overlay reads",
 }

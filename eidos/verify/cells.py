@@ -9,11 +9,11 @@ the same recipe are verified once, listed together.
 from __future__ import annotations
 
 import json
-from itertools import product
 
+from eidos.engine.fact_space import MAX_COMBINATIONS, combinations, enum_axes, size
 from eidos.errors import InputError
 
-MAX_COMBINATIONS = 20_000
+__all__ = ["MAX_COMBINATIONS", "recipe_cells"]
 
 
 def _always(graph, matcher) -> tuple[str, ...]:
@@ -25,17 +25,14 @@ def recipe_cells(graph) -> list[tuple[str, object, tuple[str, ...]]]:
     from eidos import engine
 
     matcher = engine.matcher_for(graph)
-    enums = [(n, s.values) for n, s in sorted(graph.facts.items()) if s.kind == "enum"]
-    total = 1
-    for _n, values in enums:
-        total *= len(values) + 1
+    axes = enum_axes(graph)
+    total = size(axes)
     if total > MAX_COMBINATIONS:
         raise InputError(f"--all: {total} fact combinations exceed {MAX_COMBINATIONS}",
                          hint="verify recipes one by one with fact flags")
     base = set(_always(graph, matcher))
     groups: dict[str, list] = {}
-    for combo in product(*[(None,) + tuple(v) for _n, v in enums]):
-        facts = {n: v for (n, _), v in zip(enums, combo) if v is not None}
+    for facts in combinations(axes):
         try:
             recipe = matcher.resolve(facts)
         except InputError:
