@@ -210,17 +210,23 @@ def matrix_cells() -> dict:
 
 
 def test_shipped_cells_read_off_rules():
-    """Derived by reading rules/ (eks.eidos, gke.eidos, h100.eidos, monitoring.eidos)."""
+    """Derived by reading rules/ (eks.eidos, gke.eidos, aks.eidos, h100.eidos, monitoring.eidos)."""
     cells = matrix_cells()
     # gb200-eks-ubuntu-training: eks -> eks-training -> gb200-eks-training -> os == ubuntu
     assert cells["eks", "gb200", "ubuntu", "training", None]["overlay"] == "gb200-eks-ubuntu-training"
     assert cells["eks", "gb200", "ubuntu", "training", None]["uncovered"] == []
     # the same cell without an OS stops one link earlier
     assert cells["eks", "gb200", None, "training", None]["overlay"] == "gb200-eks-training"
-    # gke-cos: service == gke and os == cos, the only GKE overlay
-    assert cells["gke", "h100", "cos", "training", None]["overlay"] == "gke-cos"
-    # h100-inference (accelerator, os, intent) outranks eks (service only) by specificity
-    assert cells["eks", "h100", "ubuntu", "inference", None]["overlay"] == "h100-inference"
+    # gke.eidos: gke-cos (gke + os == cos) and h100-gke-training (gke + accelerator and
+    # intent) both apply; the latter reads more facts
+    assert cells["gke", "h100", "cos", "training", None]["overlay"] == "h100-gke-training"
+    # without a GKE overlay for H100 inference, the COS one is the most specific
+    assert cells["gke", "h100", "cos", "inference", None]["overlay"] == "gke-cos"
+    # eks.eidos h100-eks-inference (eks + accelerator and intent) and h100.eidos
+    # h100-inference (accelerator, os, intent) both apply; the later-applied one names it
+    assert cells["eks", "h100", "ubuntu", "inference", None]["overlay"] == "h100-eks-inference"
+    # aks.eidos: h100-aks-training (aks + accelerator and intent)
+    assert cells["aks", "h100", "ubuntu", "training", None]["overlay"] == "h100-aks-training"
 
 
 def test_docs_matrix_is_the_markdown_output():
