@@ -196,7 +196,7 @@ def test_unknown_measurement_type_is_e207_with_a_did_you_mean():
 
 def test_unknown_measurement_type_without_a_near_name_lists_the_known_ones():
     code, _, hint = diagnostic("Zzz.a.b == 1", "measurements")
-    assert (code, hint) == ("E207", "known: K8s, GPU, OS, SystemD")
+    assert (code, hint) == ("E207", "known: K8s, GPU, OS, SystemD, NCCL")
 
 
 def test_an_ordered_comparison_with_a_string_names_the_rule():
