@@ -43,7 +43,7 @@ def epoch(stamp: str | None) -> float | None:
     if not stamp:
         return None
     try:
-        moment = _dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        moment = _dt.datetime.fromisoformat(stamp)  # Python 3.11 reads the trailing Z
     except ValueError:
         return None
     if moment.tzinfo is None:

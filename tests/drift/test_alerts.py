@@ -69,17 +69,15 @@ def test_500_then_success_retries_with_backoff():
 
 def test_backoff_is_bounded():
     slept = []
-    with Receiver([500] * 6) as hook:
-        with pytest.raises(alerts.AlertFailed):
-            alerts.post(hook.url, body(), timeout=5, retries=5, backoff=10, sleep=slept.append)
+    with Receiver([500] * 6) as hook, pytest.raises(alerts.AlertFailed):
+        alerts.post(hook.url, body(), timeout=5, retries=5, backoff=10, sleep=slept.append)
     assert slept == [10, 20, 30, 30, 30]  # capped at MAX_BACKOFF
     assert len(hook.requests) == 6
 
 
 def test_timeout_gives_up_with_a_clear_message():
-    with Receiver([("sleep", 2), ("sleep", 2)]) as hook:
-        with pytest.raises(alerts.AlertFailed) as info:
-            alerts.post(hook.url, body(), timeout=0.3, retries=1, backoff=0.01)
+    with Receiver([("sleep", 2), ("sleep", 2)]) as hook, pytest.raises(alerts.AlertFailed) as info:
+        alerts.post(hook.url, body(), timeout=0.3, retries=1, backoff=0.01)
     message = info.value.message
     assert "not delivered after 2 attempt(s)" in message and "no answer within 0.3s" in message
     assert len(hook.requests) == 2
@@ -88,9 +86,8 @@ def test_timeout_gives_up_with_a_clear_message():
 
 
 def test_client_error_is_not_retried():
-    with Receiver([400]) as hook:
-        with pytest.raises(alerts.AlertFailed, match="HTTP 400"):
-            alerts.post(hook.url, body(), timeout=5, retries=3, backoff=0.01)
+    with Receiver([400]) as hook, pytest.raises(alerts.AlertFailed, match="HTTP 400"):
+        alerts.post(hook.url, body(), timeout=5, retries=3, backoff=0.01)
     assert len(hook.requests) == 1
 
 

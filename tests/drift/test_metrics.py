@@ -56,5 +56,5 @@ def test_failed_run_keeps_last_success():
 
 
 def test_deterministic():
-    args = dict(namespace="ns", install="a", state=STATE, diff=DIFF, result={"status": "ok", "time": "2026-11-30T15:00:00Z"})
+    args = {"namespace": "ns", "install": "a", "state": STATE, "diff": DIFF, "result": {"status": "ok", "time": "2026-11-30T15:00:00Z"}}
     assert render(**args) == render(**args)
