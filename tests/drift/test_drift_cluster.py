@@ -269,3 +269,50 @@ def test_cli_subprocess_and_bad_input(kube):  # noqa: F811
     assert gone.returncode == 0 and "deleted CronJob" in gone.stderr
     assert all(not objs for objs in everything(kube).values())
     assert "run" not in run_eidos("drift", "--help").stdout.split("positional arguments:")[1].split("options:")[0]
+
+
+def _rbac_allows(rules, namespace, request) -> bool:
+    """Kubernetes RBAC for one request against a namespaced Role's rules (as in
+    tests/snapshot/test_cluster_agent.py, which audits the snapshot agent the same way)."""
+    verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}.get(
+        str(request.method.value).upper(), "get" if request.name else "list")
+    if request.namespace != namespace or request.resource is None:
+        return False
+    for rule in rules:
+        if request.resource.group not in rule.get("apiGroups", []):
+            continue
+        if request.resource.plural not in rule.get("resources", []):
+            continue
+        if verb not in rule.get("verbs", []) and "*" not in rule.get("verbs", []):
+            continue
+        names = rule.get("resourceNames")
+        if names and request.name not in names:  # create has no name: never allowed by name
+            continue
+        return True
+    return False
+
+
+def test_every_request_of_a_run_is_allowed_by_its_role(kube, baseline, tmp_path, monkeypatch, capsys):  # noqa: F811
+    assert main(INSTALL) == 0
+    role = kube.live("rbac.authorization.k8s.io/v1/roles")[(NS, "eidos-drift-default")]
+    pod_kubeconfig = tmp_path / "pod-kubeconfig"
+    pod_kubeconfig.write_text(kube.kubeconfig.read_text().replace("t0ken", "drift-sa-token"))
+    monkeypatch.setenv("KUBECONFIG", str(pod_kubeconfig))
+    start = kube.call(lambda: len(kube.emulator._requests))
+    # a snapshot big enough to be split: every part is written, then a small one clears them
+    big = "x: |\n" + "".join(f"  {base64.b64encode(os.urandom(60)).decode()}\n" for _ in range(30_000))
+    import eidos.snapshot.io as snapio
+
+    real_dumps = snapio.dumps
+    monkeypatch.setattr(snapio, "dumps", lambda snapshot, fmt="yaml": real_dumps(snapshot, fmt) + "# " + big)
+    upgrade_kernel(baseline, "6.8.0-1030-aws")
+    assert drift_run(baseline) == 0
+    monkeypatch.setattr(snapio, "dumps", real_dumps)
+    assert drift_run(baseline) == 0
+    requests = kube.call(lambda: list(kube.emulator._requests)[start:])
+    pod_requests = [r for r in requests if r.headers.get("Authorization") == "Bearer drift-sa-token"]
+    assert len(pod_requests) >= 2 * (1 + 1 + 3 + 1)  # state, baseline, slot parts, result
+    refused = [(str(r.method.value), str(r.url)) for r in pod_requests if not _rbac_allows(role["rules"], NS, r)]
+    assert refused == []
+    states = json.loads(kube.live("v1/configmaps")[(NS, "eidos-drift-default-result")]["data"]["state.json"])
+    assert states["snapshots"][1]["parts"] > 1  # the first run's snapshot was split
