@@ -132,9 +132,16 @@ def _install(args) -> int:
         if args.toleration else agent.DEFAULT_TOLERATIONS,
         image_pull_secrets=tuple(args.image_pull_secret or ()),
         collector_timeout=args.collector_timeout, timeout=args.timeout, suspend=args.suspend)
+    from eidos.snapshot.cluster import NotFound
+
     cluster = _connect(args)
     try:
         created = schedule.install(cluster, opts)
+        try:
+            cluster.get_configmap(opts.namespace, opts.baseline)
+        except NotFound:
+            console.warning(f"baseline ConfigMap {opts.namespace}/{opts.baseline} does not exist yet: runs fail "
+                            f"until it does (eidos snapshot --deploy-agent --out cm://{opts.namespace}/{opts.baseline})")
     finally:
         cluster.close()
     console.notice(f"installed drift {opts.name!r} in {opts.namespace}: CronJob {opts.object_name} "

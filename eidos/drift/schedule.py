@@ -14,7 +14,8 @@ all labelled ``app.kubernetes.io/managed-by=eidos`` and ``eidos.dev/drift=NAME``
 
 Every ConfigMap is created here, by the user's identity, so the pod never needs ``create``
 (which Kubernetes cannot limit with ``resourceNames``): its Role allows ``get`` on the
-baseline and ``get``/``patch``/``update`` on exactly the named ConfigMaps above, nothing else.
+baseline, ``get``/``patch`` on the result ConfigMap and ``patch`` on the snapshot slots, by
+name, nothing else.
 The pod itself is the snapshot agent's (:func:`eidos.snapshot.agent.job_manifest`): same
 non-root uid, no capabilities, read-only root filesystem, RuntimeDefault seccomp, only
 :data:`~eidos.snapshot.agent.HOST_PATHS` mounted read-only. The webhook URL reaches it as a
@@ -96,6 +97,9 @@ class DriftOptions:
             raise UsageError(f"--max-parts {self.max_parts}: expected 1..{MAX_PARTS}")
         if self.alert_format not in ALERT_FORMATS:
             raise UsageError(f"--alert-format {self.alert_format!r}: one of {', '.join(ALERT_FORMATS)}")
+        if self.baseline in self.configmaps:
+            raise UsageError(f"--baseline {self.baseline!r} is one of the installation's own ConfigMaps",
+                             hint="copy it to another name first (the ring overwrites its slots)")
         if self.webhook_secret is not None and not _CM_NAME.match(self.webhook_secret):
             raise UsageError(f"--webhook-secret {self.webhook_secret!r}: not a valid Secret name")
 
@@ -220,8 +224,10 @@ def owned_manifests(opts: DriftOptions, owner_uid: str | None = None) -> list[di
             "rules": [
                 {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [opts.baseline],
                  "verbs": ["get"]},
-                {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": opts.configmaps,
-                 "verbs": ["get", "patch", "update"]},
+                {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [opts.result_name],
+                 "verbs": ["get", "patch"]},
+                {"apiGroups": [""], "resources": ["configmaps"],
+                 "resourceNames": [n for n in opts.configmaps if n != opts.result_name], "verbs": ["patch"]},
             ],
         },
         {

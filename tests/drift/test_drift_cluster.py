@@ -59,6 +59,7 @@ def upgrade_kernel(host, release):
 
 def test_install_creates_the_cronjob_and_least_privilege_rbac(kube, capsys):  # noqa: F811
     assert main([*INSTALL, "--webhook-secret", "drift-hook", "--alert-format", "json"]) == 0
+    assert "baseline ConfigMap gpu-operator/golden does not exist yet" in capsys.readouterr().err
     live = everything(kube)
     ((_, cron),) = live["batch/v1/cronjobs"].items()
     spec = cron["spec"]
@@ -92,8 +93,10 @@ def test_install_creates_the_cronjob_and_least_privilege_rbac(kube, capsys):  # 
         named |= set(rule["resourceNames"])
     cms = {name for (_, name) in live["v1/configmaps"]}
     assert named == cms | {"golden"}  # exactly the pre-created ConfigMaps and the baseline
-    baseline_rule = next(r for r in role["rules"] if r["resourceNames"] == ["golden"])
-    assert baseline_rule["verbs"] == ["get"]  # the baseline is read, never written
+    verbs = {name: set(r["verbs"]) for r in role["rules"] for name in r["resourceNames"]}
+    assert verbs.pop("golden") == {"get"}  # the baseline is read, never written
+    assert verbs.pop("eidos-drift-default-result") == {"get", "patch"}
+    assert verbs and all(v == {"patch"} for v in verbs.values())  # snapshot slots: written only
     assert len(cms) == 1 + 2 * 3  # result + 2 slots x 3 parts
     ((_, binding),) = live["rbac.authorization.k8s.io/v1/rolebindings"].items()
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "eidos-drift-default", "namespace": NS}]
@@ -259,6 +262,8 @@ def test_cli_subprocess_and_bad_input(kube):  # noqa: F811
     assert bad.returncode == 2 and "five cron fields" in bad.stderr and "Traceback" not in bad.stderr
     bad = run_eidos("drift", "install", "--schedule", "@hourly", "--baseline", "Golden!", "--image", "x")
     assert bad.returncode == 2 and "not a valid ConfigMap name" in bad.stderr
+    bad = run_eidos("drift", "install", "--schedule", "@hourly", "--baseline", "eidos-drift-default-0", "--image", "x")
+    assert bad.returncode == 2 and "installation's own ConfigMaps" in bad.stderr
     bad = run_eidos("drift", "uninstall", "--name", "a,b")
     assert bad.returncode == 2
     ok = run_eidos("drift", "install", "--schedule", "@hourly", "--baseline", "golden", "--image", "x", "--suspend")
