@@ -105,7 +105,34 @@ def _connect(args):
     return Cluster.connect(args.kubeconfig, args.context)
 
 
+# flags that mean something to one action only: given to another, they would be ignored
+# silently, so they are refused (None/False/[]/the default means "not given")
+_ONLY = {
+    "install": (("schedule", None), ("webhook_secret", None), ("suspend", False), ("node_selector", None),
+                ("toleration", None), ("image_pull_secret", None), ("timeout", 600.0)),
+    "status": (("output", "table"), ("out", None), ("fail_on_drift", False)),
+    "run": (("host_root", "/"), ("webhook_file", None), ("systemd_unit", None)),
+}
+_SHARED = {"baseline": ("install", "run"), "keep": ("install", "run"), "max_parts": ("install", "run"),
+           "ignore": ("install", "run"), "alert_format": ("install", "run"), "collector_timeout": ("install", "run")}
+_DEFAULTS = {"baseline": None, "keep": 5, "max_parts": 4, "ignore": [], "alert_format": "alertmanager",
+             "collector_timeout": 20.0}
+
+
+def _check_flags(args) -> None:
+    for action, flags in _ONLY.items():
+        if action == args.action:
+            continue
+        for dest, default in flags:
+            if getattr(args, dest) != default:
+                raise UsageError(f"--{dest.replace('_', '-')} goes with drift {action}, not drift {args.action}")
+    for dest, actions in _SHARED.items():
+        if args.action not in actions and getattr(args, dest) != _DEFAULTS[dest]:
+            raise UsageError(f"--{dest.replace('_', '-')} goes with drift install, not drift {args.action}")
+
+
 def run(args) -> int:
+    _check_flags(args)
     action = {"install": _install, "status": _status, "uninstall": _uninstall, "run": _run}[args.action]
     return action(args)
 

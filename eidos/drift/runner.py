@@ -33,6 +33,10 @@ from eidos.drift.schedule import result_configmap
 from eidos.errors import EidosError, InputError
 
 RESULT_KIND = "DriftRun"
+# The pod snapshots its node only: cluster reads (nodes, pods, ClusterPolicy) would need a
+# ClusterRole. A baseline taken with ``eidos snapshot --deploy-agent`` has a K8s measurement
+# the run can never have, so it is out of the comparison rather than "removed" every run.
+NODE_ONLY_IGNORE = ("K8s.*",)
 # the result ConfigMap holds state, result and metrics too; past this the diff is left out
 # (eidos diff cm://NS/BASELINE cm://NS/SLOT shows it in full)
 MAX_DIFF_BYTES = 768 * 1024
@@ -107,7 +111,7 @@ def compare(baseline_text: str, baseline_src: str, current, current_src: str, ig
     a_node, b_node = base.source_node or "baseline", current.source_node or "node"
     label = a_node if a_node == b_node else f"{a_node} -> {b_node}"
     report = diff_fleets({label: (baseline_src, values_of(base))}, {label: (current_src, values_of(current))},
-                         (*default_noise(), *ignore))
+                         (*default_noise(), *NODE_ONLY_IGNORE, *ignore))
     return document(report)
 
 

@@ -264,6 +264,12 @@ def test_cli_subprocess_and_bad_input(kube):  # noqa: F811
     assert bad.returncode == 2 and "not a valid ConfigMap name" in bad.stderr
     bad = run_eidos("drift", "install", "--schedule", "@hourly", "--baseline", "eidos-drift-default-0", "--image", "x")
     assert bad.returncode == 2 and "installation's own ConfigMaps" in bad.stderr
+    bad = run_eidos("drift", "status", "--schedule", "@hourly")
+    assert bad.returncode == 2 and "--schedule goes with drift install, not drift status" in bad.stderr
+    bad = run_eidos("drift", "uninstall", "--keep", "3")
+    assert bad.returncode == 2 and "--keep goes with drift install" in bad.stderr
+    bad = run_eidos("drift", "install", "--schedule", "@hourly", "--baseline", "g", "--image", "x", "-o", "json")
+    assert bad.returncode == 2 and "--output goes with drift status" in bad.stderr
     bad = run_eidos("drift", "uninstall", "--name", "a,b")
     assert bad.returncode == 2
     ok = run_eidos("drift", "install", "--schedule", "@hourly", "--baseline", "golden", "--image", "x", "--suspend")

@@ -72,3 +72,4 @@ def test_round_trip_any_text_any_budget(text, budget):
     except store.TooLarge:
         raise AssertionError("1000 parts always suffice here") from None
     assert store.decode(*as_configmaps(enc), "cm") == text
+
