@@ -159,7 +159,7 @@ def _install(args) -> int:
         if args.toleration else agent.DEFAULT_TOLERATIONS,
         image_pull_secrets=tuple(args.image_pull_secret or ()),
         collector_timeout=args.collector_timeout, timeout=args.timeout, suspend=args.suspend)
-    from eidos.snapshot.cluster import NotFound
+    from eidos.snapshot.cluster import ClusterError, NotFound
 
     cluster = _connect(args)
     try:
@@ -169,6 +169,8 @@ def _install(args) -> int:
         except NotFound:
             console.warning(f"baseline ConfigMap {opts.namespace}/{opts.baseline} does not exist yet: runs fail "
                             f"until it does (eidos snapshot --deploy-agent --out cm://{opts.namespace}/{opts.baseline})")
+        except ClusterError:
+            pass  # a courtesy check (the user may not be allowed to read it); the runs will say
     finally:
         cluster.close()
     console.notice(f"installed drift {opts.name!r} in {opts.namespace}: CronJob {opts.object_name} "
@@ -313,9 +315,10 @@ def _table(args, cron, state, result, diff) -> str:
         lines.append(f"  kept: {snap.get('configMap')}  {snap.get('time')}  {snap.get('node')}  "
                      f"{snap.get('bytes')} bytes, {snap.get('encoding')}"
                      + (f" in {snap.get('parts')} parts" if (snap.get('parts') or 1) > 1 else ""))
-    for node in (diff or {}).get("nodes", []):
-        if node.get("status") == "same":
-            continue
+    drifted = [n for n in (diff or {}).get("nodes", []) if n.get("status") != "same"]
+    if drifted and result.get("status") == "error":
+        lines.append("  differences at the last successful run:")
+    for node in drifted:
         lines.append(f"  {node.get('node')}: {node.get('status')}")
         for c in node.get("changes", []):
             if c["kind"] == "changed":
