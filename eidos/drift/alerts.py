@@ -13,7 +13,8 @@ Two bodies:
   (alertmanager-webhook receivers, incident tools) reads it unchanged;
 * ``json`` — ``{"text": …}`` plus the drift summary: the ``text`` field is what chat
   tools' incoming webhooks show (Slack's incoming webhooks take ``{"text": "…"}``,
-  https://api.slack.com/messaging/webhooks; Mattermost and Rocket.Chat accept the same).
+  https://api.slack.com/messaging/webhooks; other chat tools with Slack-compatible incoming
+  webhooks read the same field).
 
 Delivery: a timeout per attempt; on a connection error, a timeout, HTTP 408, 429 or 5xx the
 POST is retried after an exponential back-off (``backoff``, ``2×backoff``, … capped at
