@@ -35,6 +35,7 @@ COMMANDS = {
     "test": "eidos.cli.cmd_test",
     "fmt": "eidos.cli.cmd_fmt",
     "rules": "eidos.cli.cmd_rules",
+    "drift": "eidos.cli.cmd_drift",
 }
 
 

@@ -332,10 +332,10 @@ class Cluster:
         return self._call(f"create {kind} {_qual(ns, name)}", method, *args)
 
     def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
-        """Delete an object; True if it was there. Jobs take their pods with them."""
+        """Delete an object; True if it was there. Jobs (and CronJobs) take their pods with them."""
         method, namespaced = self._method("delete", kind)
         args = (name, namespace) if namespaced else (name,)
-        kw = {"propagation_policy": "Background"} if kind == "Job" else {}
+        kw = {"propagation_policy": "Background"} if kind in ("Job", "CronJob") else {}
         try:
             self._call(f"delete {kind} {_qual(namespace, name)}", method, *args, **kw)
         except NotFound:
@@ -425,6 +425,7 @@ class Cluster:
             "ClusterRole": (rbac, "cluster_role", False),
             "ClusterRoleBinding": (rbac, "cluster_role_binding", False),
             "Job": (batch, "namespaced_job", True),
+            "CronJob": (batch, "namespaced_cron_job", True),  # eidos drift install
             "Namespace": (core, "namespace", False),  # eidos validate --fabric's run namespace
         }
         if kind not in table:
