@@ -17,6 +17,9 @@ def register(subparsers, argv) -> None:
     add_output_arguments(p, ("yaml", "json"), default="yaml", format_help="document format (default yaml)")
     p.add_argument("--explain", action="store_true",
                    help="say why each overlay did or did not apply and which line set each value")
+    p.add_argument("--emit-overlay", metavar="NAME",
+                   help="with --snapshot: write an .eidos overlay NAME that pins what the snapshot shows "
+                   "(component versions, driver, kernel, OS, Kubernetes) on top of this recipe, instead of the recipe")
     p.set_defaults(run=run)
 
 
@@ -25,6 +28,10 @@ def run(args) -> int:
     from eidos.io import yamlio
     from eidos.io.output import emit
 
+    if args.emit_overlay is not None:
+        from eidos.authoring.emit import run_from_args
+
+        return run_from_args(args)
     _graph, recipe = fact_flags.resolve_from_args(args, explain=args.explain)
     doc = engine.recipe_document(recipe, explain=args.explain)
     text = yamlio.dump_json(doc) if args.output == "json" else yamlio.dump(doc)

@@ -1,0 +1,45 @@
+"""Compile a generated file over the rule base before it is written.
+
+The file is placed alone in a temporary directory that is layered on top of the embedded
+base and the user's ``--rules`` directories, exactly as ``eidos lint DIR`` would layer it,
+and compiled (about half a second). Diagnostics about that file — located in it, or
+naming it in a note (W501 is reported at the other overlay) — are returned with the
+temporary path replaced by the name the user will see.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from eidos.lang.diagnostics import Diagnostic
+
+
+def _mentions(d: Diagnostic, marker: str) -> bool:
+    return marker in str(d.span.file) or any(marker in n for n in d.notes) or marker in d.message
+
+
+def _shown(d: Diagnostic, marker: str, display: str) -> Diagnostic:
+    import attrs
+
+    return attrs.evolve(
+        d,
+        message=d.message.replace(marker, display),
+        span=d.span._replace(file=str(d.span.file).replace(marker, display)),
+        notes=tuple(n.replace(marker, display) for n in d.notes),
+    )
+
+
+def diagnostics_for(text: str, filename: str, rules: list[str], display: str) -> list[Diagnostic]:
+    """Every compile diagnostic that concerns ``text`` when layered over ``rules``."""
+    from eidos.engine import sources
+    from eidos.engine.compiler import compile_ruleset
+
+    with tempfile.TemporaryDirectory(prefix="eidos-new-") as tmp:
+        path = Path(tmp) / os.path.basename(filename)
+        path.write_text(text, encoding="utf-8")
+        ruleset = sources.collect([*rules, tmp])
+        _graph, reporter = compile_ruleset(ruleset)
+        marker = str(path)
+        return [_shown(d, marker, display) for d in reporter.sorted() if _mentions(d, marker)]
