@@ -31,6 +31,7 @@ COMMANDS = {
     "fabric": "eidos.cli.cmd_fabric",
     "diff": "eidos.cli.cmd_diff",
     "import": "eidos.cli.cmd_import",
+    "new": "eidos.cli.cmd_new",
 }
 
 
