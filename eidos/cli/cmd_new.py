@@ -9,6 +9,7 @@ rules that do not compile.
 from __future__ import annotations
 
 from eidos.cli import facts as fact_flags
+from eidos.cli.options import add_output_arguments
 
 KINDS = ("overlay", "check")
 
@@ -38,7 +39,7 @@ def register(subparsers, argv) -> None:
                    help="what to change when a requirement fails: once for all, or once per --require")
     p.add_argument("--doc", help="why the rule exists (one sentence)")
     p.add_argument("--category", help="the check's category (checks only), e.g. gpu, kubernetes")
-    p.add_argument("--out", metavar="FILE", help="write to FILE (atomically) instead of stdout ('-': stdout)")
+    add_output_arguments(p, ("eidos",), default="eidos", format_help="output format: eidos source (the only one)")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.set_defaults(run=run)
 
