@@ -67,7 +67,7 @@ def _manages_driver(component) -> bool:
     return isinstance(driver, dict) and driver.get("enabled") is True
 
 
-def build(graph, recipe, snapshot, *, name: str, source: str) -> str:
+def build(graph, recipe, snapshot, *, name: str, source: str, replacing: str | None = None) -> str:
     """The overlay text (not yet checked against the rule base)."""
     from eidos.engine import names
     from eidos.validate.deployed import deployed_version
@@ -78,12 +78,20 @@ def build(graph, recipe, snapshot, *, name: str, source: str) -> str:
 
         raise UsageError(f"--emit-overlay {name!r}: not a valid overlay name",
                          hint="letters, digits, '_' and inner '-', starting with a letter (e.g. h100-known-good)")
-    if name in graph.overlays:
+    from eidos.authoring.new import _same_file
+
+    if name in graph.overlays and not _same_file(graph.overlays[name].span.file, replacing):
         from eidos.errors import UsageError
 
         raise UsageError(f"--emit-overlay {name}: an overlay of that name already exists "
                          f"({graph.overlays[name].span.file}:{graph.overlays[name].span.line})",
                          hint="choose another name")
+    if name in recipe.overlays:
+        from eidos.errors import UsageError
+
+        raise UsageError(f"--emit-overlay {name}: the recipe already applies an overlay {name} "
+                         f"({graph.overlays[name].span.file}); a pin cannot be taken on top of itself",
+                         hint="regenerate it without the --rules directory that holds it")
     parent = recipe.overlays[-1] if recipe.overlays else None
     ancestors = _requirement_names(graph, parent) if parent else set()
     view = HostView(snapshot)
@@ -188,12 +196,13 @@ def build(graph, recipe, snapshot, *, name: str, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def emit(graph, recipe, snapshot, *, name: str, source: str, rules: list[str], display: str) -> Emitted:
+def emit(graph, recipe, snapshot, *, name: str, source: str, rules: list[str], display: str,
+         filename: str | None = None) -> Emitted:
     """Build the overlay and compile it over the rule base; errors are a bug here."""
     from eidos.authoring.layered import diagnostics_for
 
-    text = build(graph, recipe, snapshot, name=name, source=source)
-    found = diagnostics_for(text, f"{name}.eidos", rules, display)
+    text = build(graph, recipe, snapshot, name=name, source=source, replacing=display)
+    found = diagnostics_for(text, filename or f"{name}.eidos", rules, display)
     errors = [d for d in found if d.is_error]
     if errors:
         raise RuntimeError("the emitted overlay does not compile: " + "; ".join(d.render() for d in errors))
@@ -204,6 +213,7 @@ def run_from_args(args) -> int:
     """The ``--emit-overlay`` branch of ``eidos recipe``: resolve, pin, write the overlay."""
     import sys
 
+    from eidos.authoring.layered import relative_name
     from eidos.cli import facts as fact_flags
     from eidos.cli.render import print_diagnostics
     from eidos.errors import UsageError
@@ -219,7 +229,8 @@ def run_from_args(args) -> int:
     graph, recipe = fact_flags.resolve_from_args(args, snapshot=snapshot)
     display = args.out if args.out not in (None, "-") else f"{args.emit_overlay}.eidos"
     emitted = emit(graph, recipe, snapshot, name=args.emit_overlay, source=args.snapshot,
-                   rules=list(args.rules or []), display=display)
+                   rules=list(args.rules or []), display=display,
+                   filename=relative_name(args.out, list(args.rules or []), f"{args.emit_overlay}.eidos"))
     if emitted.warnings:
         from eidos.cli import console
 

@@ -9,7 +9,6 @@ temporary path replaced by the name the user will see.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -31,13 +30,30 @@ def _shown(d: Diagnostic, marker: str, display: str) -> Diagnostic:
     )
 
 
+def relative_name(out: str | None, rules: list[str], default: str) -> str:
+    """Where the new file sits in its layer: its path inside the ``--rules`` directory that
+    holds it (so, layered on top, it replaces the file it will overwrite), else ``default``."""
+    if out in (None, "-"):
+        return default
+    target = Path(out).resolve()
+    for root in rules:
+        try:
+            return target.relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            continue
+    return target.name
+
+
 def diagnostics_for(text: str, filename: str, rules: list[str], display: str) -> list[Diagnostic]:
-    """Every compile diagnostic that concerns ``text`` when layered over ``rules``."""
+    """Every compile diagnostic that concerns ``text`` when layered over ``rules``.
+
+    ``filename`` is its path inside the layer (:func:`relative_name`)."""
     from eidos.engine import sources
     from eidos.engine.compiler import compile_ruleset
 
     with tempfile.TemporaryDirectory(prefix="eidos-new-") as tmp:
-        path = Path(tmp) / os.path.basename(filename)
+        path = Path(tmp) / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         ruleset = sources.collect([*rules, tmp])
         _graph, reporter = compile_ruleset(ruleset)

@@ -55,12 +55,20 @@ def _no_control(what: str, text: str) -> str:
     return text
 
 
-def check_name(graph, kind: str, name: str) -> str:
+def _same_file(a: str, b: str | None) -> bool:
+    import os
+
+    return b not in (None, "-") and os.path.realpath(str(a)) == os.path.realpath(str(b))
+
+
+def check_name(graph, kind: str, name: str, replacing: str | None = None) -> str:
+    """A valid, unused name; one declared in ``replacing`` (the file being overwritten
+    with --force) is free again."""
     if not quoting.is_name(name):
         raise UsageError(f"--name {name!r}: not a valid {kind} name",
                          hint="letters, digits, '_' and inner '-', starting with a letter (e.g. h100-large)")
     table = graph.overlays if kind == "overlay" else graph.checks
-    if name in table:
+    if name in table and not _same_file(table[name].span.file, replacing):
         span = table[name].span
         raise UsageError(f"--name {name}: {'an' if kind == 'overlay' else 'a'} {kind} of that name already exists ({span.file}:{span.line})",
                          hint="choose another name")
@@ -158,7 +166,7 @@ def draft_from_flags(graph, kind: str, args) -> Draft:
         raise UsageError("a check has no --extends or --component (checks only test snapshots)")
     if kind == "overlay" and args.category:
         raise UsageError("--category is for checks")
-    name = check_name(graph, kind, args.name)
+    name = check_name(graph, kind, args.name, args.out if args.force else None)
     tests = [check_when(graph, w) for w in args.when or []]
     extends = check_extends(graph, args.extends) if args.extends else None
     components = tuple(check_component(graph, c) for c in args.component or [])
@@ -204,9 +212,9 @@ def _finish(graph, draft: Draft) -> Draft:
 # ---------------------------------------------------------------------------- prompts
 
 
-def draft_from_prompts(graph, kind: str, ask) -> Draft:
+def draft_from_prompts(graph, kind: str, ask, replacing: str | None = None) -> Draft:
     """Ask for everything, offering the schema's facts and values and the catalog's components."""
-    name = ask.ask(f"{kind} name", check=lambda a: check_name(graph, kind, a))
+    name = ask.ask(f"{kind} name", check=lambda a: check_name(graph, kind, a, replacing))
     extends = None
     if kind == "overlay":
         overlays = sorted(graph.overlays)
@@ -305,13 +313,13 @@ def render(graph, draft: Draft) -> str:
     return "\n".join(lines) + "\n"
 
 
-def verified(graph, draft: Draft, rules: list[str], display: str) -> str:
+def verified(graph, draft: Draft, rules: list[str], display: str, filename: str | None = None) -> str:
     """The rendered text, compiled over the rule base; any diagnostic is a usage error."""
     from eidos.authoring.layered import diagnostics_for
     from eidos.errors import RulesError
 
     text = render(graph, draft)
-    found = diagnostics_for(text, f"{draft.name}.eidos", rules, display)
+    found = diagnostics_for(text, filename or f"{draft.name}.eidos", rules, display)
     if found:
         raise RulesError(found) if any(d.is_error for d in found) else UsageError(
             "the new file would draw lint warnings:\n" + "\n".join(d.render() for d in found),

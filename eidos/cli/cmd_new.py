@@ -48,6 +48,7 @@ def run(args) -> int:
     import os
 
     from eidos.authoring import new
+    from eidos.authoring.layered import relative_name
     from eidos.authoring.prompt import Prompter
     from eidos.errors import UsageError
     from eidos.io.output import emit
@@ -63,8 +64,10 @@ def run(args) -> int:
         if given:
             raise UsageError(f"--{given[0]} without --name: pass --name to build from flags, "
                              "or no flags to be asked")
-        draft = new.draft_from_prompts(graph, args.kind, Prompter())
+        draft = new.draft_from_prompts(graph, args.kind, Prompter(), args.out if args.force else None)
     display = args.out if args.out not in (None, "-") else f"{draft.name}.eidos"
-    text = new.verified(graph, draft, list(args.rules or []), display)
+    rules = list(args.rules or [])
+    text = new.verified(graph, draft, rules, display,
+                        relative_name(args.out, rules, f"{draft.name}.eidos"))
     emit(text, args.out)
     return 0

@@ -190,6 +190,15 @@ def test_bad_invocations_exit_2(args, message):
     assert result.stdout == ""
 
 
+def test_regenerating_on_top_of_itself_is_refused(tmp_path):
+    emit(tmp_path, H100, "h100-known-good")
+    pins = tmp_path / "pins"
+    result = run_eidos("recipe", "--rules", str(pins), "--snapshot", str(H100), "--emit-overlay",
+                       "h100-known-good", "--out", str(pins / "h100-known-good.eidos"))
+    assert result.returncode == 2 and "cannot be taken on top of itself" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_output_is_deterministic(tmp_path):
     first = ok(run_eidos("recipe", "--snapshot", str(GB200), "--emit-overlay", "p"))
     assert first == ok(run_eidos("recipe", "--snapshot", str(GB200), "--emit-overlay", "p"))

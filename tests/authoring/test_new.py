@@ -200,3 +200,23 @@ def test_prompter_reasks_and_maps_numbers():
     stuck = Prompter(read=lambda: "nope", out=io.StringIO())
     with pytest.raises(UsageError, match="no acceptable answer"):
         stuck.ask("q", check=check)
+
+
+def test_force_over_a_file_in_a_rules_layer_replaces_it(tmp_path):
+    """--force on a file inside a --rules directory: the new text replaces the old one in
+    the layered compile (no duplicate-name error against the file it overwrites)."""
+    layer = tmp_path / "mine"
+    layer.mkdir()
+    out = layer / "c.eidos"
+    args = ["new", "check", "--rules", str(layer), "--name", "c", "--when", "always",
+            "--require", "k:exists K8s.server.version", "--out", str(out)]
+    ok(run_eidos(*args))
+    # the name now exists in the layer: a second file with it is refused ...
+    refused(run_eidos(*args[:-1], str(layer / "d.eidos")), "a check of that name already exists")
+    # ... but rewriting the same file with --force is not a duplicate
+    ok(run_eidos(*args, "--force", "--doc", "regenerated"))
+    assert out.read_text().startswith('check c {\n  doc "regenerated"')
+    args[args.index("c")] = "c2"
+    ok(run_eidos(*args, "--force"))
+    assert out.read_text().startswith("check c2 {")
+    lint_strict(layer)
