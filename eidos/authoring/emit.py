@@ -26,6 +26,8 @@ from __future__ import annotations
 import attrs
 
 from eidos.authoring import text as t
+from eidos.authoring.layered import declares
+from eidos.errors import UsageError
 from eidos.importers import quoting
 from eidos.lang.versions import Version, VersionError
 
@@ -74,21 +76,13 @@ def build(graph, recipe, snapshot, *, name: str, source: str, replacing: str | N
     from eidos.validate.hostos import HostView
 
     if not quoting.is_name(name):
-        from eidos.errors import UsageError
-
         raise UsageError(f"--emit-overlay {name!r}: not a valid overlay name",
                          hint="letters, digits, '_' and inner '-', starting with a letter (e.g. h100-known-good)")
-    from eidos.authoring.new import _same_file
-
-    if name in graph.overlays and not _same_file(graph.overlays[name].span.file, replacing):
-        from eidos.errors import UsageError
-
+    if name in graph.overlays and not declares(replacing, "overlay", name):
         raise UsageError(f"--emit-overlay {name}: an overlay of that name already exists "
                          f"({graph.overlays[name].span.file}:{graph.overlays[name].span.line})",
                          hint="choose another name")
     if name in recipe.overlays:
-        from eidos.errors import UsageError
-
         raise UsageError(f"--emit-overlay {name}: the recipe already applies an overlay {name} "
                          f"({graph.overlays[name].span.file}); a pin cannot be taken on top of itself",
                          hint="regenerate it without the --rules directory that holds it")
@@ -216,7 +210,6 @@ def run_from_args(args) -> int:
     from eidos.authoring.layered import relative_name
     from eidos.cli import facts as fact_flags
     from eidos.cli.render import print_diagnostics
-    from eidos.errors import UsageError
     from eidos.io.output import emit as write
     from eidos.snapshot.io import load_snapshot
 

@@ -9,6 +9,7 @@ temporary path replaced by the name the user will see.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,25 @@ def _shown(d: Diagnostic, marker: str, display: str) -> Diagnostic:
         span=d.span._replace(file=str(d.span.file).replace(marker, display)),
         notes=tuple(n.replace(marker, display) for n in d.notes),
     )
+
+
+def declares(path: str | None, kind: str, name: str) -> bool:
+    """Does the file ``path`` (about to be overwritten with --force) declare ``kind name``?
+
+    Read from the file itself, not from the graph's spans: a cached graph compiled from an
+    identical directory elsewhere carries that directory's paths."""
+    if path in (None, "-") or not os.path.isfile(path):
+        return False
+    from eidos.lang.diagnostics import Reporter, SourceFile
+    from eidos.lang.parser import parse_module
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    module = parse_module(SourceFile(str(path), text), Reporter())
+    wanted = {"overlay": "OverlayDecl", "check": "CheckDecl"}[kind]
+    return any(type(d).__name__ == wanted and d.name.value == name for d in module.decls)
 
 
 def relative_name(out: str | None, rules: list[str], default: str) -> str:

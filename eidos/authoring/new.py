@@ -14,6 +14,7 @@ from __future__ import annotations
 import attrs
 
 from eidos.authoring import text as t
+from eidos.authoring.layered import declares
 from eidos.errors import UsageError
 from eidos.importers import quoting
 from eidos.lang.diagnostics import did_you_mean
@@ -55,12 +56,6 @@ def _no_control(what: str, text: str) -> str:
     return text
 
 
-def _same_file(a: str, b: str | None) -> bool:
-    import os
-
-    return b not in (None, "-") and os.path.realpath(str(a)) == os.path.realpath(str(b))
-
-
 def check_name(graph, kind: str, name: str, replacing: str | None = None) -> str:
     """A valid, unused name; one declared in ``replacing`` (the file being overwritten
     with --force) is free again."""
@@ -68,7 +63,7 @@ def check_name(graph, kind: str, name: str, replacing: str | None = None) -> str
         raise UsageError(f"--name {name!r}: not a valid {kind} name",
                          hint="letters, digits, '_' and inner '-', starting with a letter (e.g. h100-large)")
     table = graph.overlays if kind == "overlay" else graph.checks
-    if name in table and not _same_file(table[name].span.file, replacing):
+    if name in table and not declares(replacing, kind, name):
         span = table[name].span
         raise UsageError(f"--name {name}: {'an' if kind == 'overlay' else 'a'} {kind} of that name already exists ({span.file}:{span.line})",
                          hint="choose another name")

@@ -58,7 +58,7 @@ def test_h100_pins_what_the_snapshot_shows(tmp_path):
     assert '  require os-id: OS.host.ID == "ubuntu"\n' in text
     assert "  require os-version: OS.host.VERSION_ID == 22.04\n" in text
     assert '  require kernel: OS.sysctl["/proc/sys/kernel/osrelease"] == "6.8.0-1024-aws"\n' in text
-    block = re.search(r"  component gpu-operator \{\n(.*?)\n  \}", text, re.S).group(1)
+    block = re.search(r"  component gpu-operator \{\n(.*?)\n  \}", text, re.DOTALL).group(1)
     assert '    version "v25.3.0"' in block
     assert '    set driver.version = "570.133.20"' in block
     # every pinned value names the snapshot and the measurement path it came from
@@ -75,7 +75,7 @@ def test_h100_pins_what_the_snapshot_shows(tmp_path):
 
 
 def test_h100_overlay_is_lint_clean_and_applies(tmp_path):
-    text, stderr = emit(tmp_path, H100, "h100-known-good")
+    _, stderr = emit(tmp_path, H100, "h100-known-good")
     assert "warning" not in stderr
     lint = run_eidos("lint", "--strict", str(tmp_path / "pins"))
     assert lint.returncode == 0, lint.stdout + lint.stderr
@@ -116,7 +116,7 @@ def test_gb200_training_extends_the_most_specific_overlay(tmp_path):
     assert "  replace os-version: OS.host.VERSION_ID == 22.04\n" in text
     assert '  replace kernel: OS.sysctl["/proc/sys/kernel/osrelease"] == "6.8.0-1028-aws"\n' in text
     assert "require " not in text
-    block = re.search(r"  component gpu-operator \{\n(.*?)\n  \}", text, re.S).group(1)
+    block = re.search(r"  component gpu-operator \{\n(.*?)\n  \}", text, re.DOTALL).group(1)
     assert '    version "v25.3.3"' in block and '    set driver.version = "580.82.07"' in block
     # the parent tests every fact of the query: the pin applies exactly where it does, said once
     assert "W501" in stderr and "applies exactly where it does" in stderr
@@ -142,7 +142,7 @@ def test_helm_release_records_pin_by_release_and_chart_name(tmp_path):
     text, _ = emit(tmp_path, AICR, "aicr-pin")
     # aicr-mock-training.yaml l.34, l.46: cert-manager.version v1.17.2; the prometheus component
     # is released as kube-prometheus-stack (82.8.0)
-    assert '# pinned from "%s": K8s.helm["kube-prometheus-stack.version"] = "82.8.0"' % AICR in text
+    assert f'# pinned from "{AICR}": K8s.helm["kube-prometheus-stack.version"] = "82.8.0"' in text
     assert re.search(r'component prometheus \{\n.*\n    version "82.8.0"', text)
     assert re.search(r'component cert-manager \{\n.*\n    version "v1.17.2"', text)
     # what it lacks is said, not invented

@@ -3,6 +3,8 @@ as exactly what went in."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,7 +33,7 @@ def test_comment_stays_on_one_line():
 class _Graph:
     """Just enough of a graph for render(): no parent chain."""
 
-    overlays: dict = {}
+    overlays: ClassVar[dict] = {}
 
 
 def _parse(text):
