@@ -20,6 +20,9 @@ def register(subparsers, argv) -> None:
     p.add_argument("--strict", action="store_true",
                    help="exit 1 (and write nothing) when no applied overlay is specific to a given "
                    "fact value (the recipe falls back to a more generic one; see docs/matrix.md)")
+    p.add_argument("--emit-overlay", metavar="NAME",
+                   help="with --snapshot: write an .eidos overlay NAME that pins what the snapshot shows "
+                   "(component versions, driver, kernel, OS, Kubernetes) on top of this recipe, instead of the recipe")
     p.set_defaults(run=run)
 
 
@@ -30,6 +33,10 @@ def run(args) -> int:
 
     from eidos.cli.fallback import check_specific
 
+    if args.emit_overlay is not None:
+        from eidos.authoring.emit import run_from_args
+
+        return run_from_args(args)
     graph, recipe = fact_flags.resolve_from_args(args, explain=args.explain)
     check_specific(graph, recipe, strict=args.strict)
     doc = engine.recipe_document(recipe, explain=args.explain)

@@ -108,9 +108,10 @@ def _load_graph(rules, *, use_cache: bool):
     return graph
 
 
-def snapshot_facts(args: argparse.Namespace, graph, given: tuple[str, ...] = ()) -> tuple[dict, dict]:
+def snapshot_facts(args: argparse.Namespace, graph, given: tuple[str, ...] = (), snapshot=None) -> tuple[dict, dict]:
     """Facts inferred from ``--snapshot`` (empty when none was given); a fact neither
-    inferred nor ``given`` by a flag is reported on stderr with why (inference notices)."""
+    inferred nor ``given`` by a flag is reported on stderr with why (inference notices).
+    A caller that already loaded the snapshot passes it (``-`` can be read only once)."""
     source = getattr(args, "snapshot", None)
     if not source:
         return {}, {}
@@ -118,7 +119,8 @@ def snapshot_facts(args: argparse.Namespace, graph, given: tuple[str, ...] = ())
     from eidos.engine.inference import infer_facts, notices
     from eidos.snapshot.io import load_snapshot
 
-    snapshot = load_snapshot(source)
+    if snapshot is None:
+        snapshot = load_snapshot(source)
 
     def lookup(operand):
         return snapshot.lookup(operand.segments)
@@ -129,13 +131,13 @@ def snapshot_facts(args: argparse.Namespace, graph, given: tuple[str, ...] = ())
     return facts, sources
 
 
-def resolve_from_args(args: argparse.Namespace, *, explain: bool = False):
+def resolve_from_args(args: argparse.Namespace, *, explain: bool = False, snapshot=None):
     """(graph, recipe) for the facts given on the command line and/or inferred from a snapshot."""
     from eidos import engine
 
     graph = load_graph_from_args(args)
     flag_facts, flag_sources = facts_from_args(args, graph)
-    facts, sources = snapshot_facts(args, graph, given=tuple(flag_facts))
+    facts, sources = snapshot_facts(args, graph, given=tuple(flag_facts), snapshot=snapshot)
     for name, value in flag_facts.items():
         if name in sources and facts.get(name) != value:
             flag_sources[name]["overrides"] = sources[name]

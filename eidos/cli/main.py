@@ -36,6 +36,7 @@ COMMANDS = {
     "fmt": "eidos.cli.cmd_fmt",
     "rules": "eidos.cli.cmd_rules",
     "drift": "eidos.cli.cmd_drift",
+    "new": "eidos.cli.cmd_new",
 }
 
 

@@ -36,7 +36,8 @@ def _literal(version: str) -> str:
     return version.lstrip("vV") if is_version(version) else '"' + version.replace('"', '\\"') + '"'
 
 
-def _path(component, snapshot) -> str:
+def _source(component, snapshot) -> tuple[str, tuple]:
+    """The path (as rule text and as lookup segments) the deployed version is read from."""
     helm = snapshot.lookup(("K8s", "helm"))
     if isinstance(helm, dict):
         # eidos' own collector keys a release name used in several namespaces as
@@ -45,7 +46,7 @@ def _path(component, snapshot) -> str:
         names = [n for n in (component.name, component.chart) if n]
         for key in dict.fromkeys(names + [f"{ns}/{n}" for n in names]):
             if key and f"{key}.version" in helm:
-                return f'K8s.helm["{key}.version"]'
+                return f'K8s.helm["{key}.version"]', ("K8s", "helm", f"{key}.version")
     chart = component.chart or component.name
     images = snapshot.lookup(("K8s", "image"))
     if chart in IMAGE_CARRIES_CHART_VERSION and isinstance(images, dict):
@@ -54,8 +55,23 @@ def _path(component, snapshot) -> str:
         # say which one is deployed, so it is not used
         for key in sorted(images):
             if (key == chart or key.endswith("/" + chart)) and isinstance(images[key], str):
-                return f'K8s.image["{key}"]'
-    return f'K8s.helm["{component.name}.version"]'
+                return f'K8s.image["{key}"]', ("K8s", "image", key)
+    return f'K8s.helm["{component.name}.version"]', ("K8s", "helm", f"{component.name}.version")
+
+
+def _path(component, snapshot) -> str:
+    return _source(component, snapshot)[0]
+
+
+def deployed_version(component, snapshot) -> tuple[str, str] | None:
+    """``(path, version)`` the snapshot shows deployed for ``component``, or None.
+
+    The same source the ``component:<name>`` rules read, so an overlay pinned from a
+    snapshot (``eidos recipe --emit-overlay``) and a later verdict never disagree.
+    """
+    path, segments = _source(component, snapshot)
+    value = snapshot.lookup(segments)
+    return (path, value) if isinstance(value, str) else None
 
 
 @lru_cache(maxsize=1024)
