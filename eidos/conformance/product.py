@@ -159,7 +159,7 @@ def evidence_document(result: ConformanceResult, r: RequirementResult, when: dt.
         "",
         v.reason,
     ]
-    if v.remedy and not r.claimed:
+    if v.remedy and not r.claimed and v.remedy not in v.reason:
         lines += ["", f"**Remedy:** {v.remedy}"]
     if not r.outcomes:
         lines += ["", "## Checks", "", "eidos has no check for this requirement; nothing was run."]
