@@ -92,6 +92,9 @@ def run_check(cid: str, ctx) -> Outcome:
     except EnvironmentFailure as err:
         out = Outcome(cid, "error", f"could not run: {err.message}",
                       remedy="check the API server is reachable and the credentials may read it")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        # an object or answer not shaped as the API documents it: the check cannot judge it
+        out = Outcome(cid, "error", f"could not judge the cluster's answer ({type(err).__name__}: {err})")
     return attrs.evolve(out, check=cid, what=out.what or c.what)
 
 
@@ -280,7 +283,7 @@ def gpu_custom_metrics(ctx) -> Outcome:
             lines.append(f"APIService v1beta1.{api}: not Available")
             continue
         served = ctx.probe.served(f"{api}/v1beta1") or ()
-        gpu = [m for m in served if re.search(r"gpu|dcgm", m, re.I)]
+        gpu = [m for m in served if re.search(r"gpu|dcgm", m, re.IGNORECASE)]
         lines.append(f"APIService v1beta1.{api}: Available; {len(served)} metric(s), GPU: {', '.join(gpu[:8]) or 'none'}")
         metrics += [f"{api}: {m}" for m in gpu]
     if metrics:
@@ -332,7 +335,7 @@ def dcgm_metrics(ctx) -> Outcome:
     port = _port(svc, ("gpu-metrics", "metrics"), DCGM_PORT)
     path = f"/api/v1/namespaces/{ns}/services/{name}:{port}/proxy/metrics"
     text = ctx.probe.cluster.request("GET", path, text=True)
-    present = {m for m in DCGM_REQUIRED + DCGM_OPTIONAL if re.search(rf"^{m}[{{ ]", text, re.M)}
+    present = {m for m in DCGM_REQUIRED + DCGM_OPTIONAL if re.search(rf"^{m}[{{ ]", text, re.MULTILINE)}
     sample = tuple(line for line in text.splitlines() if line.split("{")[0].split(" ")[0] in present)[:12]
     missing = [m for m in DCGM_REQUIRED if m not in present]
     what = f"GET {path}"

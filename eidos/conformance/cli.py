@@ -17,7 +17,7 @@ import shutil
 import sys
 
 from eidos.cli import console
-from eidos.errors import UsageError
+from eidos.errors import EidosError, UsageError
 
 
 def _run_id(text: str) -> str:
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     if flag_version and result.server_version:
         try:
             served = reqs.version_from_server({"gitVersion": result.server_version})
-        except Exception:
+        except EidosError:
             served = None
         if served and served != flag_version:
             console.warning(f"testing the Kubernetes {flag_version} requirements on a {result.server_version} cluster")

@@ -8,6 +8,7 @@ An API failure other than 404 is raised as :class:`~eidos.snapshot.cluster.Clust
 
 from __future__ import annotations
 
+from eidos.errors import EidosError
 from eidos.snapshot.cluster import NotFound
 
 
@@ -20,7 +21,7 @@ class Probe:
         if key not in self._cache:
             try:
                 self._cache[key] = ("ok", fn())
-            except Exception as err:  # cached too: the same failure is reported by every check
+            except EidosError as err:  # cached too: the same failure is reported by every check
                 self._cache[key] = ("err", err)
         kind, value = self._cache[key]
         if kind == "err":

@@ -51,15 +51,15 @@ def evidence_time(flag: str | None, env=None) -> dt.datetime:
         except ValueError:
             raise UsageError(f"--evidence-time {flag!r}: expected an RFC 3339 time, e.g. 2026-11-30T12:00:00Z") from None
         if t.tzinfo is None:
-            t = t.replace(tzinfo=dt.timezone.utc)
+            t = t.replace(tzinfo=dt.UTC)
     elif env.get("SOURCE_DATE_EPOCH"):
         try:
-            t = dt.datetime.fromtimestamp(int(env["SOURCE_DATE_EPOCH"]), dt.timezone.utc)
+            t = dt.datetime.fromtimestamp(int(env["SOURCE_DATE_EPOCH"]), dt.UTC)
         except (ValueError, OverflowError, OSError):
             raise UsageError(f"SOURCE_DATE_EPOCH={env['SOURCE_DATE_EPOCH']!r}: expected whole seconds since 1970") from None
     else:
-        t = dt.datetime.now(dt.timezone.utc)
-    return t.astimezone(dt.timezone.utc).replace(microsecond=0)
+        t = dt.datetime.now(dt.UTC)
+    return t.astimezone(dt.UTC).replace(microsecond=0)
 
 
 def load_metadata(path: str | None, flags: dict) -> dict:
@@ -144,10 +144,10 @@ def evidence_document(result: ConformanceResult, r: RequirementResult, when: dt.
     lines = [
         f"# {req.id} ({req.level})",
         "",
-        f"- **Requirement:** `{req.id}` in `{req.category}`, level {req.level}, from "
-        f"cncf/k8s-ai-conformance `docs/{result.requirement_set.name}`",
-        f"- **Result:** {v.status.upper()}; PRODUCT.yaml status: "
-        + ("`Implemented`" if r.claimed else "`\"\"` (not claimed)"),
+        (f"- **Requirement:** `{req.id}` in `{req.category}`, level {req.level}, from "
+         f"cncf/k8s-ai-conformance `docs/{result.requirement_set.name}`"),
+        (f"- **Result:** {v.status.upper()}; PRODUCT.yaml status: "
+         + ("`Implemented`" if r.claimed else "`\"\"` (not claimed)")),
         f"- **Tested:** {_iso(when)} by eidos {__version__} (`eidos validate --conformance ai`)",
         f"- **Cluster:** Kubernetes {result.server_version or 'version unknown'} ({result.cluster})",
         "",

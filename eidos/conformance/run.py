@@ -25,6 +25,7 @@ from eidos.conformance import requirements as reqs
 from eidos.conformance.checks import CHECKS, Outcome, run_check
 from eidos.conformance.probe import Probe
 from eidos.conformance.workload import DraOptions, DraRun, run_dra
+from eidos.errors import EnvironmentFailure
 from eidos.validate.verdicts import NodeResult, Report, Verdict
 
 
@@ -84,7 +85,7 @@ class Context:
                           Outcome("dra-isolation", "skip", why, what=what))
         try:
             cls, _ = gpu_device_class(self.probe)
-        except Exception as err:  # an API failure reading DeviceClasses: the run cannot start
+        except EnvironmentFailure as err:  # an API failure reading DeviceClasses: the run cannot start
             why = f"could not run: {getattr(err, 'message', err)}"
             return DraRun(Outcome("dra-claim-pod", "error", why, what=what),
                           Outcome("dra-isolation", "error", why, what=what))
@@ -138,7 +139,7 @@ def run_conformance(cluster, opts: RunOptions, *, warn: Callable[[str], None] | 
     probe = Probe(cluster)
     try:
         git_version = str(probe.server_version().get("gitVersion") or "")
-    except Exception:  # the version was given with --k8s-version; a later check reports the API failure
+    except EnvironmentFailure:  # the version was given with --k8s-version; a later check reports the API failure
         git_version = ""
     ctx = Context(probe, opts, warn)
     done: dict[str, Outcome] = {}

@@ -29,7 +29,7 @@ from eidos.snapshot.agent import INTERRUPT_SIGNALS, MANAGED_BY, MANAGED_BY_LABEL
 DEFAULT_IMAGE = "busybox:1.37"  # the image the predecessor's isolation pod used (ref-aicr §3.8)
 SCRIPT = ("n=0; for d in /dev/nvidia[0-9]*; do [ -e \"$d\" ] && echo \"device: $d\" && n=$((n+1)); done; "
           "echo \"eidos-gpu-devices: $n\"")
-DEVICES = re.compile(r"^eidos-gpu-devices: (\d+)\s*$", re.M)
+DEVICES = re.compile(r"^eidos-gpu-devices: (\d+)\s*$", re.MULTILINE)
 CLAIM_POD, ISOLATION_POD, CLAIM = "dra-gpu", "no-claim", "gpu"
 
 

@@ -432,6 +432,11 @@ class Cluster:
         api, suffix, namespaced = table[kind]
         return getattr(api, f"{verb}_{suffix}"), namespaced
 
+    @staticmethod
+    def _items(listing: Any) -> list[dict]:
+        items = listing.get("items") if isinstance(listing, dict) else None
+        return [i for i in items or [] if isinstance(i, dict)]
+
     # ---- raw paths (eidos validate --conformance: discovery, any group's objects) --------
 
     def request(self, method: str, path: str, body: dict | None = None,
@@ -459,11 +464,6 @@ class Cluster:
         if not text:
             return self._call(what, send)
         return self._call(what, lambda **kw: _TextResponse(send()))
-
-    @staticmethod
-    def _items(listing: Any) -> list[dict]:
-        items = listing.get("items") if isinstance(listing, dict) else None
-        return [i for i in items or [] if isinstance(i, dict)]
 
 
 class _TextResponse:

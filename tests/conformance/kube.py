@@ -17,7 +17,6 @@ import threading
 import time
 
 import pytest
-
 from kmock._internal import parsing as kmock_parsing
 
 from tests.snapshot import snaphelpers
@@ -244,11 +243,8 @@ class FakeKubelet:
             for (ns, name), body in self.kube.live("v1/namespaces").items():
                 if name.startswith("eidos-conformance-"):
                     self.namespaces.add(name)
-            try:
-                for key, body in self.kube.live("resource.k8s.io/v1/resourceclaims").items():
-                    self.claims[key] = body
-            except Exception:
-                pass
+            for key, body in self.kube.live("resource.k8s.io/v1/resourceclaims").items():
+                self.claims[key] = body
             for (ns, name), body in self.kube.live("v1/pods").items():
                 if not str(ns).startswith("eidos-conformance-") or (body.get("status") or {}).get("phase"):
                     continue

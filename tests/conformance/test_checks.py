@@ -146,3 +146,10 @@ def test_pod_that_never_finishes_fails_and_cleans_up():
     assert run.claim.status == "fail" and "did not finish within" in run.claim.reason
     assert run.isolation.status == "skip"
     assert ("delete", "Namespace", ns) in c.calls
+
+
+def test_malformed_answer_is_an_error_not_a_crash():
+    svc = {"metadata": {"name": "nvidia-dcgm-exporter", "namespace": "gpu-operator"},
+           "spec": {"ports": [{"name": "gpu-metrics", "port": None}]}}
+    out = run_check("dcgm-metrics", _ctx(Scripted({"/api/v1/services": _items(svc)})))
+    assert out.status == "error" and "could not judge" in out.reason

@@ -85,8 +85,8 @@ def test_snake_case_metadata_is_accepted_and_repo_url_is_optional(tmp_path):
     ("vendorName", 7, "Metadata field vendorName is not a string"),
     ("description", "[Description]", "Metadata field description has placeholder value: [Description]"),
     ("k8sConformanceUrl", "https://example.com/v1.35/x",
-     "Invalid k8sConformanceUrl format: https://example.com/v1.35/x. Expected format: "
-     "https://github.com/cncf/k8s-conformance/tree/master/v{version}/{product}"),
+     ("Invalid k8sConformanceUrl format: https://example.com/v1.35/x. Expected format: "
+      "https://github.com/cncf/k8s-conformance/tree/master/v{version}/{product}")),
 ])
 def test_metadata_rules(tmp_path, field, value, message):
     doc = _complete()
