@@ -99,12 +99,10 @@ def run(args: argparse.Namespace) -> int:
         opts = RunOptions(version=version, version_source=source, workloads=args.workloads,
                           image=args.probe_image, timeout=args.pod_timeout, cleanup=args.cleanup,
                           **({"run_id": args.run_id} if args.run_id else {}))
-        show = console.interactive(sys.stderr)
+        line = agent.Progress()  # one self-overwriting line on a terminal, nothing in CI
 
         def progress(message: str) -> None:
-            if show:
-                sys.stderr.write(f"\r\033[Kconformance {version}: {message[:90]}")
-                sys.stderr.flush()
+            line.update(f"conformance {version}: {message[:90]}")
 
         try:
             with agent.signals_interrupt():
@@ -114,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
             console.error(f"interrupted ({stop.signal_name})")
             return stop.exit_status
         finally:
-            if show:
-                sys.stderr.write("\r\033[K")
+            line.done()
     finally:
         cluster.close()
     if flag_version and result.server_version:
