@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if args.snapshot or args.fabric or args.from_log or args.recipe:
         raise UsageError("--conformance tests the cluster itself; it does not combine with "
                          "--snapshot, --fabric, --from-log or --recipe")
+    if args.only or args.skip:  # a submission covers every requirement of the version
+        raise UsageError("--conformance judges every requirement of the version; --only/--skip do not apply")
     when = evidence_time(args.evidence_time)
     metadata = load_metadata(args.metadata, vars(args)) if args.evidence_dir else {}
     flag_version = reqs.normalize_version(args.k8s_version) if args.k8s_version else None

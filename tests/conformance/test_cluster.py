@@ -228,11 +228,13 @@ def test_bad_invocations_exit_2_before_touching_the_cluster(tmp_path, monkeypatc
         meta = _eidos(server, "--metadata", str(bad_meta), "--evidence-dir", str(tmp_path / "o"))
         combo = _eidos(server, "--snapshot", "x.yaml")
         when = _eidos(server, "--evidence-time", "yesterday")
+        only = _eidos(server, "--only", "dra_support")
     assert unknown.returncode == 2 and "1.33, 1.34, 1.35, 1.36" in unknown.stderr
     assert meta.returncode == 2 and "unknown metadata field 'vendor'" in meta.stderr
     assert combo.returncode == 2 and "--conformance tests the cluster itself" in combo.stderr
     assert when.returncode == 2 and "RFC 3339" in when.stderr
-    for r in (unknown, meta, combo, when):
+    assert only.returncode == 2 and "--only/--skip do not apply" in only.stderr
+    for r in (unknown, meta, combo, when, only):
         assert "Traceback" not in r.stderr
     assert not kubelet.namespaces and not (tmp_path / "o").exists()
 
