@@ -63,6 +63,9 @@ def register(subparsers, argv) -> None:
                         help="tolerations of the test pods (default nvidia.com/gpu:NoSchedule; repeatable)")
     fabric.add_argument("--no-cleanup", dest="cleanup", action="store_false",
                         help="keep the run's namespace for inspection")
+    from eidos.conformance.cli import add_arguments as add_conformance_arguments
+
+    add_conformance_arguments(p)  # --conformance ai and its submission flags (docs/conformance.md)
     p.add_argument("--recipe", "-r", metavar="FILE",
                    help="a recipe document (eidos recipe -o yaml|json); its criteria are the facts")
     add_output_arguments(p, FORMATS, default="table", format_help="report format (default table)",
@@ -107,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
     from eidos.validate.fleet import Selection, expand_sources, validate
     from eidos.validate.reports import render
 
+    if getattr(args, "conformance", None):
+        from eidos.conformance.cli import run as run_conformance
+
+        return run_conformance(args)
     if args.from_log:
         args.fabric = True
     if args.fabric:

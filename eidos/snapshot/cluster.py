@@ -438,6 +438,41 @@ class Cluster:
         items = listing.get("items") if isinstance(listing, dict) else None
         return [i for i in items or [] if isinstance(i, dict)]
 
+    # ---- raw paths (eidos validate --conformance: discovery, any group's objects) --------
+
+    def request(self, method: str, path: str, body: dict | None = None,
+                query: dict | None = None, *, text: bool = False) -> Any:
+        """``method`` on an API path (``/apis/resource.k8s.io/v1``, a service proxy, a
+        namespaced collection of any group), errors translated as :meth:`_call` does;
+        parsed JSON, or the body as text when ``text``. The conformance checks need
+        discovery documents and groups the typed APIs do not cover."""
+        from kubernetes.client.exceptions import ApiException
+
+        what = f"{method} {path}"
+
+        def send(**_ignored):
+            params = self._api.param_serialize(
+                method=method, resource_path=path, query_params=list((query or {}).items()),
+                header_params={"Accept": "text/plain, */*" if text else "application/json",
+                               **({"Content-Type": "application/json"} if body is not None else {})},
+                body=body, auth_settings=["BearerToken"])
+            resp = self._api.call_api(*params, _request_timeout=(min(10.0, self.timeout), self.timeout))
+            resp.read()
+            if not 200 <= resp.status < 300:
+                raise ApiException(http_resp=resp)
+            return resp
+
+        if not text:
+            return self._call(what, send)
+        return self._call(what, lambda **kw: _TextResponse(send()))
+
+
+class _TextResponse:
+    """A response whose body :meth:`Cluster._call` hands back as JSON text of a string."""
+
+    def __init__(self, resp):
+        self.data = json.dumps(resp.data.decode("utf-8", "replace")).encode()
+
 
 def _qual(ns: str | None, name: str) -> str:
     return f"{ns}/{name}" if ns else name
