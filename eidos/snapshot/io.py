@@ -167,8 +167,21 @@ def load_snapshot(source: str, *, cluster_factory: ClusterFactory | None = None)
 
 
 def parse_snapshot(text: str, name: str = "<input>") -> Snapshot:
-    """Parse YAML or JSON text into a Snapshot, or raise InputError naming the location."""
-    if text.lstrip().startswith("{"):
+    """Parse YAML or JSON text into a Snapshot, or raise InputError naming the location.
+
+    A well-formed document is read by :mod:`eidos.snapshot.fastload` (the same values, ~30x
+    faster for YAML); anything it is not certain about, errors included, takes the careful
+    path below, so messages and locations are unchanged."""
+    from eidos.snapshot import fastload
+
+    is_json = text.lstrip().startswith("{")
+    fast = fastload.load_json(text, MAX_VALUES) if is_json else fastload.load_yaml(text, MAX_VALUES)
+    if fast is not None:
+        try:
+            return _validated(fast, name, {}, trusted=True)
+        except InputError:
+            pass  # the careful path below raises it again, with line numbers for YAML
+    if is_json:
         return _validated(_load_json(text, name), name, {})
     # The fast C parser first; line numbers cost a slower parse, paid only when the
     # document parses but its shape is wrong and the error message needs them.
@@ -182,9 +195,9 @@ def parse_snapshot(text: str, name: str = "<input>") -> Snapshot:
         return _validated(doc, name, lines)
 
 
-def _validated(doc: Any, name: str, lines: dict) -> Snapshot:
+def _validated(doc: Any, name: str, lines: dict, *, trusted: bool = False) -> Snapshot:
     try:
-        return _Validator(name, lines).snapshot(doc)
+        return _Validator(name, lines, trusted=trusted).snapshot(doc)
     except RecursionError:
         raise InputError(f"{name}: document nested too deeply") from None
 
@@ -232,9 +245,11 @@ def _count(doc: Any, limit: int) -> int:
 class _Validator:
     """Checks document shape and reports ``file:line: path: problem``."""
 
-    def __init__(self, name: str, lines: dict):
+    def __init__(self, name: str, lines: dict, *, trusted: bool = False):
         self.name = name
         self.lines = lines or {}
+        # values already checked (string keys, plain finite scalars) by the fast reader's walk
+        self.trusted = trusted
 
     def fail(self, path: tuple, problem: str):
         line = None
@@ -363,6 +378,8 @@ class _Validator:
         }
 
     def value(self, v, path):
+        if self.trusted:
+            return
         if isinstance(v, dict):
             for k, item in v.items():
                 if not isinstance(k, str):
