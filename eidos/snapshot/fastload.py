@@ -172,6 +172,10 @@ def _depth_bound(text: str) -> int:
     return text.count("[") + text.count("{") + 2 * (prefix + 2)
 
 
+def _first(pair):
+    return pair[0]
+
+
 def _yaml_plain(node, max_values: int) -> Any:
     """Composed nodes -> plain values (as :func:`eidos.io.yamlio._plain` gives them), iteratively.
 
@@ -198,8 +202,7 @@ def _yaml_plain(node, max_values: int) -> Any:
                 raise _Unsure("tag")
             into[at] = n.value
         elif tag == _MAP:
-            out: dict = {}
-            into[at] = out
+            pairs = []
             for k, v in n.value:
                 if k.tag == _PLAIN:
                     key = scalar_value(k.value)
@@ -209,6 +212,11 @@ def _yaml_plain(node, max_values: int) -> Any:
                     key = k.value
                 else:
                     raise _Unsure("key")
+                pairs.append((key, v))
+            pairs.sort(key=_first)  # canonical order (keys sorted), as the snapshot model keeps it
+            out: dict = {}
+            into[at] = out
+            for key, v in pairs:
                 if key in out or key == "<<":
                     raise _Unsure("duplicate or merge key")
                 out[key] = None
@@ -224,7 +232,10 @@ def _yaml_plain(node, max_values: int) -> Any:
 
 
 def load_yaml(text: str, max_values: int) -> Any:
-    """Plain values of a YAML snapshot document, or ``None``: use the careful reader."""
+    """Plain values of a YAML snapshot document, or ``None``: use the careful reader.
+
+    Mapping keys come out sorted (canonical order), so the snapshot built from them needs
+    no second, sorting copy."""
     if len(text) > limits.MAX_TEXT_CHARS or "&" in text and "*" in text:
         # anchors with aliases (a text without both cannot compose a shared node): ruamel's
         # expansion and its alias-bomb accounting stay with the careful path
@@ -255,27 +266,39 @@ def _reject_constant(name: str):
     raise _Unsure(name)
 
 
-def _json_checked(doc: Any, max_values: int) -> bool:
-    """Depth, count, types and finite floats, as the careful JSON path checks them."""
+def _json_walk(doc: Any, max_values: int) -> int:
+    """Depth, count, types and finite floats, as the careful JSON path checks them: -1 when
+    refused, else 1 when every mapping's keys are already in canonical (sorted) order, 0 not."""
     budget = max_values
+    canonical = 1
     stack = [(doc, 0)]
     while stack:
         v, depth = stack.pop()
         budget -= 1
         if budget < 0 or depth >= _MAX_DEPTH:
-            return False
+            return -1
         t = type(v)
         if t is dict:
+            if canonical:
+                keys = list(v)
+                if keys != sorted(keys):
+                    canonical = 0
             stack.extend((x, depth + 1) for x in v.values())
         elif t is list:
             stack.extend((x, depth + 1) for x in v)
         elif t is float and not math.isfinite(v):
-            return False
-    return True
+            return -1
+    return canonical
 
 
 def load_json(text: str, max_values: int) -> Any:
-    """Plain values of a JSON snapshot document, or ``None``: use the careful reader.
+    """Plain values of a JSON snapshot document, or ``None``: use the careful reader."""
+    loaded = load_json_checked(text, max_values)
+    return None if loaded is None else loaded[0]
+
+
+def load_json_checked(text: str, max_values: int) -> tuple[Any, bool] | None:
+    """(values, keys already in canonical order) of a JSON document, or ``None``.
 
     The stdlib C decoder guards its own recursion (``RecursionError``, not a C stack
     overflow), so unlike YAML no bound is needed before it runs."""
@@ -284,6 +307,7 @@ def load_json(text: str, max_values: int) -> Any:
     try:
         with gc_paused():
             doc = json.loads(text, object_pairs_hook=_unique, parse_constant=_reject_constant)
-            return doc if _json_checked(doc, max_values) else None
+            verdict = _json_walk(doc, max_values)
     except (_Unsure, ValueError, RecursionError):
         return None
+    return None if verdict < 0 else (doc, bool(verdict))

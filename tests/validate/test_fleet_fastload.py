@@ -27,6 +27,12 @@ SNAPSHOTS = sorted((FIXTURES / "snapshots").glob("*.yaml"))
 MAX = snap_io.MAX_VALUES
 
 
+def _same(a, b) -> bool:
+    """Equal values of equal types (``==`` says 1 == 1.0 == True); key order aside (the fast
+    reader gives canonical order, the careful one document order; the model sorts both)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
 def _careful_yaml(text: str):
     try:
         return yamlio.load(text, "t", max_values=MAX)
@@ -62,9 +68,26 @@ def test_parse_snapshot_gives_the_careful_snapshot(path: Path, monkeypatch):
     as_json = snap_io.dumps(fast, "json")
     fast_from_json = snap_io.parse_snapshot(as_json, "t")
     monkeypatch.setattr(fastload, "load_yaml", lambda text, n: None)
-    monkeypatch.setattr(fastload, "load_json", lambda text, n: None)
-    assert fast == snap_io.parse_snapshot(text, "t")
+    monkeypatch.setattr(fastload, "load_json_checked", lambda text, n: None)
+    careful = snap_io.parse_snapshot(text, "t")
+    assert fast == careful
     assert fast_from_json == snap_io.parse_snapshot(as_json, "t") == fast
+    # and the same bytes when written again: key order included, not just equality
+    for fmt in ("yaml", "json"):
+        assert snap_io.dumps(fast, fmt) == snap_io.dumps(careful, fmt) == snap_io.dumps(fast_from_json, fmt)
+
+
+def test_unsorted_json_is_still_written_in_canonical_order():
+    doc = {"measurements": [{"type": "OS", "subtypes": [{"subtype": "s", "data": {"b": 1, "a": {"y": 2, "x": 3}}}]}]}
+    text = json.dumps(doc)
+    loaded = fastload.load_json_checked(text, MAX)
+    assert loaded is not None and loaded[1] is False  # not canonical: the model sorts it
+    snap = snap_io.parse_snapshot(text, "t")
+    assert list(snap.measurements[0].subtypes[0].data) == ["a", "b"]
+    assert list(snap.measurements[0].subtypes[0].data["a"]) == ["x", "y"]
+    assert fastload.load_json_checked(json.dumps(doc, sort_keys=True), MAX)[1] is True
+    # YAML: the fast reader sorts as it builds
+    assert list(fastload.load_yaml("b: 1\na: {y: 2, x: 3}\n", MAX)) == ["a", "b"]
 
 
 # Every plain-scalar form the YAML 1.1 / 1.2 split, ruamel's resolver or Python's converters
@@ -85,7 +108,7 @@ def test_tricky_scalars(scalar):
         careful = _careful_yaml(text)
         fast = fastload.load_yaml(text, MAX)
         if fast is not None:
-            assert careful is not InputError and json.dumps(fast) == json.dumps(careful), (text, fast, careful)
+            assert careful is not InputError and _same(fast, careful), (text, fast, careful)
 
 
 def test_plain_words_and_numbers_are_taken_on_the_fast_path():
@@ -140,7 +163,7 @@ def test_random_scalars_agree_with_ruamel(scalar):
     assume(careful is not InputError)
     fast = fastload.load_yaml(text, MAX)
     if fast is not None:
-        assert json.dumps(fast) == json.dumps(careful), (text, fast, careful)
+        assert _same(fast, careful), (text, fast, careful)
 
 
 _values = st.recursive(
@@ -161,12 +184,12 @@ def test_random_documents_agree(doc):
     careful = _careful_yaml(text)
     fast = fastload.load_yaml(text, MAX)
     if fast is not None:
-        assert careful is not InputError and json.dumps(fast) == json.dumps(careful)
+        assert careful is not InputError and _same(fast, careful)
     as_json = json.dumps(doc)
     careful_json = _careful_json(as_json)
     fast_json = fastload.load_json(as_json, MAX)
     if fast_json is not None:
-        assert careful_json is not InputError and json.dumps(fast_json) == json.dumps(careful_json)
+        assert careful_json is not InputError and _same(fast_json, careful_json)
 
 
 _INSERTS = st.sampled_from(["[", "]", "{", "}", "- ", "? ", ": ", "&a ", "*a", "!x ", "'", '"', "#", "\n",
@@ -184,4 +207,4 @@ def test_mutated_fixture_text_agrees(edits):
     fast = fastload.load_yaml(text, MAX)
     if fast is not None:
         assert careful is not InputError, text
-        assert json.dumps(fast) == json.dumps(careful)
+        assert _same(fast, careful)

@@ -134,3 +134,35 @@ def test_jobs_must_be_positive(capsys):
 
     assert main(["validate", "-s", str(H100), "--service", "eks", "--jobs", "0"]) == 2
     assert "--jobs 0" in capsys.readouterr().err
+
+
+# ---- the indented JSON writer the streamed report uses -------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from eidos.validate.reports import jsontext  # noqa: E402
+from tests.fuzz.fuzzkit import fuzz_settings  # noqa: E402
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text() | st.integers() | st.booleans() | st.none(), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@fuzz_settings(2)
+@given(value=_json_values)
+def test_jsontext_is_json_dumps_indent_2(value):
+    expected = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+    assert jsontext.dumps(value) == expected
+    # nested two levels deep, as a node entry of the report
+    wrapped = json.dumps({"nodes": [value]}, indent=2, ensure_ascii=False, allow_nan=False)
+    assert "    " + jsontext.dumps(value, level=2) in wrapped
+
+
+def test_jsontext_refuses_what_json_refuses():
+    for bad in (float("nan"), [float("inf")], {"a": object()}):
+        with pytest.raises((ValueError, TypeError)):
+            jsontext.dumps(bad)

@@ -52,8 +52,14 @@ class _Reduce:
             from eidos.io import yamlio
             from eidos.validate.reports.document import node_document
 
-            text = yamlio.dump_json(node_document(n))
-            piece = "".join("    " + line for line in text.splitlines(keepends=True)).rstrip("\n")
+            from eidos.validate.reports import jsontext
+
+            doc = node_document(n)
+            try:  # an entry of "nodes": two levels deep in the report document
+                piece = "    " + jsontext.dumps(doc, level=2)
+            except ValueError:
+                yamlio.dump_json(doc)  # raises the located InputError (a value JSON cannot hold)
+                raise
         elif self.fmt == "table" and self.detail:
             from eidos.validate.reports import table
 
