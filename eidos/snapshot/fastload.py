@@ -268,26 +268,38 @@ def _reject_constant(name: str):
 
 def _json_walk(doc: Any, max_values: int) -> int:
     """Depth, count, types and finite floats, as the careful JSON path checks them: -1 when
-    refused, else 1 when every mapping's keys are already in canonical (sorted) order, 0 not."""
-    budget = max_values
+    refused, else 1 when every mapping's keys are already in canonical (sorted) order, 0 not.
+
+    Only containers go on the stack; scalars are checked where they sit (most values are)."""
+    budget = max_values - 1  # the document itself counts, as in io._count
     canonical = 1
+    if type(doc) is not dict and type(doc) is not list:
+        return 1 if type(doc) is not float or math.isfinite(doc) else -1
     stack = [(doc, 0)]
+    pop, push, isfinite = stack.pop, stack.append, math.isfinite
     while stack:
-        v, depth = stack.pop()
-        budget -= 1
-        if budget < 0 or depth >= _MAX_DEPTH:
+        v, depth = pop()
+        if depth >= _MAX_DEPTH:
             return -1
-        t = type(v)
-        if t is dict:
-            if canonical:
+        if type(v) is dict:
+            # subtype data and context sit at depth 5 (doc.measurements[i].subtypes[j].data):
+            # only mappings there and below are sorted by the model, so only they must be
+            if canonical and depth >= 5:
                 keys = list(v)
                 if keys != sorted(keys):
                     canonical = 0
-            stack.extend((x, depth + 1) for x in v.values())
-        elif t is list:
-            stack.extend((x, depth + 1) for x in v)
-        elif t is float and not math.isfinite(v):
+            items = v.values()
+        else:
+            items = v
+        budget -= len(items)
+        if budget < 0:
             return -1
+        for x in items:
+            t = type(x)
+            if t is dict or t is list:
+                push((x, depth + 1))
+            elif t is float and not isfinite(x):
+                return -1
     return canonical
 
 
