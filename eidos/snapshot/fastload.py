@@ -32,6 +32,7 @@ import json
 import math
 import re
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from eidos.io import limits
@@ -41,7 +42,6 @@ _C_SAFE_DEPTH = 1000
 # the careful readers refuse a collection inside MAX_DEPTH others; one less here, so the fast
 # path never accepts a document they would refuse (a borderline one just takes the slow path)
 _MAX_DEPTH = limits.MAX_DEPTH - 1
-_BLOCK_PREFIX = re.compile(r"^[ \t?:-]*", re.M)
 _DECIMAL = re.compile(r"[-+]?[0-9]+\Z")
 _PLAIN_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+|\.[0-9]+(?:[eE][-+][0-9]+)?)\Z")
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -162,14 +162,23 @@ def _yaml_node(text: str):
         loader.dispose()
 
 
-def _depth_bound(text: str) -> int:
-    """An upper bound on the nesting depth libyaml will compose for ``text``.
+def _too_deep_for_c(text: str) -> bool:
+    """Whether the depth libyaml could compose for ``text`` may pass ``_C_SAFE_DEPTH``.
 
-    Flow collections each need an opening ``[``/``{``; a block collection starts at a column
-    where only spaces and block indicators (``-``, ``?``, ``:``) precede it on its line, each
-    nested one at a greater column, plus one indentless sequence per mapping level."""
-    prefix = max((len(m) for m in _BLOCK_PREFIX.findall(text)), default=0)
-    return text.count("[") + text.count("{") + 2 * (prefix + 2)
+    An upper bound on the depth: flow collections each need an opening ``[``/``{``; a block
+    collection starts at a column where only spaces and block indicators (``-``, ``?``,
+    ``:``) precede it on its line, each nested one at a greater column, plus one indentless
+    sequence per mapping level. So the depth is at most the brackets plus twice (the longest
+    such line prefix + 2); one search for a prefix that long answers without a per-line list."""
+    room = (_C_SAFE_DEPTH - text.count("[") - text.count("{")) // 2 - 2
+    if room <= 0:
+        return True
+    return _long_prefix(room).search(text) is not None
+
+
+@lru_cache(maxsize=64)
+def _long_prefix(length: int):
+    return re.compile(r"^[ \t?:-]{%d}" % length, re.M)
 
 
 def _first(pair):
@@ -240,7 +249,7 @@ def load_yaml(text: str, max_values: int) -> Any:
         # anchors with aliases (a text without both cannot compose a shared node): ruamel's
         # expansion and its alias-bomb accounting stay with the careful path
         return None
-    if _depth_bound(text) > _C_SAFE_DEPTH:
+    if _too_deep_for_c(text):
         return None
     try:
         with gc_paused():

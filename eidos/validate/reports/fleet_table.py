@@ -3,7 +3,7 @@
 Nodes passing, failing (a verdict fails at the ``--fail-on`` level) and erroring (a rule could
 not be evaluated, and nothing failed); then each failing check with the nodes it fails on,
 grouped by the value found, so "212 nodes run kernel 5.15, 3 run 6.8" reads as two lines,
-not 215. Per-node sections follow only on ``--verbose``.
+not 215. Per-node sections follow only on ``--verbose`` (or ``--explain``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def summary_lines(s, *, width: int = DEFAULT_WIDTH, detail: bool = False) -> lis
     verdict = "FAIL" if s.exit_code else "PASS"
     out.append([("Result: ", "bold"), (verdict, _STYLE["fail" if s.exit_code else "pass"])])
     if s.nodes and not detail:
-        out.append([("(each node's verdicts: --verbose)", "dim")])
+        out.append([("(each node's verdicts: --verbose or --explain)", "dim")])
     elif s.nodes:
         out.append([])
     return out

@@ -123,7 +123,7 @@ def write_fleet(graph, sources: list[str], fmt: str, destination: str | None, *,
     """Validate ``sources`` on every core and write the ``fmt`` report to ``destination``."""
     from eidos.validate.fleet import run_nodes, unreadable_reason
 
-    detail = fmt == "json" or (fmt == "table" and verbose)
+    detail = fmt == "json" or (fmt == "table" and (verbose or explain))
     reduce = _Reduce(fmt, fail_on, allow_errors, detail, color=color, width=width, verbose=verbose,
                      explain=explain)
     summary = FleetSummary(fail_on, allow_errors, recipe.source if recipe else None, heat_map=fmt == "html")
@@ -159,7 +159,7 @@ def write_fleet(graph, sources: list[str], fmt: str, destination: str | None, *,
             else:
                 from eidos.validate.reports.fleet_table import summary_text
 
-                out.write(summary_text(summary, width=width, color=color, detail=verbose))
+                out.write(summary_text(summary, width=width, color=color, detail=verbose or explain))
                 shutil.copyfileobj(spool, out)
     return summary
 
