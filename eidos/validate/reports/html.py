@@ -33,8 +33,8 @@ ul.failing li{margin:.3em 0}ul.failing code{font-weight:bold}
 .controls{margin:.8em 0;display:flex;gap:.8em;flex-wrap:wrap;align-items:center}
 table.heat{border-collapse:collapse;font-size:12px}
 table.heat th,table.heat td{border:1px solid #ddd;padding:2px 4px}
-table.heat thead th.col{writing-mode:vertical-rl;transform:rotate(180deg);max-height:16em;
- white-space:nowrap;cursor:pointer;vertical-align:bottom}
+table.heat thead th.col{writing-mode:vertical-rl;transform:rotate(180deg);
+ white-space:nowrap;cursor:pointer;text-align:left}
 table.heat tbody th{text-align:left;font-weight:normal;white-space:nowrap;max-width:28em;overflow:hidden}
 td.c{text-align:center;min-width:1.4em}
 .s-pass{background:#d6f0dc;color:#1b5e20}.s-fail{background:#e53935;color:#fff;font-weight:bold}
