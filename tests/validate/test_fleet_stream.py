@@ -166,3 +166,23 @@ def test_jsontext_refuses_what_json_refuses():
     for bad in (float("nan"), [float("inf")], {"a": object()}):
         with pytest.raises((ValueError, TypeError)):
             jsontext.dumps(bad)
+
+
+def test_streamed_report_destinations(embedded_graph, tmp_path):
+    from eidos.errors import UsageError
+
+    sources = [str(H100)]
+    facts = {"service": "eks"}
+    out = tmp_path / "sub" / "r.json"  # a new directory too
+    write_fleet(embedded_graph, sources, "json", str(out), flag_facts=facts)
+    first = out.read_text()
+    assert json.loads(first)["summary"]["nodes"] == 1
+    out.chmod(0o600)
+    write_fleet(embedded_graph, sources, "json", str(out), flag_facts=facts)  # replaced, mode kept
+    assert out.read_text() == first and (out.stat().st_mode & 0o777) == 0o600
+    assert not [p for p in out.parent.iterdir() if p.name != "r.json"]  # no temporary left behind
+    link = tmp_path / "link.json"
+    link.symlink_to(out)
+    with pytest.raises(UsageError, match="symbolic link"):
+        write_fleet(embedded_graph, sources, "json", str(link), flag_facts=facts)
+    write_fleet(embedded_graph, sources, "json", "/dev/null", flag_facts=facts)

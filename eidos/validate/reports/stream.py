@@ -70,7 +70,8 @@ class _Reduce:
 
 @contextmanager
 def _sink(destination: str | None) -> Iterator[IO[str]]:
-    """stdout, or a file replaced atomically once everything is written (as ``emit`` does)."""
+    """stdout, or a regular file replaced atomically once everything is written (as ``emit``
+    does); anything else the user names goes through ``emit`` itself."""
     if destination in (None, "-"):
         yield sys.stdout
         sys.stdout.flush()
@@ -85,14 +86,16 @@ def _sink(destination: str | None) -> Iterator[IO[str]]:
     except OSError as err:
         raise EnvironmentFailure(f"cannot write {destination}: {err.strerror or err}") from None
     else:
-        if stat.S_ISDIR(st.st_mode):
-            raise EnvironmentFailure(f"cannot write {destination}: it is a directory")
-        if not stat.S_ISREG(st.st_mode):  # /dev/null, a FIFO, a terminal: written in place
-            try:
-                with open(target, "w", encoding="utf-8", newline="") as fh:
-                    yield fh
-            except OSError as err:
-                raise EnvironmentFailure(f"cannot write {destination}: {err.strerror or err}") from None
+        if not stat.S_ISREG(st.st_mode):
+            # /dev/stdout, a FIFO, /dev/null, or something eidos refuses to replace (a symlink,
+            # a directory): the ordinary writer's rules, on the report held in memory
+            import io
+
+            from eidos.io.output import emit
+
+            buffer = io.StringIO()
+            yield buffer
+            emit(buffer.getvalue(), destination)
             return
         mode = stat.S_IMODE(st.st_mode)
     directory = os.path.dirname(target)
