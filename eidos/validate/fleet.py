@@ -10,6 +10,11 @@ closure call and a few dictionary lookups per rule.
 One unreadable file must not cost the report on the other 999: with ``on_error`` every
 source that cannot be read or understood is handed to it (source, message) and skipped,
 so the caller can report what was read and list everything that was not.
+
+Thousands of nodes (:func:`run_nodes`): a pool of forked workers, one per CPU, each with the
+rule graph and plans it inherited, validates chunks of sources and hands back only what the
+caller's per-node reduction keeps; results come back in source order, a bounded number in
+flight, so a streamed report (:mod:`eidos.validate.reports.stream`) keeps memory flat.
 """
 
 from __future__ import annotations
