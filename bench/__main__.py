@@ -1,4 +1,7 @@
-"""Run the benchmarks: ``python -m bench [--size tiny|full] [--only NAME]... [--write-docs]``.
+"""Run the benchmarks: ``python -m bench [SCENARIO...] [--size tiny|full] [--only NAME]... [--write-docs]``.
+
+``python -m bench fleet`` runs the fleet scenario alone and prints each figure beside its
+target, and whether it is met.
 
 Prints one JSON line per measurement on stdout, then a summary table on stderr. With
 ``--write-docs`` the results section of docs/performance.md (between its markers) is
@@ -71,12 +74,22 @@ def write_docs(results: list[dict], size: str) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help=f"run only these ({', '.join(SCENARIOS)})")
     parser.add_argument("--size", choices=("tiny", "full"), default="full")
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run only this scenario")
     parser.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
     args = parser.parse_args(argv)
-    results = run(args.size, args.only)
+    unknown = [name for name in args.scenarios if name not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)} (choose from {', '.join(SCENARIOS)})")
+    results = run(args.size, (args.only or []) + args.scenarios or None)
     print(table(results), file=sys.stderr)
+    if any(r["scenario"] == "fleet" for r in results):
+        from bench.fleet import verdicts
+
+        print("\nFleet targets (issue 16; the full-size run is the one they apply to):", file=sys.stderr)
+        for line in verdicts(results):
+            print("  " + line, file=sys.stderr)
     if args.write_docs:
         write_docs(results, args.size)
     return 0

@@ -18,12 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.fleet import fleet_scale
 from bench.generate import random_query, write_rule_base
 
 SIZES = {
-    "tiny": {"latency_runs": 3, "overlays": (20, 60), "queries": 30, "fleet": 5, "records": 2, "repeat": 1},
+    "tiny": {"latency_runs": 3, "overlays": (20, 60), "queries": 30, "fleet": 5, "records": 2, "repeat": 1,
+             "fleet_scale": (8, 24)},
     "full": {"latency_runs": 15, "overlays": (100, 1000, 10000), "queries": 1000, "fleet": 1000, "records": 20,
-             "repeat": 5},
+             "repeat": 5, "fleet_scale": (1000, 10000)},
 }
 
 
@@ -252,4 +254,5 @@ SCENARIOS = {
     "validation": validation_throughput,
     "constraint-peers": constraint_peers,
     "bundles": bundle_generation,
+    "fleet": fleet_scale,
 }

@@ -20,7 +20,7 @@ from eidos.cli.argtypes import kubeconfig_file, seconds
 from eidos.cli.options import add_output_arguments
 from eidos.errors import UsageError
 
-FORMATS = ("table", "json", "yaml", "junit", "ctrf", "sarif")
+FORMATS = ("table", "json", "yaml", "junit", "ctrf", "sarif", "html")
 
 
 def register(subparsers, argv) -> None:
@@ -83,7 +83,10 @@ def register(subparsers, argv) -> None:
                    help="leave this check, check/requirement, recipe requirement or verdict id out "
                    "(repeatable)")
     p.add_argument("--verbose", "-v", action="store_true",
-                   help="table: list every skipped rule with its reason (default: one line per reason)")
+                   help="table: list every skipped rule with its reason (default: one line per reason); "
+                   "on a fleet, also each node's verdicts after the summary")
+    p.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="fleets: worker processes (default: one per CPU; 1 validates in this process)")
     p.add_argument("--explain", action="store_true",
                    help="show how each verdict was reached: why the rule applied, each test of its "
                    "expression with the value found (table; json/yaml gain an explain field)")
@@ -158,10 +161,14 @@ def run(args: argparse.Namespace) -> int:
     selection = None
     if args.only or args.skip or args.fabric:
         selection = Selection(tuple(args.only), tuple(args.skip), fabric=args.fabric)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs}: give 1 or more worker processes")
+    if not args.fabric and _streamed(args.output, sources):
+        return _run_fleet(args, graph, sources, flag_facts, recipe, selection)
     report = validate(graph, sources, flag_facts=flag_facts, recipe=recipe, fail_on=args.fail_on,
                       allow_errors=args.allow_errors, progress=_progress(sys.stderr),
                       selection=selection, explain=args.explain, loader=loader,
-                      on_error=lambda source, err: unreadable.append((source, err)))
+                      on_error=lambda source, err: unreadable.append((source, err)), jobs=args.jobs)
     to_terminal = args.out in (None, "-")
     if args.color == "always":
         color = True
@@ -181,3 +188,36 @@ def run(args: argparse.Namespace) -> int:
                       f"the report covers the other {len(report.nodes)}")
         return max([report.exit_code] + [err.exit_code for _, err in unreadable])
     return report.exit_code
+
+
+def _streamed(fmt: str, sources: list[str]) -> bool:
+    """table (on more than one snapshot), json and html stream: every core, flat memory."""
+    from eidos.validate.reports.stream import STREAMED
+
+    return fmt in STREAMED and (fmt != "table" or len(sources) > 1)
+
+
+def _run_fleet(args, graph, sources, flag_facts, recipe, selection) -> int:
+    from eidos.validate.reports.stream import write_fleet
+
+    unreadable: list = []
+    to_terminal = args.out in (None, "-")
+    if args.color == "always":
+        color = True
+    elif args.color == "never" or os.environ.get("NO_COLOR"):
+        color = False
+    else:
+        color = to_terminal and console.interactive(sys.stdout)
+    width = shutil.get_terminal_size((100, 24)).columns if to_terminal and console.interactive(sys.stdout) else 100
+    summary = write_fleet(graph, sources, args.output, args.out, flag_facts=flag_facts, recipe=recipe,
+                          fail_on=args.fail_on, allow_errors=args.allow_errors, selection=selection,
+                          explain=args.explain, progress=_progress(sys.stderr),
+                          on_error=lambda source, err: unreadable.append((source, err)), jobs=args.jobs,
+                          color=color and args.output == "table", width=max(width, 60), verbose=args.verbose)
+    if unreadable:
+        for _, why in summary.unreadable:
+            console.error(why)
+        console.error(f"{len(unreadable)} of {len(sources)} snapshot(s) could not be used; "
+                      f"the report covers the other {summary.nodes}")
+        return max([summary.exit_code] + [err.exit_code for _, err in unreadable])
+    return summary.exit_code

@@ -167,8 +167,24 @@ def load_snapshot(source: str, *, cluster_factory: ClusterFactory | None = None)
 
 
 def parse_snapshot(text: str, name: str = "<input>") -> Snapshot:
-    """Parse YAML or JSON text into a Snapshot, or raise InputError naming the location."""
-    if text.lstrip().startswith("{"):
+    """Parse YAML or JSON text into a Snapshot, or raise InputError naming the location.
+
+    A well-formed document is read by :mod:`eidos.snapshot.fastload` (the same values, ~30x
+    faster for YAML); anything it is not certain about, errors included, takes the careful
+    path below, so messages and locations are unchanged."""
+    from eidos.snapshot import fastload
+
+    is_json = text.lstrip().startswith("{")
+    if is_json:
+        fast, canonical = fastload.load_json_checked(text, MAX_VALUES) or (None, False)
+    else:
+        fast, canonical = fastload.load_yaml(text, MAX_VALUES), True
+    if fast is not None:
+        try:
+            return _validated(fast, name, {}, trusted=True, canonical=canonical)
+        except InputError:
+            pass  # the careful path below raises it again, with line numbers for YAML
+    if is_json:
         return _validated(_load_json(text, name), name, {})
     # The fast C parser first; line numbers cost a slower parse, paid only when the
     # document parses but its shape is wrong and the error message needs them.
@@ -182,9 +198,9 @@ def parse_snapshot(text: str, name: str = "<input>") -> Snapshot:
         return _validated(doc, name, lines)
 
 
-def _validated(doc: Any, name: str, lines: dict) -> Snapshot:
+def _validated(doc: Any, name: str, lines: dict, *, trusted: bool = False, canonical: bool = False) -> Snapshot:
     try:
-        return _Validator(name, lines).snapshot(doc)
+        return _Validator(name, lines, trusted=trusted, canonical=canonical).snapshot(doc)
     except RecursionError:
         raise InputError(f"{name}: document nested too deeply") from None
 
@@ -232,9 +248,13 @@ def _count(doc: Any, limit: int) -> int:
 class _Validator:
     """Checks document shape and reports ``file:line: path: problem``."""
 
-    def __init__(self, name: str, lines: dict):
+    def __init__(self, name: str, lines: dict, *, trusted: bool = False, canonical: bool = False):
         self.name = name
         self.lines = lines or {}
+        # values already checked (string keys, plain finite scalars) by the fast reader's walk
+        self.trusted = trusted
+        # ... and every mapping's keys already sorted: the model's sorting copy can be skipped
+        self.canonical = trusted and canonical
 
     def fail(self, path: tuple, problem: str):
         line = None
@@ -297,7 +317,7 @@ class _Validator:
             "collectors": out_cs,
         }
         try:
-            return from_document(clean)
+            return _canonical_snapshot(clean) if self.canonical else from_document(clean)
         except (TypeError, ValueError, cattrs.BaseValidationError) as err:
             # validation above should make this unreachable; if not, say so with the input
             raise InputError(f"{self.name}: not a valid snapshot: {err}") from None
@@ -363,6 +383,8 @@ class _Validator:
         }
 
     def value(self, v, path):
+        if self.trusted:
+            return
         if isinstance(v, dict):
             for k, item in v.items():
                 if not isinstance(k, str):
@@ -375,6 +397,30 @@ class _Validator:
             self.fail(path, f"{v} is not a finite number")
         elif not (v is None or isinstance(v, (str, int, float, bool))):
             self.fail(path, f"unsupported value type {_kind(v)}")
+
+
+def _canonical_snapshot(clean: dict) -> Snapshot:
+    """``from_document`` for a checked document whose mappings are already sorted: the
+    subtypes take their data as is instead of through the model's sorting deep copy
+    (``canonical``), ~40% of loading a real node. Equal to ``from_document(clean)``, and
+    serialises to the same bytes (tests/validate/test_fleet_fastload.py)."""
+    from eidos.snapshot.model import CollectorStatus, Measurement, Subtype
+
+    new, put = object.__new__, object.__setattr__  # what attrs' own frozen __init__ does
+    measurements = []
+    for m in clean["measurements"]:
+        subtypes = []
+        for st in m["subtypes"]:
+            sub = new(Subtype)
+            put(sub, "name", st["subtype"])
+            put(sub, "data", st["data"])
+            put(sub, "context", st["context"])
+            subtypes.append(sub)
+        measurements.append(Measurement(type=m["type"], subtypes=tuple(subtypes)))
+    collectors = [CollectorStatus(name=c["name"], type=c["type"], status=c["status"], reason=c["reason"],
+                                  duration_seconds=c["durationSeconds"]) for c in clean["collectors"]]
+    return Snapshot(api_version=clean["apiVersion"], kind=clean["kind"], metadata=clean["metadata"],
+                    measurements=tuple(measurements), collectors=tuple(collectors))
 
 
 def _or(value, default):

@@ -10,13 +10,19 @@ closure call and a few dictionary lookups per rule.
 One unreadable file must not cost the report on the other 999: with ``on_error`` every
 source that cannot be read or understood is handed to it (source, message) and skipped,
 so the caller can report what was read and list everything that was not.
+
+Thousands of nodes (:func:`run_nodes`): a pool of forked workers, one per CPU, each with the
+rule graph and plans it inherited, validates chunks of sources and hands back only what the
+caller's per-node reduction keeps; results come back in source order, a bounded number in
+flight, so a streamed report (:mod:`eidos.validate.reports.stream`) keeps memory flat.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import attrs
 
@@ -213,29 +219,180 @@ def validate(
     selection: Selection | None = None,
     explain: bool = False,
     on_error: Callable[[str, EidosError], None] | None = None,
+    jobs: int | None = 1,
 ) -> Report:
-    """Load and validate every snapshot source.
+    """Load and validate every snapshot source into one in-memory ``Report``.
 
     Without ``on_error`` the first source that cannot be read (or gives no facts) raises;
     with it, that source is passed to ``on_error`` and left out of the report. An
-    ``--only``/``--skip`` name that matches no rule of any node is a UsageError."""
-    if loader is None:
-        from eidos.snapshot.io import load_snapshot as loader
-    validator = Validator(graph, flag_facts=flag_facts, recipe=recipe, selection=selection, explain=explain)
+    ``--only``/``--skip`` name that matches no rule of any node is a UsageError. ``jobs``
+    other than 1 spreads the work over a process pool (:func:`run_nodes`); for a fleet too
+    big to hold, stream with :func:`run_nodes` instead (eidos.validate.reports.stream)."""
     nodes = []
     unreadable: list[tuple[str, str]] = []
     total = len(sources)
-    for i, source in enumerate(sources, 1):
+    outcomes = run_nodes(graph, sources, flag_facts=flag_facts, recipe=recipe, selection=selection,
+                         explain=explain, loader=loader, jobs=jobs)
+    for i, outcome in enumerate(outcomes, 1):
+        source = outcome.source
         if progress is not None:
             progress(i, total, source)
-        try:
-            nodes.append(validator.node(loader(source), source))
-        except EidosError as err:
-            if on_error is None:
-                raise
-            on_error(source, err)
-            reason = err.message if source in err.message else f"{source}: {err.message}"
-            unreadable.append((source, reason))
-    if selection is not None:
-        selection.check_known(validator.seen, sorted(validator.seen))
+        err = outcome.error
+        if err is None:
+            nodes.append(outcome.value)
+            continue
+        if on_error is None:
+            raise err
+        on_error(source, err)
+        unreadable.append((source, unreadable_reason(source, err)))
     return Report(tuple(nodes), fail_on, allow_errors, recipe.source if recipe else None, tuple(unreadable))
+
+
+def unreadable_reason(source: str, err: EidosError) -> str:
+    """The line a report gives a snapshot it could not use: the message, naming the source."""
+    return err.message if source in err.message else f"{source}: {err.message}"
+
+
+# ---- the fleet path: every core, results in order, nothing accumulated --------------------
+
+# Nodes a worker takes at a time, and chunks in flight per worker: enough to keep every core
+# busy, few enough that results waiting for their turn (order is kept) stay a bounded few.
+CHUNK = 16
+IN_FLIGHT_PER_WORKER = 4
+# Below this many snapshots per worker, forking costs more than it saves.
+MIN_PER_WORKER = 32
+
+_WORK: dict = {}  # what the workers inherit by fork: validator, loader, per-node reduction
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on (a container's cpuset, not the host's count)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+@attrs.frozen
+class Outcome:
+    """One source's result: what ``per_node`` made of its ``NodeResult``, or why it failed."""
+
+    source: str
+    value: Any = None
+    error: EidosError | None = None
+    seen: frozenset = frozenset()  # rule names of its plan (only when --only/--skip need them)
+
+
+@attrs.frozen
+class _Failure:
+    """An ``EidosError`` in a form that crosses processes intact (its ``hint`` included)."""
+
+    kind: str
+    message: str
+    hint: str | None
+
+    def error(self) -> EidosError:
+        import eidos.errors as errors
+
+        cls = getattr(errors, self.kind, EidosError)
+        if not (isinstance(cls, type) and issubclass(cls, EidosError)) or self.kind == "RulesError":
+            cls = EidosError
+        err = cls.__new__(cls)
+        EidosError.__init__(err, self.message, hint=self.hint)
+        return err
+
+
+def _one(validator: Validator, loader: Callable, per_node: Callable, source: str, want_seen: bool) -> Outcome:
+    if want_seen:
+        validator.seen = set()
+    try:
+        value = per_node(validator.node(loader(source), source))
+    except EidosError as err:
+        return Outcome(source, error=err)
+    return Outcome(source, value=value, seen=frozenset(validator.seen) if want_seen else frozenset())
+
+
+def _work_chunk(indices: list[int]) -> list[Outcome]:
+    w = _WORK
+    out = []
+    for i in indices:
+        o = _one(w["validator"], w["loader"], w["per_node"], w["sources"][i], w["want_seen"])
+        if o.error is not None:  # exceptions do not pickle with their keyword arguments
+            o = attrs.evolve(o, error=_Failure(type(o.error).__name__, o.error.message, o.error.hint))
+        out.append(o)
+    return out
+
+
+def _worker_start() -> None:
+    import gc
+
+    # the rule graph, plans and closures came with the fork and live for the whole run: out
+    # of the collector's sight, so collections neither walk them nor copy their pages
+    gc.freeze()
+
+
+def run_nodes(
+    graph: RuleGraph,
+    sources: list[str],
+    *,
+    flag_facts: dict | None = None,
+    recipe: RecipeInput | None = None,
+    selection: Selection | None = None,
+    explain: bool = False,
+    loader: Callable | None = None,
+    per_node: Callable = lambda result: result,
+    jobs: int | None = None,
+) -> Iterator[Outcome]:
+    """Validate every source, yielding one ``Outcome`` per source in source order.
+
+    With more than one CPU and enough sources, a pool of forked workers (one per CPU) does
+    the loading, validation and ``per_node`` reduction; only the reductions come back, a
+    bounded number in flight, so the caller can stream them to a report with flat memory.
+    An ``--only``/``--skip`` name that matched nothing raises UsageError at the end."""
+    if loader is None:
+        from eidos.snapshot.io import load_snapshot as loader
+    validator = Validator(graph, flag_facts=flag_facts, recipe=recipe, selection=selection, explain=explain)
+    want_seen = selection is not None and bool(selection.only or selection.skip)
+    seen: set[str] = set()
+    jobs = default_jobs() if jobs is None else max(jobs, 1)
+    jobs = min(jobs, len(sources) // MIN_PER_WORKER)
+    import multiprocessing
+
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for source in sources:
+            outcome = _one(validator, loader, per_node, source, want_seen)
+            seen |= outcome.seen
+            yield outcome
+    else:
+        yield from _pooled(validator, loader, per_node, sources, want_seen, jobs, seen)
+    if selection is not None:
+        selection.check_known(seen, sorted(seen))
+
+
+def _pooled(validator, loader, per_node, sources, want_seen, jobs, seen) -> Iterator[Outcome]:
+    import gc
+    import multiprocessing
+    from collections import deque
+
+    _WORK.update(validator=validator, loader=loader, per_node=per_node, sources=sources, want_seen=want_seen)
+    gc.collect()
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start) as pool:
+            pending: deque = deque()
+            window = jobs * IN_FLIGHT_PER_WORKER
+
+            def drain():
+                for o in pending.popleft().get():
+                    if isinstance(o.error, _Failure):
+                        o = attrs.evolve(o, error=o.error.error())
+                    seen.update(o.seen)
+                    yield o
+
+            for start in range(0, len(sources), CHUNK):
+                pending.append(pool.apply_async(_work_chunk, (list(range(start, min(start + CHUNK, len(sources)))),)))
+                if len(pending) >= window:
+                    yield from drain()
+            while pending:
+                yield from drain()
+    finally:
+        _WORK.clear()

@@ -125,7 +125,7 @@ def test_malformed_inputs_exit_2_with_location(tmp_path, case):
     (["validate", "--service", "eks"], "--snapshot"),
     (["validate", "-s", "/nonexistent.yaml", "--service", "eks"], "no such file"),
     (["validate", "-s", H100, "--service", "ekz"], "not a known service"),
-    (["validate", "-s", H100, "-o", "html"], "invalid choice"),
+    (["validate", "-s", H100, "-o", "pdf"], "invalid choice"),
     (["validate", "-s", H100, "-o", "report.json"], "-o chooses the format; to write to report.json, use --out"),
     (["validate", "-s", H100, "--fail-on", "warn"], "did you mean 'warning'?"),
     (["validate", "-s", H100, "--recipe", "/nonexistent.yaml"], "no such file"),

@@ -2,7 +2,9 @@
 
 Formats: ``table`` (people), ``json``/``yaml`` (the ``ValidationReport`` document),
 ``junit`` (JUnit XML for CI test tabs), ``ctrf`` (Common Test Report Format), ``sarif``
-(SARIF 2.1.0 for code-scanning views, results pointing at the rule lines). Every renderer
+(SARIF 2.1.0 for code-scanning views, results pointing at the rule lines), ``html`` (a
+self-contained page with a nodes x checks heat map). Fleets stream through
+:mod:`eidos.validate.reports.stream` for table/json/html. Every renderer
 is deterministic: the same report gives the same bytes; times come from the snapshots'
 own timestamps, never from the clock.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 
-FORMATS = ("table", "json", "yaml", "junit", "ctrf", "sarif")
+FORMATS = ("table", "json", "yaml", "junit", "ctrf", "sarif", "html")
 _MODULES = {
     "table": "eidos.validate.reports.table",
     "json": "eidos.validate.reports.document",
@@ -19,6 +21,7 @@ _MODULES = {
     "junit": "eidos.validate.reports.junit",
     "ctrf": "eidos.validate.reports.ctrf",
     "sarif": "eidos.validate.reports.sarif",
+    "html": "eidos.validate.reports.html",
 }
 
 

@@ -30,6 +30,22 @@ def verdict_document(v) -> dict:
     return doc
 
 
+def node_document(n) -> dict:
+    """One entry of ``nodes``: the node, where its facts came from, and every verdict."""
+    return {
+        "node": n.node,
+        "snapshot": n.snapshot,
+        **({"timestamp": n.timestamp} if n.timestamp else {}),
+        "criteria": dict(n.criteria),
+        "factSources": dict(n.fact_sources),
+        "notices": list(n.notices),
+        "overlays": list(n.overlays),
+        "status": n.status,
+        "summary": n.counts,
+        "verdicts": [verdict_document(v) for v in n.verdicts],
+    }
+
+
 def document(report) -> dict:
     nodes = report.nodes
     passing = sum(1 for n in nodes if not any(report.failed(v) for v in n.verdicts))
@@ -49,21 +65,7 @@ def document(report) -> dict:
         "nodesPassing": passing,
         "verdicts": report.counts,
     }
-    doc["nodes"] = [
-        {
-            "node": n.node,
-            "snapshot": n.snapshot,
-            **({"timestamp": n.timestamp} if n.timestamp else {}),
-            "criteria": dict(n.criteria),
-            "factSources": dict(n.fact_sources),
-            "notices": list(n.notices),
-            "overlays": list(n.overlays),
-            "status": n.status,
-            "summary": n.counts,
-            "verdicts": [verdict_document(v) for v in n.verdicts],
-        }
-        for n in nodes
-    ]
+    doc["nodes"] = [node_document(n) for n in nodes]
     if len(nodes) > 1:
         doc["failing"] = [{"id": rid, "nodes": where} for rid, where in report.failing_by_rule()]
     if report.unreadable:

@@ -121,39 +121,46 @@ def _folded_skips(skips, width: int) -> list[Line]:
 def lines(report, *, width: int = DEFAULT_WIDTH, verbose: bool = False, explain: bool = False) -> list[Line]:
     out: list[Line] = []
     for n in report.nodes:
-        head = _wrap("Node " + n.node + "  ", f"({n.snapshot})", "dim", width, indent="  ", first_style="bold")
-        out.extend(head)
-        origin = dict(n.fact_sources)
-        facts = ", ".join(f"{k}={v} ({origin.get(k, '?')})" for k, v in n.criteria)
-        out.extend(_wrap("  facts:    ", facts, None, width))
-        for text in n.notices:
-            out.extend(_wrap("  notice:   ", text, "yellow", width))
-        out.extend(_wrap("  overlays: ", ", ".join(n.overlays) or "(none)", None, width))
-        name_width = min(max((len(v.name) for v in n.verdicts), default=10), 40)
-        for title, statuses in _SECTIONS:
-            chosen = [v for v in n.verdicts if v.status in statuses]
-            chosen.sort(key=lambda v: (statuses.index(v.status), v.category))
-            if not chosen:
-                continue
-            out.append([])
-            out.append([(f"  {title} ({len(chosen)})", "bold underline")])
-            for v in chosen:
-                out.extend(_verdict_lines(v, name_width, width, explain))
-        skips = [v for v in n.verdicts if v.status == "skip"]
-        if skips:
-            out.append([])
-            if verbose or explain:
-                out.append([(f"  Skipped ({len(skips)})", "bold underline")])
-                for v in sorted(skips, key=lambda v: v.category):
-                    out.extend(_verdict_lines(v, name_width, width, explain))
-            else:
-                out.append([(f"  Skipped ({len(skips)}, one line per reason; --verbose lists each)", "bold underline")])
-                out.extend(_folded_skips(skips, width))
-        c = n.counts
-        out.append([])
-        out.append([("  " + _counts(c), None), (f"  -> {n.status.upper()}", _STYLE[n.status])])
-        out.append([])
+        out.extend(node_lines(n, width=width, verbose=verbose, explain=explain))
     out.extend(_summary(report, width))
+    return out
+
+
+def node_lines(n, *, width: int = DEFAULT_WIDTH, verbose: bool = False, explain: bool = False) -> list[Line]:
+    """One node's section: facts, notices, overlays, verdicts by section, counts."""
+    out: list[Line] = []
+    head = _wrap("Node " + n.node + "  ", f"({n.snapshot})", "dim", width, indent="  ", first_style="bold")
+    out.extend(head)
+    origin = dict(n.fact_sources)
+    facts = ", ".join(f"{k}={v} ({origin.get(k, '?')})" for k, v in n.criteria)
+    out.extend(_wrap("  facts:    ", facts, None, width))
+    for text in n.notices:
+        out.extend(_wrap("  notice:   ", text, "yellow", width))
+    out.extend(_wrap("  overlays: ", ", ".join(n.overlays) or "(none)", None, width))
+    name_width = min(max((len(v.name) for v in n.verdicts), default=10), 40)
+    for title, statuses in _SECTIONS:
+        chosen = [v for v in n.verdicts if v.status in statuses]
+        chosen.sort(key=lambda v: (statuses.index(v.status), v.category))
+        if not chosen:
+            continue
+        out.append([])
+        out.append([(f"  {title} ({len(chosen)})", "bold underline")])
+        for v in chosen:
+            out.extend(_verdict_lines(v, name_width, width, explain))
+    skips = [v for v in n.verdicts if v.status == "skip"]
+    if skips:
+        out.append([])
+        if verbose or explain:
+            out.append([(f"  Skipped ({len(skips)})", "bold underline")])
+            for v in sorted(skips, key=lambda v: v.category):
+                out.extend(_verdict_lines(v, name_width, width, explain))
+        else:
+            out.append([(f"  Skipped ({len(skips)}, one line per reason; --verbose lists each)", "bold underline")])
+            out.extend(_folded_skips(skips, width))
+    c = n.counts
+    out.append([])
+    out.append([("  " + _counts(c), None), (f"  -> {n.status.upper()}", _STYLE[n.status])])
+    out.append([])
     return out
 
 
@@ -184,7 +191,11 @@ def _summary(report, width: int) -> list[Line]:
 
 def render(report, *, color: bool = False, width: int = DEFAULT_WIDTH, verbose: bool = False,
            explain: bool = False) -> str:
-    rendered = lines(report, width=width, verbose=verbose, explain=explain)
+    return to_text(lines(report, width=width, verbose=verbose, explain=explain), color=color)
+
+
+def to_text(rendered: list[Line], *, color: bool = False) -> str:
+    """Styled lines as text: plain, or with ANSI colours through ``rich``."""
     if not color:
         return "".join("".join(text for text, _ in line).rstrip() + "\n" for line in rendered)
     import io
