@@ -16,15 +16,14 @@ that line in each pod's log.
 from __future__ import annotations
 
 import re
-import signal
-import threading
 import time
 
 import attrs
 
 from eidos.conformance.checks import Outcome
 from eidos.errors import EnvironmentFailure
-from eidos.snapshot.agent import INTERRUPT_SIGNALS, MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL
+from eidos.snapshot import runspace
+from eidos.snapshot.agent import MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL
 
 DEFAULT_IMAGE = "busybox:1.37"  # the image the predecessor's isolation pod used (ref-aicr §3.8)
 SCRIPT = ("n=0; for d in /dev/nvidia[0-9]*; do [ -e \"$d\" ] && echo \"device: $d\" && n=$((n+1)); done; "
@@ -165,14 +164,7 @@ def run_dra(cluster, opts: DraOptions, warn=None) -> DraRun:
         return DraRun(Outcome("dra-claim-pod", "error", why, what=what_claim),
                       Outcome("dra-isolation", "error", why, what=what_iso))
     finally:
-        if created and opts.cleanup:
-            problem = _delete_namespace(cluster, opts.namespace)
-            if problem:
-                warn(f"could not delete namespace {opts.namespace}: {problem}; remove it with: "
-                     f"kubectl delete namespace {opts.namespace}")
-        elif created:
-            warn(f"kept namespace {opts.namespace} (--no-cleanup); remove it with: "
-                 f"kubectl delete namespace {opts.namespace}")
+        runspace.release(cluster, opts.namespace, created=created, cleanup=opts.cleanup, warn=warn)
 
 
 def _log(cluster, opts: DraOptions, name: str) -> str:
@@ -181,15 +173,3 @@ def _log(cluster, opts: DraOptions, name: str) -> str:
     except EnvironmentFailure:
         return ""
 
-
-def _delete_namespace(cluster, namespace: str) -> str | None:
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in INTERRUPT_SIGNALS} if in_main else {}
-    try:
-        cluster.delete("Namespace", namespace)
-        return None
-    except EnvironmentFailure as err:
-        return err.message
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)

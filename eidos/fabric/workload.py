@@ -26,8 +26,6 @@ devices the profile names. They do run as the image's user (root in the nccl-tes
 from __future__ import annotations
 
 import secrets
-import signal
-import threading
 import time
 from collections.abc import Callable
 
@@ -35,8 +33,8 @@ import attrs
 
 from eidos.errors import EnvironmentFailure, UsageError
 from eidos.fabric.profiles import Profile
+from eidos.snapshot import runspace
 from eidos.snapshot.agent import (
-    INTERRUPT_SIGNALS,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     RUN_LABEL,
@@ -339,14 +337,7 @@ def run_fabric(cluster, opts: FabricOptions, progress: Progress | None = None, *
         return log
     finally:
         progress.done()
-        if created and opts.cleanup:
-            problem = _delete_namespace(cluster, opts)
-            if problem:
-                warn(f"could not delete namespace {opts.namespace}: {problem}; remove it with: "
-                     f"kubectl delete namespace {opts.namespace}")
-        elif created:
-            warn(f"kept namespace {opts.namespace} (--no-cleanup); remove it with: "
-                 f"kubectl delete namespace {opts.namespace}")
+        runspace.release(cluster, opts.namespace, created=created, cleanup=opts.cleanup, warn=warn)
 
 
 def _safe_log(cluster, opts: FabricOptions) -> str:
@@ -355,15 +346,3 @@ def _safe_log(cluster, opts: FabricOptions) -> str:
     except EnvironmentFailure:
         return ""
 
-
-def _delete_namespace(cluster, opts: FabricOptions) -> str | None:
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in INTERRUPT_SIGNALS} if in_main else {}
-    try:
-        cluster.delete("Namespace", opts.namespace)
-        return None
-    except EnvironmentFailure as err:
-        return err.message
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
