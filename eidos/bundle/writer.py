@@ -26,7 +26,7 @@ from pathlib import Path
 
 from eidos.bundle.files import FileSet
 from eidos.bundle.summary import SUMMARY
-from eidos.errors import EnvironmentFailure, UsageError
+from eidos.errors import EnvironmentFailure
 from eidos.io.output import guarded
 
 
@@ -44,26 +44,10 @@ def _is_bundle(directory: Path) -> bool:
 
 def check_target(target: Path, force: bool) -> None:
     """Fail early (before any work) if ``target`` may not be written."""
-    if target.is_symlink():
-        raise UsageError(f"output {target} is a symbolic link; give the real directory")
-    if not target.exists():
-        if not target.parent.is_dir():
-            raise UsageError(f"output {target}: parent directory {target.parent} does not exist")
-        return
-    if not target.is_dir():
-        raise UsageError(f"output {target} exists and is not a directory")
-    if not any(target.iterdir()):
-        return
-    if not force:
-        raise UsageError(
-            f"output directory {target} is not empty",
-            hint="pass --force to replace a previous bundle, or choose another directory",
-        )
-    if not _is_bundle(target):
-        raise UsageError(
-            f"refusing to replace {target}: it is not an eidos bundle (no eidos {SUMMARY})",
-            hint="remove it yourself or choose another directory",
-        )
+    from eidos.io.output import check_output_dir
+
+    check_output_dir(target, force, is_ours=_is_bundle, kind="an eidos bundle", marker=SUMMARY,
+                     earlier="a previous bundle")
 
 
 def _write_tree(root: Path, files: FileSet) -> None:

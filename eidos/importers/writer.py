@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from eidos.errors import EnvironmentFailure, RulesError, UsageError
+from eidos.errors import EnvironmentFailure, RulesError
 from eidos.io.output import guarded
 
 REPORT = "import-report.json"
@@ -32,22 +32,10 @@ def _is_import(directory: Path) -> bool:
 
 
 def check_target(target: Path, force: bool) -> None:
-    if target.is_symlink():
-        raise UsageError(f"output {target} is a symbolic link; give the real directory")
-    if not target.exists():
-        if not target.parent.is_dir():
-            raise UsageError(f"output {target}: parent directory {target.parent} does not exist")
-        return
-    if not target.is_dir():
-        raise UsageError(f"output {target} exists and is not a directory")
-    if not any(target.iterdir()):
-        return
-    if not force:
-        raise UsageError(f"output directory {target} is not empty",
-                         hint="pass --force to replace an earlier import, or choose another directory")
-    if not _is_import(target):
-        raise UsageError(f"refusing to replace {target}: it is not an eidos import (no eidos {REPORT})",
-                         hint="remove it yourself or choose another directory")
+    from eidos.io.output import check_output_dir
+
+    check_output_dir(target, force, is_ours=_is_import, kind="an eidos import", marker=REPORT,
+                     earlier="an earlier import")
 
 
 def _compile(staging: Path, target: Path) -> None:

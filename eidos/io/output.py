@@ -33,8 +33,8 @@ import stat
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Iterator
 
 from eidos.errors import EnvironmentFailure, UsageError
 
@@ -291,3 +291,29 @@ def emit(text: str, destination: str | None) -> None:
         sys.stdout.flush()
     else:
         write_output(destination, text)
+
+
+def check_output_dir(target: Path, force: bool, *, is_ours: Callable[[Path], bool], kind: str,
+                     marker: str, earlier: str) -> None:
+    """Fail early (before any work) if directory ``target`` may not be written.
+
+    A missing target (in an existing parent) or an empty one is fine; a non-empty one only
+    with ``force`` and only when ``is_ours`` recognises it as output of the same eidos
+    command (its ``marker`` file), so ``--force`` can never wipe a user's own directory.
+    ``kind`` names such output ("an eidos bundle"), ``earlier`` what --force replaces."""
+    if target.is_symlink():
+        raise UsageError(f"output {target} is a symbolic link; give the real directory")
+    if not target.exists():
+        if not target.parent.is_dir():
+            raise UsageError(f"output {target}: parent directory {target.parent} does not exist")
+        return
+    if not target.is_dir():
+        raise UsageError(f"output {target} exists and is not a directory")
+    if not any(target.iterdir()):
+        return
+    if not force:
+        raise UsageError(f"output directory {target} is not empty",
+                         hint=f"pass --force to replace {earlier}, or choose another directory")
+    if not is_ours(target):
+        raise UsageError(f"refusing to replace {target}: it is not {kind} (no eidos {marker})",
+                         hint="remove it yourself or choose another directory")
