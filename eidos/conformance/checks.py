@@ -178,6 +178,15 @@ def dra_isolation(ctx) -> Outcome:
 
 # ---- scheduling ----------------------------------------------------------------------------
 
+# (name, CRDs, controller Deployments). Checked against upstream on 2026-11-30:
+# KAI: deployments/kai-scheduler/crds/scheduling.run.ai_{queues,podgroups}.yaml and
+#   SchedulerDeploymentName = "kai-scheduler-default" (test/e2e/modules/constant/constant.go),
+#   github.com/NVIDIA/KAI-Scheduler @ 72de64fc;
+# scheduler-plugins: manifests/coscheduling/crd.yaml (podgroups.scheduling.x-k8s.io) and the
+#   as-a-second-scheduler chart's Deployment scheduler-plugins-scheduler,
+#   github.com/kubernetes-sigs/scheduler-plugins @ 903da7df;
+# Kueue: its manager Deployment kueue-controller-manager (kueue.sigs.k8s.io installation);
+# Volcano: the volcano-scheduler Deployment in volcano-system (volcano.sh installation).
 GANG_SCHEDULERS = (
     ("KAI Scheduler", ("queues.scheduling.run.ai", "podgroups.scheduling.run.ai"), ("kai-scheduler-default",)),
     ("Kueue", ("clusterqueues.kueue.x-k8s.io", "workloads.kueue.x-k8s.io"), ("kueue-controller-manager",)),
