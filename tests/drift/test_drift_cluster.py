@@ -21,7 +21,7 @@ from eidos.snapshot.cluster import Cluster
 from tests.conftest import run_eidos
 from tests.drift.kubehelpers import everything, kube  # noqa: F401 - the fixture
 from tests.drift.webhook import Receiver
-from tests.snapshot.snaphelpers import fake_host
+from tests.snapshot.snaphelpers import fake_host, rbac_allows
 
 NS = "gpu-operator"
 INSTALL = ["drift", "install", "--schedule", "*/30 * * * *", "--baseline", "golden", "--image",
@@ -282,25 +282,6 @@ def test_cli_subprocess_and_bad_input(kube):  # noqa: F811
     assert "run" not in run_eidos("drift", "--help").stdout.split("positional arguments:")[1].split("options:")[0]
 
 
-def _rbac_allows(rules, namespace, request) -> bool:
-    """Kubernetes RBAC for one request against a namespaced Role's rules (as in
-    tests/snapshot/test_cluster_agent.py, which audits the snapshot agent the same way)."""
-    verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}.get(
-        str(request.method.value).upper(), "get" if request.name else "list")
-    if request.namespace != namespace or request.resource is None:
-        return False
-    for rule in rules:
-        if request.resource.group not in rule.get("apiGroups", []):
-            continue
-        if request.resource.plural not in rule.get("resources", []):
-            continue
-        if verb not in rule.get("verbs", []) and "*" not in rule.get("verbs", []):
-            continue
-        names = rule.get("resourceNames")
-        if names and request.name not in names:  # create has no name: never allowed by name
-            continue
-        return True
-    return False
 
 
 def test_every_request_of_a_run_is_allowed_by_its_role(kube, baseline, tmp_path, monkeypatch, capsys):  # noqa: F811
@@ -323,7 +304,7 @@ def test_every_request_of_a_run_is_allowed_by_its_role(kube, baseline, tmp_path,
     requests = kube.call(lambda: list(kube.emulator._requests)[start:])
     pod_requests = [r for r in requests if r.headers.get("Authorization") == "Bearer drift-sa-token"]
     assert len(pod_requests) >= 2 * (1 + 1 + 3 + 1)  # state, baseline, slot parts, result
-    refused = [(str(r.method.value), str(r.url)) for r in pod_requests if not _rbac_allows(role["rules"], NS, r)]
+    refused = [(str(r.method.value), str(r.url)) for r in pod_requests if not rbac_allows(role["rules"], NS, r)]
     assert refused == []
     states = json.loads(kube.live("v1/configmaps")[(NS, "eidos-drift-default-result")]["data"]["state.json"])
     assert states["snapshots"][1]["parts"] > 1  # the first run's snapshot was split

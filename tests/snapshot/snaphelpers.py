@@ -177,3 +177,24 @@ def emulated_cluster(tmp_path: Path, monkeypatch, *, token: str = "s3cr3t-token-
         yield server
     finally:
         server.stop()
+
+
+def rbac_allows(rules, namespace, request) -> bool:
+    """Kubernetes RBAC for one recorded kmock request against a namespaced Role's rules: the
+    audits of the snapshot agent and of scheduled drift replay every request their pods made."""
+    verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}.get(
+        str(request.method.value).upper(), "get" if request.name else "list")
+    if request.namespace != namespace or request.resource is None:
+        return False
+    for rule in rules:
+        if request.resource.group not in rule.get("apiGroups", []):
+            continue
+        if request.resource.plural not in rule.get("resources", []):
+            continue
+        if verb not in rule.get("verbs", []) and "*" not in rule.get("verbs", []):
+            continue
+        names = rule.get("resourceNames")
+        if names and request.name not in names:  # create has no name: never allowed by name
+            continue
+        return True
+    return False

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from snaphelpers import rbac_allows
 
 from eidos.errors import EnvironmentFailure, InputError
 from eidos.snapshot import io
@@ -300,24 +301,6 @@ def test_host_paths_are_exactly_what_the_collectors_read(host, clean_env, tmp_pa
         assert (got, got_status) != (full, full_status), f"{name} is mounted but not needed"
 
 
-def _rbac_allows(rules, namespace, request) -> bool:
-    """Kubernetes RBAC for one request against a namespaced Role's rules."""
-    verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}.get(
-        str(request.method.value).upper(), "get" if request.name else "list")
-    if request.namespace != namespace or request.resource is None:
-        return False
-    for rule in rules:
-        if request.resource.group not in rule.get("apiGroups", []):
-            continue
-        if request.resource.plural not in rule.get("resources", []):
-            continue
-        if verb not in rule.get("verbs", []) and "*" not in rule.get("verbs", []):
-            continue
-        names = rule.get("resourceNames")
-        if names and request.name not in names:  # create has no name: never allowed by name
-            continue
-        return True
-    return False
 
 
 class FakeKubelet:
@@ -393,7 +376,7 @@ class FakeKubelet:
             if req.headers.get("Authorization") != f"Bearer {AGENT_TOKEN}":
                 continue
             self.agent_requests += 1
-            if not _rbac_allows(role.get("rules") or [], ns, req):
+            if not rbac_allows(role.get("rules") or [], ns, req):
                 self.violations.append((str(req.method.value), str(req.url)))
 
 
@@ -467,7 +450,7 @@ def test_agent_role_would_refuse_a_create(kube):
     role = manifests(opts)[3]
     cluster.put_configmap("gpu-operator", "someone-else", {"x": "1"})
     requests = kube.call(lambda: list(kube.emulator._requests))
-    verbs = [(str(r.method.value), _rbac_allows(role["rules"], "gpu-operator", r)) for r in requests]
+    verbs = [(str(r.method.value), rbac_allows(role["rules"], "gpu-operator", r)) for r in requests]
     assert ("POST", False) in verbs  # 404 on patch, then create: refused by the Role
 
 
