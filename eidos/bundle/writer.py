@@ -19,15 +19,10 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import shutil
-import tempfile
 from pathlib import Path
 
 from eidos.bundle.files import FileSet
 from eidos.bundle.summary import SUMMARY
-from eidos.errors import EnvironmentFailure
-from eidos.io.output import guarded
 
 
 def _is_bundle(directory: Path) -> bool:
@@ -63,38 +58,9 @@ def _write_tree(root: Path, files: FileSet) -> None:
 
 def write_bundle(files: FileSet, target: Path, *, force: bool) -> None:
     """Write ``files`` as the directory ``target``, swapping it in whole (see the module docstring)."""
+    from eidos.io.output import replace_directory
+
     target = Path(os.path.abspath(target))
     check_target(target, force)
-    parent = target.parent
-    backup: Path | None = None
-    try:
-        with guarded() as guard:
-            with guard.critical():
-                staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
-                guard.remove_on_failure(staging, tree=True)
-            os.chmod(staging, 0o755)
-            _write_tree(staging, files)
-            with guard.critical():
-                check_target(target, force)  # the target may have changed while the files were written
-                if os.path.lexists(target):
-                    name = parent / f".{target.name}.{secrets.token_hex(6)}.old"
-                    os.rename(target, name)
-                    backup = name  # only now does the backup exist
-                try:
-                    os.rename(staging, target)
-                except OSError:
-                    if backup is not None:
-                        os.rename(backup, target)  # put the previous bundle back
-                        backup = None
-                    raise
-                guard.forget(staging)
-                if backup is not None:
-                    guard.remove_on_failure(backup, tree=True)  # the previous bundle is garbage now
-            if backup is not None:
-                shutil.rmtree(backup, ignore_errors=True)
-                guard.forget(backup)
-    except OSError as err:
-        kept = ""
-        if backup is not None and os.path.lexists(backup) and not os.path.lexists(target):
-            kept = f"; the previous bundle is kept at {backup}"
-        raise EnvironmentFailure(f"cannot write bundle to {target}: {err.strerror or err}{kept}") from None
+    replace_directory(target, lambda staging: _write_tree(staging, files),
+                      recheck=lambda t: check_target(t, force), label="bundle")

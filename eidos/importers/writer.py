@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import shutil
-import tempfile
 from pathlib import Path
 
-from eidos.errors import EnvironmentFailure, RulesError
-from eidos.io.output import guarded
+from eidos.errors import RulesError
 
 REPORT = "import-report.json"
 
@@ -52,43 +48,21 @@ def _compile(staging: Path, target: Path) -> None:
 
 
 def write_tree(files: dict[str, bytes], target: Path, *, force: bool, compile_check: bool = True) -> None:
+    from eidos.io.output import replace_directory
+
     target = Path(os.path.abspath(target))
     check_target(target, force)
-    parent = target.parent
-    backup: Path | None = None
-    try:
-        with guarded() as guard:
-            with guard.critical():
-                staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
-                guard.remove_on_failure(staging, tree=True)
-            os.chmod(staging, 0o755)
-            for rel, content in sorted(files.items()):
-                dest = staging / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                with open(dest, "wb") as fh:
-                    fh.write(content)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.chmod(dest, 0o644)
-            if compile_check:
-                _compile(staging, target)
-            with guard.critical():
-                check_target(target, force)
-                if os.path.lexists(target):
-                    backup = parent / f".{target.name}.{secrets.token_hex(6)}.old"
-                    os.rename(target, backup)
-                try:
-                    os.rename(staging, target)
-                except OSError:
-                    if backup is not None:
-                        os.rename(backup, target)
-                        backup = None
-                    raise
-                guard.forget(staging)
-                if backup is not None:
-                    guard.remove_on_failure(backup, tree=True)
-            if backup is not None:
-                shutil.rmtree(backup, ignore_errors=True)
-                guard.forget(backup)
-    except OSError as err:
-        raise EnvironmentFailure(f"cannot write {target}: {err.strerror or err}") from None
+
+    def fill(staging: Path) -> None:
+        for rel, content in sorted(files.items()):
+            dest = staging / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "wb") as fh:
+                fh.write(content)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(dest, 0o644)
+        if compile_check:
+            _compile(staging, target)
+
+    replace_directory(target, fill, recheck=lambda t: check_target(t, force), label="import")

@@ -317,3 +317,49 @@ def check_output_dir(target: Path, force: bool, *, is_ours: Callable[[Path], boo
     if not is_ours(target):
         raise UsageError(f"refusing to replace {target}: it is not {kind} (no eidos {marker})",
                          hint="remove it yourself or choose another directory")
+
+
+def replace_directory(target: Path, fill: Callable[[Path], None], *, recheck: Callable[[Path], None],
+                      label: str) -> None:
+    """Build a directory with ``fill(staging)`` in a staging sibling of ``target``, then swap it
+    in whole: a reader sees the old tree or the new one, never a mix, and a failure or signal
+    at any point leaves the old one in place and no staging or backup directory behind.
+
+    ``recheck(target)`` runs again just before the swap (the target may have changed while
+    the files were written). ``label`` names the output in errors ("bundle")."""
+    import secrets
+    import tempfile
+
+    parent = target.parent
+    backup: Path | None = None
+    try:
+        with guarded() as guard:
+            with guard.critical():
+                staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+                guard.remove_on_failure(staging, tree=True)
+            os.chmod(staging, 0o755)
+            fill(staging)
+            with guard.critical():
+                recheck(target)
+                if os.path.lexists(target):
+                    name = parent / f".{target.name}.{secrets.token_hex(6)}.old"
+                    os.rename(target, name)
+                    backup = name  # only now does the backup exist
+                try:
+                    os.rename(staging, target)
+                except OSError:
+                    if backup is not None:
+                        os.rename(backup, target)  # put the previous tree back
+                        backup = None
+                    raise
+                guard.forget(staging)
+                if backup is not None:
+                    guard.remove_on_failure(backup, tree=True)  # the previous tree is garbage now
+            if backup is not None:
+                shutil.rmtree(backup, ignore_errors=True)
+                guard.forget(backup)
+    except OSError as err:
+        kept = ""
+        if backup is not None and os.path.lexists(backup) and not os.path.lexists(target):
+            kept = f"; the previous {label} is kept at {backup}"
+        raise EnvironmentFailure(f"cannot write {label} to {target}: {err.strerror or err}{kept}") from None
