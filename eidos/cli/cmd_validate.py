@@ -169,16 +169,9 @@ def run(args: argparse.Namespace) -> int:
                       allow_errors=args.allow_errors, progress=_progress(sys.stderr),
                       selection=selection, explain=args.explain, loader=loader,
                       on_error=lambda source, err: unreadable.append((source, err)), jobs=args.jobs)
-    to_terminal = args.out in (None, "-")
-    if args.color == "always":
-        color = True
-    elif args.color == "never" or os.environ.get("NO_COLOR"):
-        color = False
-    else:
-        color = to_terminal and console.interactive(sys.stdout)
+    color, width = _display(args)
     options = {}
     if args.output == "table":
-        width = shutil.get_terminal_size((100, 24)).columns if to_terminal and console.interactive(sys.stdout) else 100
         options = {"width": max(width, 60), "verbose": args.verbose, "explain": args.explain}
     emit(render(report, args.output, color=color and args.output == "table", **options), args.out)
     if unreadable:
@@ -188,6 +181,20 @@ def run(args: argparse.Namespace) -> int:
                       f"the report covers the other {len(report.nodes)}")
         return max([report.exit_code] + [err.exit_code for _, err in unreadable])
     return report.exit_code
+
+
+def _display(args) -> tuple[bool, int]:
+    """(colour the table?, its width): colour on a terminal unless CI or NO_COLOR says no,
+    or as --color says; the terminal's width, else 100."""
+    to_terminal = args.out in (None, "-") and console.interactive(sys.stdout)
+    if args.color == "always":
+        color = True
+    elif args.color == "never" or os.environ.get("NO_COLOR"):
+        color = False
+    else:
+        color = to_terminal
+    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
+    return color, width
 
 
 def _streamed(fmt: str, sources: list[str]) -> bool:
@@ -201,14 +208,7 @@ def _run_fleet(args, graph, sources, flag_facts, recipe, selection) -> int:
     from eidos.validate.reports.stream import write_fleet
 
     unreadable: list = []
-    to_terminal = args.out in (None, "-")
-    if args.color == "always":
-        color = True
-    elif args.color == "never" or os.environ.get("NO_COLOR"):
-        color = False
-    else:
-        color = to_terminal and console.interactive(sys.stdout)
-    width = shutil.get_terminal_size((100, 24)).columns if to_terminal and console.interactive(sys.stdout) else 100
+    color, width = _display(args)
     summary = write_fleet(graph, sources, args.output, args.out, flag_facts=flag_facts, recipe=recipe,
                           fail_on=args.fail_on, allow_errors=args.allow_errors, selection=selection,
                           explain=args.explain, progress=_progress(sys.stderr),
