@@ -34,8 +34,9 @@ def size_run(nodes: list[dict], selector: dict, resources: tuple[str, ...], gpus
     node; ``prefixes`` add every allocatable resource starting with one (``rdma/``)."""
     gpu_nodes = [n for n in nodes if _matches(n, selector) and _allocatable(n, "nvidia.com/gpu") > 0]
     if not gpu_nodes:
-        raise UsageError("no node matches the node selector with allocatable nvidia.com/gpu",
-                         hint="check --node-selector (default nvidia.com/gpu.present=true)")
+        shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        raise UsageError(f"no node matches the node selector {shown} with allocatable nvidia.com/gpu",
+                         hint="check --node-selector (default: the profile's, else nvidia.com/gpu.present=true)")
     first = sorted(gpu_nodes, key=lambda n: n["metadata"]["name"])[0]
     gpus = gpus_flag if gpus_flag is not None else _allocatable(first, "nvidia.com/gpu") or DEFAULT_GPUS
     names = list(resources)
@@ -54,10 +55,12 @@ def run_on_cluster(args, facts: dict) -> tuple[str, str]:
         raise UsageError("--fabric on a cluster needs the facts that pick the test profile",
                          hint="pass --service and --accelerator (and --intent)")
     profilemod.check_test(args.test)
-    profile = profilemod.select(facts)
     nodes = int(facts.get("nodes") or 1)
+    profile = profilemod.for_run(profilemod.select(facts), nodes)
+    # --node-selector, else the profile's (GKE: the machine family's gke-accelerator label,
+    # which tells A3 Mega from A3 High), else the GPU operator's nvidia.com/gpu.present
     selector = agent.parse_node_selector(args.node_selector) if args.node_selector \
-        else dict(agent.DEFAULT_NODE_SELECTOR)
+        else dict(profile.node_selector) or dict(agent.DEFAULT_NODE_SELECTOR)
     cluster = Cluster.connect(args.kubeconfig, args.context, timeout=30)
     try:
         gpus, devices, available = size_run(cluster.list_nodes(), selector, profile.device_resources,

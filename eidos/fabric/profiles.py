@@ -32,6 +32,18 @@ class Profile:
     multi_node_note: str = ""
     device_prefixes: tuple[str, ...] = ()  # every allocatable resource with this prefix (rdma/)
     compute_domain: bool = False  # multi-node: IMEX channels through a DRA ComputeDomain
+    # multi-node workers only (GKE GPUDirect): pod annotations (multi-network NICs, device
+    # paths for a sidecar), host directories mounted into the test container, native sidecars
+    # (initContainers with restartPolicy Always, e.g. the TCPXO receive-data-path daemon)
+    annotations: tuple[tuple[str, str], ...] = ()
+    # (volume name, host path, mount path in the test container, "" for a sidecar's only)
+    volumes: tuple[tuple[str, str, str], ...] = ()
+    mpirun_args: tuple[str, ...] = ()  # e.g. keep MPI's own TCP traffic on the primary NIC
+    sidecars: tuple[Mapping, ...] = ()
+    source: str = ""  # a script every rank sources before the test (the plugin's NCCL settings)
+    worker_command: tuple[str, ...] = ("/usr/sbin/sshd", "-De")
+    node_selector: tuple[tuple[str, str], ...] = ()  # the default --node-selector for this profile
+    single_node: str = ""  # the profile a one-node run uses instead (the NVLink test)
 
     def applies(self, facts: Mapping[str, object]) -> bool:
         return all(str(facts.get(k)) in values for k, values in self.match)
@@ -54,6 +66,15 @@ def _profile(raw: dict) -> Profile:
             multi_node_note=" ".join(str(raw.get("multi_node_note") or "").split()),
             device_prefixes=tuple(str(r) for r in raw.get("device_prefixes") or ()),
             compute_domain=bool(raw.get("compute_domain")),
+            annotations=tuple(sorted((str(k), str(v)) for k, v in (raw.get("annotations") or {}).items())),
+            volumes=tuple((str(v["name"]), str(v["host_path"]), str(v.get("mount_path") or ""))
+                          for v in raw.get("volumes") or ()),
+            mpirun_args=tuple(str(a) for a in raw.get("mpirun_args") or ()),
+            sidecars=tuple(_frozen(dict(c)) for c in raw.get("sidecars") or ()),
+            source=str(raw.get("source") or ""),
+            worker_command=tuple(str(a) for a in raw.get("worker_command") or ("/usr/sbin/sshd", "-De")),
+            node_selector=tuple(sorted((str(k), str(v)) for k, v in (raw.get("node_selector") or {}).items())),
+            single_node=str(raw.get("single_node") or ""),
         )
     except (KeyError, TypeError, AttributeError) as err:  # a broken shipped file: a bug, said plainly
         raise ValueError(f"fabric profile {raw!r}: {err}") from None
@@ -62,7 +83,30 @@ def _profile(raw: dict) -> Profile:
     bad = [r for r in profile.device_resources if not _RESOURCE.match(r)]
     if bad:
         raise ValueError(f"fabric profile {profile.name}: bad resource names {bad}")
+    if any(not isinstance(c.get("name"), str) or not c.get("image") for c in profile.sidecars):
+        raise ValueError(f"fabric profile {profile.name}: every sidecar needs a name and an image")
     return profile
+
+
+def _frozen(value):
+    """Sidecar containers are kept as given (they are Kubernetes objects, not ours to model),
+    but read-only, so one run cannot change the profile another run uses."""
+    from types import MappingProxyType
+
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def thaw(value):
+    """A plain, JSON-serialisable copy of a frozen sidecar (for a manifest)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
 
 
 @functools.cache
@@ -79,6 +123,23 @@ def select(facts: Mapping[str, object]) -> Profile:
         if profile.applies(facts):
             return profile
     raise UsageError("no fabric profile matches these facts")  # the last profile matches everything
+
+
+def by_name(name: str) -> Profile:
+    for profile in load_profiles():
+        if profile.name == name:
+            return profile
+    raise ValueError(f"no fabric profile named {name!r}")  # a broken shipped file
+
+
+def for_run(profile: Profile, nodes: int) -> Profile:
+    """The profile a run of ``nodes`` uses: a one-node run of a profile that names a
+    ``single_node`` profile is that profile's NVLink test, on the same nodes (its node
+    selector is kept): GKE's TCPXO/gIB settings need the multi-node plumbing (sidecar, NICs)."""
+    if nodes != 1 or not profile.single_node:
+        return profile
+    single = by_name(profile.single_node)
+    return attrs.evolve(single, node_selector=profile.node_selector or single.node_selector)
 
 
 def check_test(test: str) -> str:

@@ -46,7 +46,16 @@ CD_GROUP, CD_VERSION, CD_PLURAL = "resource.nvidia.com", "v1beta1", "computedoma
 CD_CRD = f"{CD_PLURAL}.{CD_GROUP}"
 CD_CLAIM = "compute-domain-channel"
 MPI_CRD = f"{MPI_PLURAL}.{MPI_GROUP}"
-TRAINER_CRD = "trainjobs.trainer.kubeflow.org"
+# Kubeflow Trainer v2 (github.com/kubeflow/trainer, API at the v2.1.0 tag, the version AICR's
+# training recipes install: pkg/apis/trainer/v1alpha1/{trainjob,trainingruntime}_types.go)
+TRAINER_GROUP, TRAINER_VERSION = "trainer.kubeflow.org", "v1alpha1"
+TRAINJOB_PLURAL, RUNTIME_PLURAL = "trainjobs", "trainingruntimes"
+TRAINER_CRD = f"{TRAINJOB_PLURAL}.{TRAINER_GROUP}"
+RUNTIME_CRD = f"{RUNTIME_PLURAL}.{TRAINER_GROUP}"
+# the Trainer's MPI plugin mounts the ssh keys and hostfile into containers named "node"
+# (pkg/constants Node) of the replicatedJobs "launcher" and "node"
+TRAINER_CONTAINER, TRAINER_LAUNCHER, TRAINER_NODE = "node", "launcher", "node"
+LAUNCHERS = ("job", "mpijob", "trainjob")
 MAX_LOG_BYTES = 64 * 1024 * 1024
 DEFAULT_NODE_SELECTOR = {"nvidia.com/gpu.present": "true"}
 DEFAULT_TOLERATIONS = ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},)
@@ -72,6 +81,7 @@ class FabricOptions:
     node_selector: dict = attrs.field(factory=lambda: dict(DEFAULT_NODE_SELECTOR))
     tolerations: tuple = DEFAULT_TOLERATIONS
     device_counts: tuple[tuple[str, int], ...] = ()  # resource -> per-node count to request
+    launcher: str = "mpijob"  # several nodes: "trainjob" (Kubeflow Trainer) or "mpijob" (MPI operator)
     run_id: str = attrs.field(factory=lambda: secrets.token_hex(4))
 
     @property
@@ -106,19 +116,23 @@ def _nccl_args(opts: FabricOptions, gpus_per_process: int) -> list[str]:
             "-g", str(gpus_per_process)]
 
 
-def _container(opts: FabricOptions, command: list[str], *, gpus: int, devices: bool) -> dict:
+def _container(opts: FabricOptions, command: list[str], *, gpus: int, devices: bool,
+               name: str = "nccl") -> dict:
     limits = {"nvidia.com/gpu": str(gpus)} if gpus else {}
     if devices:
         limits.update({name: str(count) for name, count in opts.device_counts})
+    mounts = [{"name": "dshm", "mountPath": "/dev/shm"}]
+    if devices:  # a multi-node worker: the profile's host directories (GKE: driver and plugin)
+        mounts += [{"name": vol, "mountPath": path} for vol, _host, path in opts.profile.volumes if path]
     return {
-        "name": "nccl",
+        "name": name,
         "image": opts.image or opts.profile.image,
         "command": command,
         "env": [{"name": k, "value": v} for k, v in opts.profile.env],
         "resources": {"limits": limits, "requests": dict(limits)} if limits else {},
         "securityContext": {"allowPrivilegeEscalation": False,
                             "capabilities": {"drop": ["ALL"], "add": ["IPC_LOCK"]}},
-        "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}],
+        "volumeMounts": mounts,
     }
 
 
@@ -169,17 +183,43 @@ def compute_domain_manifest(opts: FabricOptions) -> dict:
     }
 
 
-def mpijob_manifest(opts: FabricOptions) -> dict:
-    """Several nodes: an MPIJob, one rank per GPU, the launcher on no GPU."""
+def launch_command(opts: FabricOptions) -> list[str]:
+    """The launcher's ``mpirun``: one rank per GPU, the profile's environment exported to
+    every rank (``-x``); a profile with a ``source`` script starts each rank through a shell
+    that sources it first (gIB's set_nccl_env.sh sets NCCL_* for the node it runs on)."""
     env_flags = [flag for k, _v in opts.profile.env for flag in ("-x", k)]
-    launch = [opts.profile.mpirun, "--allow-run-as-root", "-np", str(opts.ranks), "-bind-to", "none",
-              *env_flags, *_nccl_args(opts, 1)]
-    launcher = _container(opts, launch, gpus=0, devices=False)
-    worker = _container(opts, ["/usr/sbin/sshd", "-De"], gpus=opts.gpus_per_node, devices=True)
-    worker_spec = _pod_spec(opts, worker, gpu_node=True, restart="OnFailure")
+    rank = _nccl_args(opts, 1)
+    if opts.profile.source:
+        rank = ["/bin/bash", "-c", f"source {_shell(opts.profile.source)} && exec "
+                + " ".join(_shell(a) for a in rank)]
+    return [opts.profile.mpirun, "--allow-run-as-root", "-np", str(opts.ranks), "-bind-to", "none",
+            *opts.profile.mpirun_args, *env_flags, *rank]
+
+
+def _worker(opts: FabricOptions, *, name: str = "nccl", restart: str = "OnFailure") -> tuple[dict, dict]:
+    """(pod metadata, pod spec) of a multi-node worker: GPUs, fabric devices, the profile's
+    annotations, host directories and sidecars, and the GB200 IMEX channel."""
+    from eidos.fabric.profiles import thaw
+
+    worker = _container(opts, list(opts.profile.worker_command), gpus=opts.gpus_per_node, devices=True,
+                        name=name)
+    spec = _pod_spec(opts, worker, gpu_node=True, restart=restart)
+    spec["volumes"] += [{"name": vol, "hostPath": {"path": host}} for vol, host, _path in opts.profile.volumes]
+    if opts.profile.sidecars:  # native sidecars: they run beside the test and never hold the pod
+        spec["initContainers"] = [{**thaw(c), "restartPolicy": "Always"} for c in opts.profile.sidecars]
     if opts.profile.compute_domain:
         worker["resources"]["claims"] = [{"name": CD_CLAIM}]
-        worker_spec["resourceClaims"] = [{"name": CD_CLAIM, "resourceClaimTemplateName": opts.channel_template}]
+        spec["resourceClaims"] = [{"name": CD_CLAIM, "resourceClaimTemplateName": opts.channel_template}]
+    meta = {"labels": dict(opts.labels)}
+    if opts.profile.annotations:
+        meta["annotations"] = dict(opts.profile.annotations)
+    return meta, spec
+
+
+def mpijob_manifest(opts: FabricOptions) -> dict:
+    """Several nodes: an MPIJob, one rank per GPU, the launcher on no GPU."""
+    launcher = _container(opts, launch_command(opts), gpus=0, devices=False)
+    worker_meta, worker_spec = _worker(opts)
     return {
         "apiVersion": f"{MPI_GROUP}/{MPI_VERSION}",
         "kind": "MPIJob",
@@ -192,9 +232,59 @@ def mpijob_manifest(opts: FabricOptions) -> dict:
                 "Launcher": {"replicas": 1, "template": {
                     "metadata": {"labels": dict(opts.labels)},
                     "spec": _pod_spec(opts, launcher, gpu_node=False, restart="OnFailure")}},
-                "Worker": {"replicas": opts.nodes, "template": {
-                    "metadata": {"labels": dict(opts.labels)}, "spec": worker_spec}},
+                "Worker": {"replicas": opts.nodes, "template": {"metadata": worker_meta, "spec": worker_spec}},
             },
+        },
+    }
+
+
+def trainingruntime_manifest(opts: FabricOptions) -> dict:
+    """Several nodes through Kubeflow Trainer: the run's own TrainingRuntime (namespaced, so
+    the namespace's deletion removes it) with an MPI policy: the Trainer generates the ssh
+    keys and the hostfile (slots = GPUs per node), JobSet runs one launcher Job (``mpirun``,
+    no GPU) and ``numNodes`` worker pods running sshd. The run succeeds when the launcher
+    does (successPolicy), as in the Trainer's own MPI runtime (deepspeed-distributed)."""
+    launcher = _container(opts, launch_command(opts), gpus=0, devices=False, name=TRAINER_CONTAINER)
+    worker_meta, worker_spec = _worker(opts, name=TRAINER_CONTAINER, restart="Never")
+    launcher_spec = _pod_spec(opts, launcher, gpu_node=False, restart="Never")
+    launcher_labels = {**opts.labels, "trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}
+
+    def job(name: str, meta: dict, spec: dict, labels: dict | None = None) -> dict:
+        template = {"spec": {"backoffLimit": 0, "activeDeadlineSeconds": int(opts.timeout),
+                             "template": {"metadata": meta, "spec": spec}}}
+        if labels:
+            template["metadata"] = {"labels": labels}
+        return {"name": name, "template": template}
+
+    return {
+        "apiVersion": f"{TRAINER_GROUP}/{TRAINER_VERSION}",
+        "kind": "TrainingRuntime",
+        "metadata": {"name": opts.name, "namespace": opts.namespace, "labels": dict(opts.labels)},
+        "spec": {
+            "mlPolicy": {"numNodes": opts.nodes,
+                         "mpi": {"numProcPerNode": opts.gpus_per_node, "mpiImplementation": "OpenMPI",
+                                 "sshAuthMountPath": "/root/.ssh", "runLauncherAsNode": False}},
+            "template": {"spec": {
+                "network": {"enableDNSHostnames": True, "publishNotReadyAddresses": True},
+                "successPolicy": {"operator": "All", "targetReplicatedJobs": [TRAINER_LAUNCHER]},
+                "replicatedJobs": [
+                    job(TRAINER_LAUNCHER, {"labels": launcher_labels}, launcher_spec, launcher_labels),
+                    job(TRAINER_NODE, worker_meta, worker_spec),
+                ],
+            }},
+        },
+    }
+
+
+def trainjob_manifest(opts: FabricOptions) -> dict:
+    """The TrainJob that runs the run's TrainingRuntime on ``nodes`` nodes."""
+    return {
+        "apiVersion": f"{TRAINER_GROUP}/{TRAINER_VERSION}",
+        "kind": "TrainJob",
+        "metadata": {"name": opts.name, "namespace": opts.namespace, "labels": dict(opts.labels)},
+        "spec": {
+            "runtimeRef": {"name": opts.name, "apiGroup": TRAINER_GROUP, "kind": "TrainingRuntime"},
+            "trainer": {"numNodes": opts.nodes},
         },
     }
 
@@ -205,12 +295,14 @@ def _shell(word: str) -> str:
     return shlex.quote(word)
 
 
-def preflight(cluster, opts: FabricOptions) -> None:
-    """Refuse what cannot run before creating anything, saying what is missing."""
+def preflight(cluster, opts: FabricOptions) -> str:
+    """Refuse what cannot run before creating anything, saying what is missing; return the
+    launcher: ``job`` (one node), ``trainjob`` (Kubeflow Trainer installed: its TrainJob and
+    TrainingRuntime CRDs) or ``mpijob`` (the MPI operator only)."""
     if opts.nodes < 1 or opts.gpus_per_node < 1:
         raise UsageError("--nodes and --gpus-per-node must be at least 1")
     if opts.nodes == 1:
-        return
+        return "job"
     if not opts.profile.multi_node:
         raise UsageError(f"a {opts.nodes}-node fabric run: {opts.profile.multi_node_note}",
                          hint="run with --nodes 1 for the NVLink test inside one node")
@@ -225,14 +317,19 @@ def preflight(cluster, opts: FabricOptions) -> None:
             f"a {opts.nodes}-node {opts.profile.name} run needs an RDMA device resource "
             f"({', '.join(p + '*' for p in opts.profile.device_prefixes)}) on the GPU nodes; none is allocatable",
             hint="install the network-operator's RDMA shared device plugin (the AKS and OKE recipes do)")
-    if not cluster.crd_exists(MPI_CRD):
-        trainer = cluster.crd_exists(TRAINER_CRD)
-        raise EnvironmentFailure(
-            f"a {opts.nodes}-node fabric run needs the MPI operator (CRD {MPI_CRD}), which this "
-            "cluster does not have" + (f"; Kubeflow Trainer ({TRAINER_CRD}) is installed, but eidos "
-                                       "runs multi-node NCCL tests as MPIJobs" if trainer else ""),
-            hint="install the MPI operator (github.com/kubeflow/mpi-operator, v2beta1), or judge a log "
-                 "from your own launcher with --from-log")
+    trainjobs = cluster.crd_exists(TRAINER_CRD)
+    if trainjobs and cluster.crd_exists(RUNTIME_CRD):
+        return "trainjob"
+    if cluster.crd_exists(MPI_CRD):
+        return "mpijob"
+    partial = (f"; {TRAINER_CRD} is there but not {RUNTIME_CRD}, so Kubeflow Trainer is only "
+               "partly installed" if trainjobs else "")
+    raise EnvironmentFailure(
+        f"a {opts.nodes}-node fabric run needs Kubeflow Trainer v2 (CRDs {TRAINER_CRD} and "
+        f"{RUNTIME_CRD}) or the MPI operator (CRD {MPI_CRD}); this cluster has neither{partial}",
+        hint="install Kubeflow Trainer (github.com/kubeflow/trainer, v2; the training recipes with "
+             "platform kubeflow do) or the MPI operator (github.com/kubeflow/mpi-operator, v2beta1), "
+             "or judge a log from your own launcher with --from-log")
 
 
 def _pods(cluster, opts: FabricOptions) -> list[dict]:
@@ -242,8 +339,8 @@ def _pods(cluster, opts: FabricOptions) -> list[dict]:
 def _log_pod(cluster, opts: FabricOptions) -> dict | None:
     """The pod whose log holds the results: the Job's pod, or the MPIJob's launcher."""
     pods = _pods(cluster, opts)
-    if opts.nodes > 1:
-        pods = [p for p in pods if "launcher" in ((p.get("metadata") or {}).get("name") or "")]
+    if opts.nodes > 1:  # MPIJob: <name>-launcher-xxxxx; TrainJob (JobSet): <name>-launcher-0-0-xxxxx
+        pods = [p for p in pods if "-launcher-" in ((p.get("metadata") or {}).get("name") or "") + "-"]
     pods.sort(key=lambda p: (p.get("metadata") or {}).get("name") or "")
     return pods[0] if pods else None
 
@@ -260,6 +357,9 @@ def _state(cluster, opts: FabricOptions) -> tuple[str, str]:
     """('running' | 'succeeded' | 'failed', why)."""
     if opts.nodes == 1:
         obj = cluster.read_job(opts.namespace, opts.name)
+        ok, bad = ("Complete",), ("Failed",)
+    elif opts.launcher == "trainjob":  # TrainJobComplete / TrainJobFailed (trainjob_types.go)
+        obj = cluster.get_custom(TRAINER_GROUP, TRAINER_VERSION, TRAINJOB_PLURAL, opts.namespace, opts.name)
         ok, bad = ("Complete",), ("Failed",)
     else:
         obj = cluster.get_custom(MPI_GROUP, MPI_VERSION, MPI_PLURAL, opts.namespace, opts.name)
@@ -294,7 +394,7 @@ def run_fabric(cluster, opts: FabricOptions, progress: Progress | None = None, *
     data is a verdict, not an environment failure); one that never ran raises."""
     progress = progress or Progress(enabled=False)
     warn = warn or (lambda message: None)
-    preflight(cluster, opts)
+    opts = attrs.evolve(opts, launcher=preflight(cluster, opts))
     created = False
     try:
         progress.update(f"creating namespace {opts.namespace}")
@@ -307,8 +407,14 @@ def run_fabric(cluster, opts: FabricOptions, progress: Progress | None = None, *
             if opts.profile.compute_domain:
                 progress.update(f"creating ComputeDomain {opts.name}")
                 cluster.create_custom(CD_GROUP, CD_VERSION, CD_PLURAL, compute_domain_manifest(opts))
-            progress.update(f"creating MPIJob {opts.name} ({opts.nodes} nodes x {opts.gpus_per_node} GPUs)")
-            cluster.create_custom(MPI_GROUP, MPI_VERSION, MPI_PLURAL, mpijob_manifest(opts))
+            shape = f"{opts.nodes} nodes x {opts.gpus_per_node} GPUs"
+            if opts.launcher == "trainjob":
+                progress.update(f"creating TrainingRuntime and TrainJob {opts.name} ({shape}, Kubeflow Trainer)")
+                cluster.create_custom(TRAINER_GROUP, TRAINER_VERSION, RUNTIME_PLURAL, trainingruntime_manifest(opts))
+                _create_trainjob(cluster, opts)
+            else:
+                progress.update(f"creating MPIJob {opts.name} ({shape}, MPI operator)")
+                cluster.create_custom(MPI_GROUP, MPI_VERSION, MPI_PLURAL, mpijob_manifest(opts))
         start = time.monotonic()
         polls = 0
         while True:
@@ -338,6 +444,27 @@ def run_fabric(cluster, opts: FabricOptions, progress: Progress | None = None, *
     finally:
         progress.done()
         runspace.release(cluster, opts.namespace, created=created, cleanup=opts.cleanup, warn=warn)
+
+
+WEBHOOK_RACE_SECONDS = 15.0
+
+
+def _create_trainjob(cluster, opts: FabricOptions) -> None:
+    """Create the TrainJob, retrying while the Trainer's admission webhook has not yet seen the
+    TrainingRuntime created a moment before (its informer cache lags the API server; AICR's
+    validator waits for the same race). Any other refusal is raised at once."""
+    from eidos.snapshot.cluster import ClusterError
+
+    give_up = time.monotonic() + WEBHOOK_RACE_SECONDS
+    while True:
+        try:
+            cluster.create_custom(TRAINER_GROUP, TRAINER_VERSION, TRAINJOB_PLURAL, trainjob_manifest(opts))
+            return
+        except ClusterError as err:
+            race = err.status in (400, 403, 422) and "admission webhook" in str(err)
+            if not race or time.monotonic() >= give_up:
+                raise
+        time.sleep(0.5)
 
 
 def _safe_log(cluster, opts: FabricOptions) -> str:

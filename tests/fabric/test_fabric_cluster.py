@@ -38,7 +38,11 @@ EXTRA_RESOURCES = (
     ("kubeflow.org/v2beta1/mpijobs", "MPIJob", True),
     ("apiextensions.k8s.io/v1/customresourcedefinitions", "CustomResourceDefinition", False),
     ("resource.nvidia.com/v1beta1/computedomains", "ComputeDomain", True),
+    ("trainer.kubeflow.org/v1alpha1/trainjobs", "TrainJob", True),
+    ("trainer.kubeflow.org/v1alpha1/trainingruntimes", "TrainingRuntime", True),
 )
+TRAINJOBS = "trainer.kubeflow.org/v1alpha1/trainjobs"
+RUNTIMES = "trainer.kubeflow.org/v1alpha1/trainingruntimes"
 
 
 _kmock_parse_path = kmock_parsing.parse_path
@@ -83,6 +87,7 @@ class FakeController:
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.workload = None
         self.kind = None
+        self.runtime = None
 
     def __enter__(self):
         self.thread.start()
@@ -97,6 +102,7 @@ class FakeController:
         while not self.stop.is_set():
             found = [("Job", k, v) for k, v in kube.live("batch/v1/jobs").items()]
             found += [("MPIJob", k, v) for k, v in kube.live("kubeflow.org/v2beta1/mpijobs").items()]
+            found += [("TrainJob", k, v) for k, v in kube.live(TRAINJOBS).items()]
             if not found:
                 time.sleep(0.02)
                 continue
@@ -105,6 +111,16 @@ class FakeController:
             if self.kind == "Job":
                 labels = body["spec"]["template"]["metadata"]["labels"]
                 pod_name = f"{name}-abcde"
+            elif self.kind == "TrainJob":  # JobSet's pods: <jobset>-<replicatedJob>-<index>-<index>-<hash>
+                self.runtime = kube.live(RUNTIMES)[(ns, body["spec"]["runtimeRef"]["name"])]
+                jobs = {j["name"]: j for j in self.runtime["spec"]["template"]["spec"]["replicatedJobs"]}
+                labels = jobs["launcher"]["template"]["spec"]["template"]["metadata"]["labels"]
+                node_labels = jobs["node"]["template"]["spec"]["template"]["metadata"]["labels"]
+                kube.add_object("v1/pods", ns, f"{name}-node-0-0-fghij", {
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": f"{name}-node-0-0-fghij", "namespace": ns, "labels": dict(node_labels)},
+                    "status": {"phase": "Running"}})
+                pod_name = f"{name}-launcher-0-0-abcde"
             else:
                 labels = body["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["metadata"]["labels"]
                 pod_name = f"{name}-launcher"
@@ -120,6 +136,10 @@ class FakeController:
                 cond = {"type": "Complete", "status": "True"} if self.outcome == "succeed" else \
                     {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}
                 kube.add_object("batch/v1/jobs", ns, name, {**body, "status": {"conditions": [cond]}})
+            elif self.kind == "TrainJob":  # TrainJobComplete / TrainJobFailed (trainer v2.1.0)
+                cond = {"type": "Complete" if self.outcome == "succeed" else "Failed", "status": "True",
+                        "reason": "JobSetCompleted" if self.outcome == "succeed" else "JobSetFailed"}
+                kube.add_object(TRAINJOBS, ns, name, {**body, "status": {"conditions": [cond]}})
             else:
                 cond = {"type": "Succeeded" if self.outcome == "succeed" else "Failed", "status": "True",
                         "reason": "MPIJobSucceeded" if self.outcome == "succeed" else "MPIJobFailed"}
@@ -183,9 +203,10 @@ def test_multi_node_without_the_mpi_operator_creates_nothing(kube):
 
 
 def test_multi_node_on_a_single_node_profile_is_refused(kube):
-    gke = profiles.select({"service": "gke", "accelerator": "h100"})
-    with pytest.raises(UsageError, match="TCPXO"):
-        run_fabric(_cluster(kube), _opts(profile=gke, nodes=2))
+    kind = profiles.select({"service": "kind", "accelerator": "h100"})
+    assert kind.name == "nvlink"
+    with pytest.raises(UsageError, match="no multi-node profile"):
+        run_fabric(_cluster(kube), _opts(profile=kind, nodes=2))
     assert not _namespaces(kube)
 
 
@@ -330,3 +351,238 @@ def test_manifests_are_deterministic():
     opts = _opts(nodes=2, device_counts=(("vpc.amazonaws.com/efa", 32),))
     assert mpijob_manifest(opts) == mpijob_manifest(opts)
     assert job_manifest(opts) == job_manifest(opts)
+
+
+# ---- Kubeflow Trainer (TrainJob) ---------------------------------------------------------
+
+def _trainer(kube, *, runtimes=True):
+    _crd(kube, "trainjobs.trainer.kubeflow.org")
+    if runtimes:
+        _crd(kube, "trainingruntimes.trainer.kubeflow.org")
+
+
+def test_multi_node_prefers_kubeflow_trainer_over_the_mpi_operator(kube):
+    _crd(kube, "mpijobs.kubeflow.org")
+    _trainer(kube)
+    log = (NCCL / "08-aws-p5-2node-efa-openmpi-rank-prefix.txt").read_text()
+    opts = _opts(nodes=2, device_counts=(("vpc.amazonaws.com/efa", 32),))
+    with FakeController(kube, "succeed", log) as ctl:
+        got = run_fabric(_cluster(kube), opts)
+    assert got == log and ctl.kind == "TrainJob"
+    assert ctl.workload["spec"] == {"runtimeRef": {"name": "nccl-all-reduce", "apiGroup": "trainer.kubeflow.org",
+                                                   "kind": "TrainingRuntime"}, "trainer": {"numNodes": 2}}
+    assert ctl.runtime["spec"]["mlPolicy"] == {"numNodes": 2, "mpi": {
+        "numProcPerNode": 8, "mpiImplementation": "OpenMPI", "sshAuthMountPath": "/root/.ssh",
+        "runLauncherAsNode": False}}
+    jobs = {j["name"]: j["template"]["spec"]["template"]["spec"] for j in
+            ctl.runtime["spec"]["template"]["spec"]["replicatedJobs"]}
+    launcher, node = jobs["launcher"]["containers"][0], jobs["node"]["containers"][0]
+    assert launcher["name"] == node["name"] == "node"  # where the Trainer mounts keys and hostfile
+    assert launcher["command"][:4] == ["/opt/amazon/openmpi/bin/mpirun", "--allow-run-as-root", "-np", "16"]
+    assert node["resources"]["limits"] == {"nvidia.com/gpu": "8", "vpc.amazonaws.com/efa": "32"}
+    assert ctl.runtime["spec"]["template"]["spec"]["successPolicy"] == {"operator": "All",
+                                                                        "targetReplicatedJobs": ["launcher"]}
+    assert not kube.live("kubeflow.org/v2beta1/mpijobs")
+    assert "eidos-fabric-r1" not in _namespaces(kube)
+
+
+def test_trainjob_progress_names_the_launcher_and_reads_the_launcher_pod(kube):
+    from eidos.fabric import workload
+
+    _trainer(kube)
+    log = (NCCL / "08-aws-p5-2node-efa-openmpi-rank-prefix.txt").read_text()
+    seen = []
+
+    class Watching(Progress):
+        def update(self, text):
+            seen.append(text)
+
+    with FakeController(kube, "succeed", log):
+        run_fabric(_cluster(kube), _opts(nodes=2), Watching(enabled=False))
+    assert "creating TrainingRuntime and TrainJob nccl-all-reduce (2 nodes x 8 GPUs, Kubeflow Trainer)" in seen
+    # of a JobSet's pods, the results are in the launcher's (the workers only run sshd)
+    opts = _opts(nodes=2, launcher="trainjob", run_id="r2")
+    for pod in ("nccl-all-reduce-node-0-1-aaaaa", "nccl-all-reduce-launcher-0-0-zzzzz", "nccl-all-reduce-node-0-0-bbbbb"):
+        kube.add_object("v1/pods", opts.namespace, pod, {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod, "namespace": opts.namespace,
+                                                            "labels": dict(opts.labels)}})
+    assert workload._log_pod(_cluster(kube), opts)["metadata"]["name"] == "nccl-all-reduce-launcher-0-0-zzzzz"
+
+
+def test_trainjob_failure_with_a_log_is_judged(kube):
+    _trainer(kube)
+    log = (NCCL / "21-gh200-2node-2gpu-nonzero-wrong-out-of-bounds-4-FAILED.txt").read_text()
+    with FakeController(kube, "fail", log) as ctl:
+        assert run_fabric(_cluster(kube), _opts(nodes=2)) == log
+    assert ctl.kind == "TrainJob"
+    assert "eidos-fabric-r1" not in _namespaces(kube)
+
+
+def test_trainjob_failure_without_a_log_raises_and_cleans_up(kube):
+    _trainer(kube)
+    with FakeController(kube, "fail", ""):
+        with pytest.raises(FabricRunFailed, match="failed before printing anything: JobSetFailed"):
+            run_fabric(_cluster(kube), _opts(nodes=2))
+    assert "eidos-fabric-r1" not in _namespaces(kube)
+
+
+def test_trainjob_timeout_cleans_up(kube):
+    _trainer(kube)
+    with FakeController(kube, "hang", ""):
+        with pytest.raises(FabricRunFailed, match="did not finish within"):
+            run_fabric(_cluster(kube), _opts(nodes=2, timeout=0.5))
+    assert "eidos-fabric-r1" not in _namespaces(kube)  # the API server deletes what is in it
+
+
+def test_trainjob_timeout_with_partial_output_is_judged(kube):
+    _trainer(kube)
+    log = (NCCL / "08-aws-p5-2node-efa-openmpi-rank-prefix.txt").read_text()[:2000]
+    said = []
+    with FakeController(kube, "hang", log):
+        assert run_fabric(_cluster(kube), _opts(nodes=2, timeout=0.5), warn=said.append) == log
+    assert said and "did not finish within" in said[0]
+    assert "eidos-fabric-r1" not in _namespaces(kube)
+
+
+def test_trainjob_interrupt_cleans_up(kube):
+    _trainer(kube)
+
+    class Interrupting(Progress):
+        def update(self, text):
+            if "pod(s)" in text:
+                raise Interrupted(2)
+
+    with FakeController(kube, "hang", ""):
+        with pytest.raises(Interrupted):
+            run_fabric(_cluster(kube), _opts(nodes=2), Interrupting(enabled=False))
+    assert "eidos-fabric-r1" not in _namespaces(kube)
+
+
+def test_partial_trainer_install_without_mpi_operator_says_what_is_missing(kube):
+    _trainer(kube, runtimes=False)
+    with pytest.raises(EnvironmentFailure, match="only partly installed") as err:
+        run_fabric(_cluster(kube), _opts(nodes=2))
+    assert "Kubeflow Trainer" in err.value.hint and "MPI operator" in err.value.hint
+    assert not _namespaces(kube)
+
+
+def test_neither_launcher_names_both(kube):
+    with pytest.raises(EnvironmentFailure, match="Kubeflow Trainer v2 .* or the MPI operator .*neither"):
+        run_fabric(_cluster(kube), _opts(nodes=2))
+    assert not _namespaces(kube)
+
+
+class _RacingCluster:
+    """A cluster whose Trainer webhook refuses the TrainJob ``refusals`` times (its cache has not
+    seen the runtime yet), then accepts it."""
+
+    def __init__(self, refusals, message="admission webhook \"validator.trainjob.trainer.kubeflow.org\" denied "
+                                          "the request: TrainingRuntime nccl-all-reduce not found", status=422):
+        self.refusals, self.message, self.status, self.created = refusals, message, status, []
+
+    def create_custom(self, group, version, plural, manifest):
+        from eidos.snapshot.cluster import ClusterError
+
+        if self.refusals:
+            self.refusals -= 1
+            raise ClusterError(f"create TrainJob: {self.message} (HTTP {self.status})", self.status)
+        self.created.append(manifest["kind"])
+        return manifest
+
+
+def test_trainjob_creation_waits_out_the_webhook_race(monkeypatch):
+    from eidos.fabric import workload
+
+    monkeypatch.setattr(workload.time, "sleep", lambda s: None)
+    cluster = _RacingCluster(2)
+    workload._create_trainjob(cluster, _opts(nodes=2))
+    assert cluster.created == ["TrainJob"] and cluster.refusals == 0
+
+
+def test_trainjob_creation_does_not_retry_an_rbac_denial(monkeypatch):
+    from eidos.fabric import workload
+    from eidos.snapshot.cluster import ClusterError
+
+    monkeypatch.setattr(workload.time, "sleep", lambda s: None)
+    cluster = _RacingCluster(1, message='trainjobs.trainer.kubeflow.org is forbidden: User "u" cannot create', status=403)
+    with pytest.raises(ClusterError, match="forbidden"):
+        workload._create_trainjob(cluster, _opts(nodes=2))
+    assert not cluster.created
+
+
+# ---- GKE profiles ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("accelerator, name, label", [
+    ("h100", "gke-tcpxo", "nvidia-h100-mega-80gb"),
+    ("h200", "gke-gib-h200", "nvidia-h200-141gb"),
+    ("b200", "gke-gib-b200", "nvidia-b200"),
+])
+def test_gke_profile_per_accelerator(accelerator, name, label):
+    profile = profiles.select({"service": "gke", "accelerator": accelerator, "intent": "training"})
+    assert profile.name == name and profile.multi_node
+    assert dict(profile.node_selector) == {"cloud.google.com/gke-accelerator": label}
+    one = profiles.for_run(profile, 1)  # one node: the NVLink test on the same machines
+    assert one.name == "nvlink" and dict(one.node_selector) == {"cloud.google.com/gke-accelerator": label}
+    assert profiles.for_run(profile, 2) is profile
+
+
+def test_other_facts_keep_their_profiles():
+    assert profiles.select({"service": "eks", "accelerator": "h200"}).name == "eks-efa"
+    assert profiles.select({"service": "gke", "accelerator": "gb200"}).name == "gb200-mnnvl"
+    assert profiles.select({"service": "gke", "accelerator": "a100"}).name == "nvlink"
+    eks = profiles.select({"service": "eks", "accelerator": "h100"})
+    assert profiles.for_run(eks, 1) is eks
+
+
+def gke_node(name, accelerator_label, gpus=8):
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"cloud.google.com/gke-accelerator": accelerator_label}},
+            "status": {"allocatable": {"nvidia.com/gpu": str(gpus)}}}
+
+
+def test_cli_gke_h200_two_nodes_run_through_kubeflow_trainer_with_gib(kube):
+    _trainer(kube)
+    for i in range(2):
+        kube.add_object("v1/nodes", None, f"a3u-{i}", gke_node(f"a3u-{i}", "nvidia-h200-141gb"))
+    kube.add_object("v1/nodes", None, "cpu-0", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "cpu-0"},
+                                                "status": {"allocatable": {"cpu": "8"}}})
+    log = (NCCL / "08-aws-p5-2node-efa-openmpi-rank-prefix.txt").read_text()
+    with FakeController(kube, "succeed", log) as ctl:
+        result = run_eidos("validate", "--fabric", "--service", "gke", "--accelerator", "h200",
+                           "--intent", "training", "--nodes", "2", "--timeout", "20", "-o", "json",
+                           env={"KUBECONFIG": str(kube.kubeconfig)})
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "profile gke-gib-h200, 2 node(s) x 8 GPU(s)" in result.stderr
+    assert ctl.kind == "TrainJob"
+    node_job = [j for j in ctl.runtime["spec"]["template"]["spec"]["replicatedJobs"] if j["name"] == "node"][0]
+    pod = node_job["template"]["spec"]["template"]
+    assert pod["spec"]["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-h200-141gb"}
+    assert "rdma-7" in pod["metadata"]["annotations"]["networking.gke.io/interfaces"]
+    statuses = {v["id"]: v["status"] for v in json.loads(result.stdout)["nodes"][0]["verdicts"]}
+    assert statuses["check:nccl-data-integrity:wrong"] == "pass"
+    assert not [n for n in _namespaces(kube) if n.startswith("eidos-fabric-")]
+
+
+def test_cli_gke_h100_one_node_is_the_nvlink_test_on_a3_mega_nodes(kube):
+    kube.add_object("v1/nodes", None, "a3h-0", gke_node("a3h-0", "nvidia-h100-80gb"))  # A3 High: not ours
+    kube.add_object("v1/nodes", None, "a3m-0", gke_node("a3m-0", "nvidia-h100-mega-80gb"))
+    log = (NCCL / "aicr-testdata-eks-h100-16g.txt").read_text()
+    with FakeController(kube, "succeed", log) as ctl:
+        result = run_eidos("validate", "--fabric", "--service", "gke", "--accelerator", "h100",
+                           "--intent", "training", "--timeout", "20", "-o", "json",
+                           env={"KUBECONFIG": str(kube.kubeconfig)})
+    assert result.returncode == 0, result.stderr + result.stdout  # 483 GB/s >= the GKE H100 floor
+    assert "profile nvlink, 1 node(s) x 8 GPU(s)" in result.stderr
+    assert ctl.kind == "Job"
+    spec = ctl.workload["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-h100-mega-80gb"}
+    assert "initContainers" not in spec and "annotations" not in ctl.workload["spec"]["template"]["metadata"]
+
+
+def test_cli_gke_without_a_matching_node_names_the_selector(kube):
+    kube.add_object("v1/nodes", None, "a3h-0", gke_node("a3h-0", "nvidia-h100-80gb"))
+    result = run_eidos("validate", "--fabric", "--service", "gke", "--accelerator", "h100", "--nodes", "2",
+                       env={"KUBECONFIG": str(kube.kubeconfig)})
+    assert result.returncode == 2
+    assert "cloud.google.com/gke-accelerator=nvidia-h100-mega-80gb" in result.stderr
+    assert not _namespaces(kube)
