@@ -141,3 +141,34 @@ def test_fabric_on_a_cluster_without_one_is_exit_3(tmp_path):
 def test_unreadable_log_is_exit_2(tmp_path):
     result = run_eidos("validate", "--from-log", str(tmp_path / "missing.log"), *EKS_H100)
     assert result.returncode == 2 and "missing.log" in result.stderr
+
+
+GKE_H200 = ("--service", "gke", "--accelerator", "h200", "--intent", "training")
+
+
+def _gke_transport(log_path) -> dict:
+    result = run_eidos("validate", "--from-log", str(log_path), *GKE_H200, "-o", "json", "--fail-on", "warning")
+    verdicts = {v["id"]: v for v in json.loads(result.stdout)["nodes"][0]["verdicts"]}
+    return verdicts["check:nccl-transport-gke:plugin-transport"]
+
+
+def test_gke_tcp_fallback_between_nodes_warns_with_the_plugin_remedy(tmp_path):
+    # log 23 (2 nodes, NCCL_DEBUG=INFO) as a GKE A3 Ultra run: its own transport passes, the
+    # same run edited to the socket fallback warns and names gIB's and TCPXO's installers
+    text = (NCCL / "23-a100-pcie-2node-ib-hdr-nccl-debug-info-full-run.txt").read_text()
+    assert _gke_transport(NCCL / "23-a100-pcie-2node-ib-hdr-nccl-debug-info-full-run.txt")["status"] == "pass"
+    log = tmp_path / "socket.log"
+    log.write_text(text.replace("Using network IBext_v8", "Using network Socket", 1))
+    verdict = _gke_transport(log)
+    assert verdict["status"] == "warn"
+    assert "nccl-rdma-installer.yaml" in verdict["remedy"] and "set_nccl_env.sh" in verdict["remedy"]
+    assert verdict["source"] == f"rules/fabric.eidos:{_line_of('require plugin-transport:')}"
+
+
+def test_gke_one_node_run_over_sockets_is_not_a_fallback(tmp_path):
+    # a one-node run (log 14, one host) moves nothing between nodes: NCCL naming Socket there
+    # is not a missing plugin
+    text = (NCCL / "14-a100-40gb-1node-8gpu-allreduce-old-error-column.txt").read_text()
+    log = tmp_path / "one-node.log"
+    log.write_text("host-0:1:1 [0] NCCL INFO Using network Socket\n" + text)
+    assert _gke_transport(log)["status"] == "pass"
