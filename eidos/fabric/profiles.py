@@ -115,7 +115,12 @@ def load_profiles() -> tuple[Profile, ...]:
 
     text = resources.files("eidos.fabric").joinpath("profiles.yaml").read_text(encoding="utf-8")
     doc = yamlio.load(text, "eidos/fabric/profiles.yaml")
-    return tuple(_profile(raw) for raw in doc["profiles"])
+    loaded = tuple(_profile(raw) for raw in doc["profiles"])
+    names = {p.name for p in loaded}
+    for profile in loaded:
+        if profile.single_node and profile.single_node not in names:
+            raise ValueError(f"fabric profile {profile.name}: single_node {profile.single_node!r} is no profile")
+    return loaded
 
 
 def select(facts: Mapping[str, object]) -> Profile:

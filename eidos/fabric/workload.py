@@ -7,13 +7,15 @@ A run, start to finish (every object named for the run and labelled
    deleting the namespace removes everything the run made, whatever the controller created
    beneath it (MPIJob launcher and workers, their Services, Secrets and pods);
 2. one node: a ``Job`` whose single pod drives every GPU of the node (``-g N``); several
-   nodes: an ``MPIJob`` (kubeflow.org/v2beta1, the MPI operator) with one launcher running
-   ``mpirun`` and N workers, one rank per GPU (on GB200, with a ``ComputeDomain`` whose IMEX
-   channel every worker claims). Without the MPI operator (or the DRA driver's
+   nodes: one launcher running ``mpirun`` and N workers, one rank per GPU (on GB200, with a
+   ``ComputeDomain`` whose IMEX channel every worker claims; on GKE, with the profile's NIC
+   annotations, host directories and sidecar), as a ``TrainingRuntime`` + ``TrainJob``
+   (Kubeflow Trainer v2) when the cluster has the Trainer, else an ``MPIJob``
+   (kubeflow.org/v2beta1, the MPI operator). Without either (or the DRA driver's
    ComputeDomains, or an RDMA device resource where the profile needs one) a multi-node run
    is refused before anything is created, naming what is missing;
-3. poll until the Job/MPIJob succeeds, fails or ``--timeout`` passes, showing the pod's phase;
-4. read the launcher's (or the Job pod's) log, which is what :mod:`eidos.fabric.nccl` parses;
+3. poll until the Job/TrainJob/MPIJob succeeds, fails or ``--timeout`` passes, showing the pods' phases;
+4. read the launcher pod's (or the Job pod's) log, which is what :mod:`eidos.fabric.nccl` parses;
 5. delete the namespace on success, failure, timeout and interruption (SIGINT, SIGTERM,
    SIGHUP), unless ``--no-cleanup``; the signals are ignored while the deletion is sent.
 
