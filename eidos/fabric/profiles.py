@@ -36,8 +36,9 @@ class Profile:
     # paths for a sidecar), host directories mounted into the test container, native sidecars
     # (initContainers with restartPolicy Always, e.g. the TCPXO receive-data-path daemon)
     annotations: tuple[tuple[str, str], ...] = ()
-    # (volume name, host path, mount path in the test container, "" for a sidecar's only)
-    volumes: tuple[tuple[str, str, str], ...] = ()
+    # (volume name, host path, mount path in the test container or "" for a sidecar's only,
+    # read-only in the test container)
+    volumes: tuple[tuple[str, str, str, bool], ...] = ()
     mpirun_args: tuple[str, ...] = ()  # e.g. keep MPI's own TCP traffic on the primary NIC
     sidecars: tuple[Mapping, ...] = ()
     source: str = ""  # a script every rank sources before the test (the plugin's NCCL settings)
@@ -67,8 +68,8 @@ def _profile(raw: dict) -> Profile:
             device_prefixes=tuple(str(r) for r in raw.get("device_prefixes") or ()),
             compute_domain=bool(raw.get("compute_domain")),
             annotations=tuple(sorted((str(k), str(v)) for k, v in (raw.get("annotations") or {}).items())),
-            volumes=tuple((str(v["name"]), str(v["host_path"]), str(v.get("mount_path") or ""))
-                          for v in raw.get("volumes") or ()),
+            volumes=tuple((str(v["name"]), str(v["host_path"]), str(v.get("mount_path") or ""),
+                           bool(v.get("read_only"))) for v in raw.get("volumes") or ()),
             mpirun_args=tuple(str(a) for a in raw.get("mpirun_args") or ()),
             sidecars=tuple(_frozen(dict(c)) for c in raw.get("sidecars") or ()),
             source=str(raw.get("source") or ""),

@@ -125,7 +125,8 @@ def _container(opts: FabricOptions, command: list[str], *, gpus: int, devices: b
         limits.update({name: str(count) for name, count in opts.device_counts})
     mounts = [{"name": "dshm", "mountPath": "/dev/shm"}]
     if devices:  # a multi-node worker: the profile's host directories (GKE: driver and plugin)
-        mounts += [{"name": vol, "mountPath": path} for vol, _host, path in opts.profile.volumes if path]
+        mounts += [{"name": vol, "mountPath": path, **({"readOnly": True} if ro else {})}
+                   for vol, _host, path, ro in opts.profile.volumes if path]
     return {
         "name": name,
         "image": opts.image or opts.profile.image,
@@ -206,7 +207,7 @@ def _worker(opts: FabricOptions, *, name: str = "nccl", restart: str = "OnFailur
     worker = _container(opts, list(opts.profile.worker_command), gpus=opts.gpus_per_node, devices=True,
                         name=name)
     spec = _pod_spec(opts, worker, gpu_node=True, restart=restart)
-    spec["volumes"] += [{"name": vol, "hostPath": {"path": host}} for vol, host, _path in opts.profile.volumes]
+    spec["volumes"] += [{"name": vol, "hostPath": {"path": host}} for vol, host, _path, _ro in opts.profile.volumes]
     if opts.profile.sidecars:  # native sidecars: they run beside the test and never hold the pod
         spec["initContainers"] = [{**thaw(c), "restartPolicy": "Always"} for c in opts.profile.sidecars]
     if opts.profile.compute_domain:

@@ -157,8 +157,8 @@ def test_gke_workers_carry_googles_plumbing():
     hostpaths = {v["name"]: v["hostPath"]["path"] for v in worker["spec"]["volumes"] if "hostPath" in v}
     assert hostpaths == {"nvidia": "/home/kubernetes/bin/nvidia/lib64", "aperture-devices": "/dev/aperture_devices",
                          "sys": "/sys", "proc-sys": "/proc/sys"}
-    mounts = {m["mountPath"] for m in worker["spec"]["containers"][0]["volumeMounts"]}
-    assert mounts == {"/dev/shm", "/usr/local/nvidia/lib64", "/dev/aperture_devices"}  # not /sys
+    mounts = {m["mountPath"]: m.get("readOnly", False) for m in worker["spec"]["containers"][0]["volumeMounts"]}
+    assert mounts == {"/dev/shm": False, "/usr/local/nvidia/lib64": True, "/dev/aperture_devices": False}  # not /sys
     assert "annotations" not in launcher["metadata"] and "initContainers" not in launcher["spec"]
     assert not any("hostPath" in v for v in launcher["spec"]["volumes"])
     command = launcher["spec"]["containers"][0]["command"]
