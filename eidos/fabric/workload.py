@@ -57,7 +57,6 @@ RUNTIME_CRD = f"{RUNTIME_PLURAL}.{TRAINER_GROUP}"
 # the Trainer's MPI plugin mounts the ssh keys and hostfile into containers named "node"
 # (pkg/constants Node) of the replicatedJobs "launcher" and "node"
 TRAINER_CONTAINER, TRAINER_LAUNCHER, TRAINER_NODE = "node", "launcher", "node"
-LAUNCHERS = ("job", "mpijob", "trainjob")
 MAX_LOG_BYTES = 64 * 1024 * 1024
 DEFAULT_NODE_SELECTOR = {"nvidia.com/gpu.present": "true"}
 DEFAULT_TOLERATIONS = ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},)
@@ -122,7 +121,7 @@ def _container(opts: FabricOptions, command: list[str], *, gpus: int, devices: b
                name: str = "nccl") -> dict:
     limits = {"nvidia.com/gpu": str(gpus)} if gpus else {}
     if devices:
-        limits.update({name: str(count) for name, count in opts.device_counts})
+        limits.update({resource: str(count) for resource, count in opts.device_counts})
     mounts = [{"name": "dshm", "mountPath": "/dev/shm"}]
     if devices:  # a multi-node worker: the profile's host directories (GKE: driver and plugin)
         mounts += [{"name": vol, "mountPath": path, **({"readOnly": True} if ro else {})}
@@ -340,7 +339,7 @@ def _pods(cluster, opts: FabricOptions) -> list[dict]:
 
 
 def _log_pod(cluster, opts: FabricOptions) -> dict | None:
-    """The pod whose log holds the results: the Job's pod, or the MPIJob's launcher."""
+    """The pod whose log holds the results: the Job's pod, or the MPIJob's / TrainJob's launcher."""
     pods = _pods(cluster, opts)
     if opts.nodes > 1:  # MPIJob: <name>-launcher-xxxxx; TrainJob (JobSet): <name>-launcher-0-0-xxxxx
         pods = [p for p in pods if "-launcher-" in ((p.get("metadata") or {}).get("name") or "") + "-"]
