@@ -506,6 +506,17 @@ def inference_extension(ctx) -> Outcome:
                    remedy="install the Gateway API Inference Extension CRDs and an implementation that supports them")
 
 
+@check("hpn-attach", "a pod gets a high-performance network device it asks for",
+       "find a DRA network DeviceClass (dra.net) or EFA/RDMA extended resources; a pod asking for one must "
+       "see the attached interface or RDMA device (eidos/conformance/network.py)")
+def hpn_attach(ctx) -> Outcome:
+    if not ctx.opts.workloads:
+        return Outcome("hpn-attach", "skip", "behavioural test not run (--no-workloads)")
+    from eidos.conformance.network import run_network
+
+    return run_network(ctx.probe.cluster, ctx.probe, ctx.probe_options(), ctx.warn)
+
+
 # ---- operators ------------------------------------------------------------------------------------
 
 TRAINER_GV = "trainer.kubeflow.org/v1alpha1"

@@ -154,6 +154,15 @@ def populate(server, broken: str | None, version: dict) -> None:
             spec={"driver": "gpu.nvidia.com", "nodeName": "gpu-node-1",
                   "pool": {"name": "gpu-node-1", "generation": 1, "resourceSliceCount": 1},
                   "devices": [{"name": f"gpu-{i}"} for i in range(8)]}))
+        # high-performance networking: DRANET (kubernetes-sigs/dranet), its class and one RDMA NIC
+        put("resource.k8s.io/v1/deviceclasses", None, "dra.net", _obj(
+            "resource.k8s.io/v1", "DeviceClass", "dra.net",
+            spec={"selectors": [{"cel": {"expression": "device.driver == 'dra.net'"}}]}))
+        put("resource.k8s.io/v1/resourceslices", None, "gpu-node-1-dra.net-x", _obj(
+            "resource.k8s.io/v1", "ResourceSlice", "gpu-node-1-dra.net-x",
+            spec={"driver": "dra.net", "nodeName": "gpu-node-1",
+                  "pool": {"name": "gpu-node-1", "generation": 1, "resourceSliceCount": 1},
+                  "devices": [{"name": "eth1", "attributes": {"dra.net/rdma": {"bool": True}}}]}))
     # gang scheduling: KAI
     if broken != "gang":
         crd("queues.scheduling.run.ai")
@@ -245,6 +254,9 @@ def populate(server, broken: str | None, version: dict) -> None:
         "nvidia.com/v1", "ClusterPolicy", "cluster-policy", status={"state": "ready"}))
     # the DRA test pods' logs
     emu["get", re.compile(r".*/pods/dra-gpu/log$")] << CLAIM_LOG.encode()
+    emu["get", re.compile(r".*/pods/net-attach/log$")] << (
+        "eidos-net-devices: 0\n" if broken == "hpn" else
+        "interface: eth1\nrdma: /dev/infiniband/uverbs0\neidos-net-devices: 2\n").encode()
     emu["get", re.compile(r".*/pods/no-claim/log$")] << (LEAKY_LOG if broken == "isolation" else ISOLATED_LOG).encode()
 
 
@@ -308,7 +320,8 @@ class FakeKubelet:
 
     def _dra(self, pods):
         for (ns, name), body in pods.items():
-            if re.fullmatch(r"eidos-conformance-[a-z0-9]+", ns) and not (body.get("status") or {}).get("phase"):
+            if (re.fullmatch(r"eidos-conformance-[a-z0-9]+", ns) or ns.endswith("-net")) \
+                    and not (body.get("status") or {}).get("phase"):
                 self._put_pod(ns, name, body, body["spec"].get("nodeName") or "gpu-node-1", "Succeeded")
 
     def _gang(self, pods):

@@ -11,6 +11,7 @@ from eidos.conformance.behaviour import ProbeOptions, quantity
 from eidos.conformance.checks import run_check
 from eidos.conformance.gang import run_gang
 from eidos.conformance.hpa import run_hpa
+from eidos.conformance.network import run_network
 from eidos.conformance.probe import Probe
 from eidos.conformance.run import Context, RunOptions
 from eidos.conformance.scaleup import run_scale_up
@@ -268,3 +269,35 @@ def test_quantity():
     assert quantity("2Ki") == 2048
     with pytest.raises(ValueError):
         quantity("lots")
+
+
+# ---- high-performance networking --------------------------------------------------------------------
+
+
+def test_efa_device_plugin_resource_is_asked_for_and_must_be_seen():
+    node = {"metadata": {"name": "p5"}, "status": {"allocatable": {"vpc.amazonaws.com/efa": "32", "cpu": "192"}}}
+
+    def kubelet(c):
+        for pod in c.pods("net-attach").values():
+            pod["status"] = {"phase": "Succeeded"}
+
+    c = Dynamic({"/api/v1/nodes": _items(node), ("log", "net-attach"): "rdma: /dev/infiniband/uverbs0\neidos-net-devices: 1\n"},
+                react=kubelet)
+    out = run_network(c, Probe(c), OPTS, lambda m: None)
+    assert out.status == "pass" and "vpc.amazonaws.com/efa: 1" in out.reason
+    pod = c.pods("net-attach")["net-attach"]
+    assert pod["spec"]["containers"][0]["resources"]["limits"] == {"vpc.amazonaws.com/efa": "1"}
+    assert "resourceClaims" not in pod["spec"]
+    assert ("delete", "Namespace", "eidos-conformance-x1-net") in c.calls
+    c.answers[("log", "net-attach")] = "eidos-net-devices: 0\n"  # the plugin advertises, attaches nothing
+    c.posted.clear()
+    out = run_network(c, Probe(c), OPTS, lambda m: None)
+    assert out.status == "fail" and "saw no high-performance network device" in out.reason
+
+
+def test_no_network_resource_fails_without_creating_anything():
+    node = {"metadata": {"name": "n"}, "status": {"allocatable": {"rdma/hca": "0", "cpu": "8"}}}
+    c = Dynamic({"/api/v1/nodes": _items(node)})
+    out = run_network(c, Probe(c), OPTS, lambda m: None)
+    assert out.status == "fail" and out.remedy and any("rdma/hca=0" in line for line in out.output)
+    assert not any(call[0] == "create" for call in c.calls)

@@ -167,12 +167,32 @@ def _assert_behavioural_objects(kubelet, out):
 
 def test_conformant_1_36_cluster(tmp_path, monkeypatch):
     version = {**K.SERVER_VERSION, "minor": "36", "gitVersion": "v1.36.0"}
-    r, _, _ = _run(tmp_path, monkeypatch, *META_FLAGS, *_conformance_url("1.36"), version=version)
+    r, kubelet, _ = _run(tmp_path, monkeypatch, *META_FLAGS, *_conformance_url("1.36"), version=version)
     by_id = _assert_conformant(tmp_path, r, "out", "1.36")
     assert "dra_support" not in by_id
     assert by_id["advanced_inference_ingress"]["status"] == "Implemented"
-    assert by_id["disaggregated_inference"]["status"] == "" and by_id["high_performance_networking"]["status"] == ""
+    assert by_id["disaggregated_inference"]["status"] == ""
+    assert by_id["high_performance_networking"]["status"] == "Implemented"
+    (pod,) = [b for (ns, _), b in kubelet.pods.items() if ns == "eidos-conformance-t1-net"]
+    assert pod["spec"]["resourceClaims"] == [{"name": "net", "resourceClaimName": "net"}]
+    claim = kubelet.claims[("eidos-conformance-t1-net", "net")]["spec"]["devices"]["requests"][0]["exactly"]
+    assert claim["deviceClassName"] == "dra.net"
+    assert kubelet.namespaces == {*RUN_NAMESPACES, "eidos-conformance-t1-net"}
     _compare_golden(tmp_path / "out", GOLDEN / "v1.36")
+
+
+def test_1_36_cluster_whose_network_device_is_not_attached(tmp_path, monkeypatch):
+    """high_performance_networking is a SHOULD: failing it warns, is not claimed, and the
+    run still passes at --fail-on error."""
+    version = {**K.SERVER_VERSION, "minor": "36", "gitVersion": "v1.36.0"}
+    r, _, _ = _run(tmp_path, monkeypatch, *META_FLAGS, *_conformance_url("1.36"), "-o", "json",
+                   version=version, broken="hpn")
+    assert r.returncode == 0, r.stderr
+    verdict = _report(r)["high_performance_networking"]
+    assert verdict["status"] == "warn" and "saw no high-performance network device" in verdict["reason"]
+    assert verdict["remedy"]
+    by_id, _ = _product(tmp_path / "out")
+    assert by_id["high_performance_networking"]["status"] == "" and by_id["high_performance_networking"]["evidence"] == []
 
 
 def test_k8s_version_flag_chooses_the_requirement_set(tmp_path, monkeypatch):
