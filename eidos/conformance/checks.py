@@ -195,29 +195,56 @@ GANG_SCHEDULERS = (
 )
 
 
-@check("gang-scheduler", "a gang scheduler is installed and its controller is ready",
-       "look up the CRDs and controller Deployments of KAI Scheduler, Kueue, Volcano and the "
-       "scheduler-plugins coscheduling plugin")
-def gang_scheduler(ctx) -> Outcome:
+def ready_gang_schedulers(probe: Probe) -> tuple[list[str], list[str]]:
+    """The gang schedulers installed with a ready controller, in GANG_SCHEDULERS order, and
+    what was found of each."""
     lines, ready = [], []
     for name, crds, deps in GANG_SCHEDULERS:
-        have = [c for c in crds if ctx.probe.crd(c)]
+        have = [c for c in crds if probe.crd(c)]
         if not have:
             lines.append(f"{name}: not installed (no {crds[0]})")
             continue
-        found = _deployments(ctx.probe, deps)
+        found = _deployments(probe, deps)
         ok = [d for d in found if deployment_ready(d)]
         lines.append(f"{name}: CRDs {', '.join(have)}; controller "
                      + (", ".join(f"{name_of(d)} {'ready' if deployment_ready(d) else 'not ready'}" for d in found)
                         or f"{deps[0]} not found"))
         if len(have) == len(crds) and ok:
             ready.append(name)
+    return ready, lines
+
+
+@check("gang-scheduler", "a gang scheduler is installed and its controller is ready",
+       "look up the CRDs and controller Deployments of KAI Scheduler, Kueue, Volcano and the "
+       "scheduler-plugins coscheduling plugin")
+def gang_scheduler(ctx) -> Outcome:
+    ready, lines = ready_gang_schedulers(ctx.probe)
     if ready:
         return Outcome("gang-scheduler", "pass", f"{', '.join(ready)} installed, controller ready", output=tuple(lines))
     return Outcome("gang-scheduler", "fail", "no gang scheduler with a ready controller",
                    remedy="install one of KAI Scheduler, Kueue, Volcano or scheduler-plugins coscheduling",
                    output=tuple(lines))
 
+
+@check("gang-all-or-nothing", "a pod group is placed all-or-nothing",
+       "through the installed gang scheduler, a group that fits runs all its pods and a group larger "
+       "than what fits places none (eidos/conformance/gang.py)")
+def gang_all_or_nothing(ctx) -> Outcome:
+    if not ctx.opts.workloads:
+        return Outcome("gang-all-or-nothing", "skip", "behavioural test not run (--no-workloads)")
+    ready, _ = ready_gang_schedulers(ctx.probe)
+    if not ready:
+        return Outcome("gang-all-or-nothing", "skip", "cannot run: no gang scheduler with a ready controller")
+    from eidos.conformance.gang import run_gang
+
+    return run_gang(ctx.probe.cluster, ctx.probe, ready[0], ctx.probe_options(), ctx.warn)
+
+
+# Providers whose cluster autoscaler runs in the control plane, invisible as a Deployment:
+# GKE (cluster autoscaler and node auto-provisioning, cloud.google.com/kubernetes-engine/docs/
+# concepts/cluster-autoscaler) and AKS (learn.microsoft.com/azure/aks/cluster-autoscaler);
+# the providerID schemes are the cloud providers' (gce://, azure://).
+MANAGED_AUTOSCALER = {"gce": "GKE's cluster autoscaler / node auto-provisioning", "azure": "AKS's cluster autoscaler"}
 
 NODE_GROUP_LABELS = ("eks.amazonaws.com/nodegroup", "cloud.google.com/gke-nodepool",
                      "kubernetes.azure.com/agentpool", "karpenter.sh/nodepool")
@@ -229,7 +256,7 @@ NODE_GROUP_LABELS = ("eks.amazonaws.com/nodegroup", "cloud.google.com/gke-nodepo
 def gpu_node_autoscaler(ctx) -> Outcome:
     nodes = ctx.probe.list("v1", "nodes")
     gpus = gpu_nodes(nodes)
-    providers = sorted({str((n.get("spec") or {}).get("providerID", "")).split("://")[0] or "unknown" for n in nodes})
+    providers = sorted({_provider(n) for n in nodes})
     lines = [f"nodes: {len(nodes)}, GPU nodes: {len(gpus)}, providers: {', '.join(providers) or 'none'}"]
     groups = sorted({f"{k}={v}" for n in gpus for k, v in ((n.get("metadata") or {}).get("labels") or {}).items()
                      if k in NODE_GROUP_LABELS})
@@ -261,10 +288,38 @@ def gpu_node_autoscaler(ctx) -> Outcome:
     if named:
         return Outcome("gpu-node-autoscaler", "pass",
                        "the cluster autoscaler's status names GPU node group(s) " + ", ".join(named), output=tuple(lines))
+    managed = [p for p in providers if p in MANAGED_AUTOSCALER]
+    if managed and gpus and status is None:  # a status that names no GPU group is evidence against
+        return Outcome("gpu-node-autoscaler", "pass",
+                       f"{MANAGED_AUTOSCALER[managed[0]]} runs in the provider's control plane; whether it adds a GPU "
+                       "node is tested by gpu-node-scale-up", output=tuple(lines))
     return Outcome("gpu-node-autoscaler", "fail", "no autoscaler found that manages a GPU node group",
                    remedy="install Karpenter with a NodePool for GPU nodes (limits or requirements on nvidia.com/gpu), "
                           "or enable the cluster autoscaler on the GPU node group",
                    output=tuple(lines))
+
+
+def _provider(node: dict) -> str:
+    """The providerID's scheme (aws, gce, azure); OCI's ids are bare OCIDs (ocid1.instance...)."""
+    pid = str((node.get("spec") or {}).get("providerID", ""))
+    if pid.startswith("ocid1."):
+        return "oci"
+    return pid.split("://")[0] if "://" in pid else "unknown"
+
+
+@check("gpu-node-scale-up", "a pending GPU pod makes the node autoscaler add capacity",
+       "create a pod requesting one GPU that no existing node may take; wait for a new Karpenter NodeClaim, "
+       "a TriggeredScaleUp event or a new node (eidos/conformance/scaleup.py)")
+def gpu_node_scale_up(ctx) -> Outcome:
+    if not ctx.opts.workloads:
+        return Outcome("gpu-node-scale-up", "skip", "behavioural test not run (--no-workloads)")
+    found = gpu_node_autoscaler(ctx)
+    if found.status != "pass":
+        return Outcome("gpu-node-scale-up", "skip", "cannot run: no node autoscaler found (see gpu-node-autoscaler)")
+    from eidos.conformance.scaleup import run_scale_up
+
+    return run_scale_up(ctx.probe.cluster, ctx.probe, ctx.probe_options(), ctx.warn,
+                        karpenter=ctx.probe.crd("nodepools.karpenter.sh"))
 
 
 def _gpu_nodepool(pool: dict) -> bool:
@@ -302,6 +357,17 @@ def gpu_custom_metrics(ctx) -> Outcome:
                    remedy="install a metrics adapter (e.g. prometheus-adapter) exposing DCGM GPU metrics "
                           "through custom.metrics.k8s.io or external.metrics.k8s.io",
                    output=tuple(lines))
+
+
+@check("gpu-hpa-scaling", "an HPA on a GPU metric scales a Deployment up and back down",
+       "a probe Deployment and an autoscaling/v2 HPA on an external DCGM metric; the target is moved below "
+       "and then far above the metric's value (eidos/conformance/hpa.py)")
+def gpu_hpa_scaling(ctx) -> Outcome:
+    if not ctx.opts.workloads:
+        return Outcome("gpu-hpa-scaling", "skip", "behavioural test not run (--no-workloads)")
+    from eidos.conformance.hpa import run_hpa
+
+    return run_hpa(ctx.probe.cluster, ctx.probe, ctx.probe_options(), ctx.warn)
 
 
 # ---- observability ----------------------------------------------------------------------------
@@ -438,6 +504,17 @@ def inference_extension(ctx) -> Outcome:
                            remedy="deploy a model server behind an InferencePool and route to it with an HTTPRoute")
     return Outcome("inference-extension", "fail", "the Gateway API Inference Extension CRDs are not installed",
                    remedy="install the Gateway API Inference Extension CRDs and an implementation that supports them")
+
+
+@check("hpn-attach", "a pod gets a high-performance network device it asks for",
+       "find a DRA network DeviceClass (dra.net) or EFA/RDMA extended resources; a pod asking for one must "
+       "see the attached interface or RDMA device (eidos/conformance/network.py)")
+def hpn_attach(ctx) -> Outcome:
+    if not ctx.opts.workloads:
+        return Outcome("hpn-attach", "skip", "behavioural test not run (--no-workloads)")
+    from eidos.conformance.network import run_network
+
+    return run_network(ctx.probe.cluster, ctx.probe, ctx.probe_options(), ctx.warn)
 
 
 # ---- operators ------------------------------------------------------------------------------------

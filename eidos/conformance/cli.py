@@ -62,13 +62,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--k8s-conformance-url", metavar="URL",
                    help="metadata k8sConformanceUrl (https://github.com/cncf/k8s-conformance/tree/master/vX.Y/NAME)")
     g.add_argument("--no-workloads", dest="workloads", action="store_false",
-                   help="--conformance: do not create test pods; requirements that need them are not established")
+                   help="--conformance: create no test objects; requirements that need them are not established")
     g.add_argument("--probe-image", metavar="IMAGE",
-                   help="--conformance: image of the DRA test pods (default busybox:1.37)")
+                   help="--conformance: image of the test pods (default busybox:1.37)")
     g.add_argument("--pod-timeout", type=_pod_timeout, default=300.0, metavar="SECONDS",
-                   help="--conformance: how long each test pod may take (default 300)")
+                   help="--conformance: how long each wait of a behavioural test may take (default 300)")
     g.add_argument("--run-id", type=_run_id, metavar="ID",
-                   help="--conformance: the run's id (namespace eidos-conformance-ID; default random)")
+                   help="--conformance: the run's id (namespaces eidos-conformance-ID[-TEST]; default random)")
 
 
 def run(args: argparse.Namespace) -> int:

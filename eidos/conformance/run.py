@@ -22,6 +22,7 @@ from collections.abc import Callable
 import attrs
 
 from eidos.conformance import requirements as reqs
+from eidos.conformance.behaviour import ProbeOptions
 from eidos.conformance.checks import CHECKS, Outcome, run_check
 from eidos.conformance.probe import Probe
 from eidos.conformance.workload import DraOptions, DraRun, run_dra
@@ -63,12 +64,18 @@ class ConformanceResult:
 
 
 class Context:
-    """What a check gets: the shared probe, the run id, and the DRA run (done once)."""
+    """What a check gets: the shared probe, the run id, the behavioural tests' options, and
+    the DRA run (done once)."""
 
     def __init__(self, probe: Probe, opts: RunOptions, warn: Callable[[str], None]):
         self.probe, self.opts, self.warn = probe, opts, warn
         self.run_id = opts.run_id
         self._dra: DraRun | None = None
+
+    def probe_options(self) -> ProbeOptions:
+        """The behavioural tests' options (each test makes its own namespace from the run id)."""
+        return ProbeOptions(run_id=self.run_id, timeout=self.opts.timeout, poll_interval=self.opts.poll_interval,
+                            cleanup=self.opts.cleanup, **({"image": self.opts.image} if self.opts.image else {}))
 
     def dra_run(self) -> DraRun:
         if self._dra is None:

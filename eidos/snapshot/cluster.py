@@ -441,11 +441,12 @@ class Cluster:
     # ---- raw paths (eidos validate --conformance: discovery, any group's objects) --------
 
     def request(self, method: str, path: str, body: dict | None = None,
-                query: dict | None = None, *, text: bool = False) -> Any:
+                query: dict | None = None, *, text: bool = False, content_type: str = "application/json") -> Any:
         """``method`` on an API path (``/apis/resource.k8s.io/v1``, a service proxy, a
         namespaced collection of any group), errors translated as :meth:`_call` does;
         parsed JSON, or the body as text when ``text``. The conformance checks need
-        discovery documents and groups the typed APIs do not cover."""
+        discovery documents and groups the typed APIs do not cover. A PATCH names its kind
+        in ``content_type`` (``application/merge-patch+json``)."""
         from kubernetes.client.exceptions import ApiException
 
         what = f"{method} {path}"
@@ -454,7 +455,7 @@ class Cluster:
             params = self._api.param_serialize(
                 method=method, resource_path=path, query_params=list((query or {}).items()),
                 header_params={"Accept": "text/plain, */*" if text else "application/json",
-                               **({"Content-Type": "application/json"} if body is not None else {})},
+                               **({"Content-Type": content_type} if body is not None else {})},
                 body=body, auth_settings=["BearerToken"])
             resp = self._api.call_api(*params, _request_timeout=(min(10.0, self.timeout), self.timeout))
             resp.read()

@@ -89,11 +89,23 @@ def test_managed_autoscaler_status_must_name_the_gpu_node_group():
     assert run_check("gpu-node-autoscaler", _ctx(other)).status == "fail"
 
 
-def test_gke_without_any_autoscaler_fails_rather_than_passing_by_provider():
+def test_gke_without_a_scale_up_is_not_passed_by_provider():
+    """GKE's autoscaler runs in the control plane: found 'managed', never claimed without the
+    scale-up test (tests/conformance/test_behaviour.py runs it); --no-workloads leaves the
+    requirement unestablished."""
+    from eidos.conformance import requirements as reqs
+    from eidos.conformance.run import judge
+
     nodes = _items({"metadata": {"name": "g", "labels": {"cloud.google.com/gke-nodepool": "h100-pool"}},
                     "spec": {"providerID": "gce://p/z/g"}, "status": {"allocatable": {"nvidia.com/gpu": "8"}}})
-    out = run_check("gpu-node-autoscaler", _ctx(Scripted({"/api/v1/nodes": nodes})))
-    assert out.status == "fail" and out.remedy
+    c = Scripted({"/api/v1/nodes": nodes})
+    ctx = Context(Probe(c), RunOptions(version="1.35", version_source="flag", run_id="x1", workloads=False),
+                  lambda m: None)
+    outcomes = (run_check("gpu-node-autoscaler", ctx), run_check("gpu-node-scale-up", ctx))
+    assert [o.status for o in outcomes] == ["pass", "skip"]
+    rset = reqs.load("1.35")
+    req = next(r for r in rset.requirements if r.id == "cluster_autoscaling")
+    assert judge(req, rset, reqs.load_mapping().get(req.id), outcomes).status == "error"
 
 
 def test_api_failure_is_an_error_never_a_pass():

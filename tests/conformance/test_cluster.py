@@ -112,8 +112,9 @@ def test_conformant_1_35_cluster(tmp_path, monkeypatch):
     assert by_id["gpu_sharing"]["status"] == "Implemented"
     assert by_id["virtualized_accelerator"]["status"] == "" and by_id["virtualized_accelerator"]["evidence"] == []
     assert "vGPU" in by_id["virtualized_accelerator"]["notes"]
-    # the DRA workload ran in its own namespace, least privilege, and the namespace is gone
-    assert kubelet.namespaces == {"eidos-conformance-t1"} and "eidos-conformance-t1" not in {n for _, n in namespaces}
+    # the DRA workload and each behavioural test ran in its own namespace, and every one is gone
+    assert kubelet.namespaces == set(RUN_NAMESPACES)
+    assert not kubelet.namespaces & {n for _, n in namespaces}
     claim_pod = kubelet.pods[("eidos-conformance-t1", "dra-gpu")]["spec"]
     iso_pod = kubelet.pods[("eidos-conformance-t1", "no-claim")]["spec"]
     assert claim_pod["resourceClaims"] == [{"name": "gpu", "resourceClaimName": "gpu"}]
@@ -128,17 +129,70 @@ def test_conformant_1_35_cluster(tmp_path, monkeypatch):
     assert claim == {"deviceClassName": "gpu.nvidia.com", "allocationMode": "ExactCount", "count": 1}
     evidence = (tmp_path / "out" / "evidence" / "secure_accelerator_access.md").read_text()
     assert "eidos-gpu-devices: 0" in evidence and "Kubernetes v1.35.2" in evidence and WHEN in evidence
+    _assert_behavioural_objects(kubelet, tmp_path / "out")
     _compare_golden(tmp_path / "out", GOLDEN / "v1.35")
+
+
+RUN_NAMESPACES = ("eidos-conformance-t1", "eidos-conformance-t1-gang", "eidos-conformance-t1-scaleup",
+                  "eidos-conformance-t1-hpa")
+
+
+def _assert_behavioural_objects(kubelet, out):
+    """What the gang, scale-up and HPA tests asked of the cluster, read from the objects the
+    emulator received (so a test that 'passes' without creating them fails here)."""
+    gang = {name: body for (ns, name), body in kubelet.pods.items() if ns == "eidos-conformance-t1-gang"}
+    assert sorted(gang) == ["fits-0", "fits-1", "too-big-0", "too-big-1"]  # 1 GPU node + 1
+    for name, pod in gang.items():
+        assert pod["spec"]["schedulerName"] == "kai-scheduler"
+        assert pod["metadata"]["annotations"]["pod-group-name"] == name.rsplit("-", 1)[0]
+        assert pod["metadata"]["labels"]["kai.scheduler/queue"] == "default-queue"
+        assert pod["spec"]["automountServiceAccountToken"] is False
+        limits = pod["spec"]["containers"][0]["resources"]["limits"]
+        assert limits.get("nvidia.com/gpu") == ("8" if name.startswith("too-big") else None)
+    groups = {name: body for (res, ns, name), body in kubelet.objects.items() if res.endswith("podgroups")}
+    assert {n: g["spec"] for n, g in groups.items()} == {"fits": {"minMember": 2, "queue": "default-queue"},
+                                                        "too-big": {"minMember": 2, "queue": "default-queue"}}
+    (scale,) = [b for (ns, _), b in kubelet.pods.items() if ns == "eidos-conformance-t1-scaleup"]
+    assert scale["spec"]["containers"][0]["resources"]["requests"]["nvidia.com/gpu"] == "1"
+    term = scale["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["nodeSelectorTerms"][0]["matchExpressions"] == [
+        {"key": "kubernetes.io/hostname", "operator": "NotIn", "values": ["cpu-node-1", "gpu-node-1"]}]
+    hpa = kubelet.objects[("autoscaling/v2/horizontalpodautoscalers", "eidos-conformance-t1-hpa", "gpu-metric-probe")]
+    assert hpa["spec"]["metrics"][0]["external"]["metric"] == {"name": "DCGM_FI_DEV_GPU_UTIL"}
+    assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 0
+    assert "1 -> 3 -> 1" in (out / "evidence" / "pod_autoscaling.md").read_text()
+    assert "none of the 2 pods of the group that cannot fit was placed" in (out / "evidence" / "gang_scheduling.md").read_text()
+    assert "Karpenter created NodeClaim gpu-x7k2p" in (out / "evidence" / "cluster_autoscaling.md").read_text()
 
 
 def test_conformant_1_36_cluster(tmp_path, monkeypatch):
     version = {**K.SERVER_VERSION, "minor": "36", "gitVersion": "v1.36.0"}
-    r, _, _ = _run(tmp_path, monkeypatch, *META_FLAGS, *_conformance_url("1.36"), version=version)
+    r, kubelet, _ = _run(tmp_path, monkeypatch, *META_FLAGS, *_conformance_url("1.36"), version=version)
     by_id = _assert_conformant(tmp_path, r, "out", "1.36")
     assert "dra_support" not in by_id
     assert by_id["advanced_inference_ingress"]["status"] == "Implemented"
-    assert by_id["disaggregated_inference"]["status"] == "" and by_id["high_performance_networking"]["status"] == ""
+    assert by_id["disaggregated_inference"]["status"] == ""
+    assert by_id["high_performance_networking"]["status"] == "Implemented"
+    (pod,) = [b for (ns, _), b in kubelet.pods.items() if ns == "eidos-conformance-t1-net"]
+    assert pod["spec"]["resourceClaims"] == [{"name": "net", "resourceClaimName": "net"}]
+    claim = kubelet.claims[("eidos-conformance-t1-net", "net")]["spec"]["devices"]["requests"][0]["exactly"]
+    assert claim["deviceClassName"] == "dra.net"
+    assert kubelet.namespaces == {*RUN_NAMESPACES, "eidos-conformance-t1-net"}
     _compare_golden(tmp_path / "out", GOLDEN / "v1.36")
+
+
+def test_1_36_cluster_whose_network_device_is_not_attached(tmp_path, monkeypatch):
+    """high_performance_networking is a SHOULD: failing it warns, is not claimed, and the
+    run still passes at --fail-on error."""
+    version = {**K.SERVER_VERSION, "minor": "36", "gitVersion": "v1.36.0"}
+    r, _, _ = _run(tmp_path, monkeypatch, *META_FLAGS, *_conformance_url("1.36"), "-o", "json",
+                   version=version, broken="hpn")
+    assert r.returncode == 0, r.stderr
+    verdict = _report(r)["high_performance_networking"]
+    assert verdict["status"] == "warn" and "saw no high-performance network device" in verdict["reason"]
+    assert verdict["remedy"]
+    by_id, _ = _product(tmp_path / "out")
+    assert by_id["high_performance_networking"]["status"] == "" and by_id["high_performance_networking"]["evidence"] == []
 
 
 def test_k8s_version_flag_chooses_the_requirement_set(tmp_path, monkeypatch):
@@ -154,7 +208,8 @@ def test_k8s_version_flag_chooses_the_requirement_set(tmp_path, monkeypatch):
 @pytest.mark.parametrize("broken", sorted(K.BROKEN))
 def test_cluster_missing_a_capability(tmp_path, monkeypatch, broken):
     requirement = K.BROKEN[broken]
-    r, _, namespaces = _run(tmp_path, monkeypatch, *META_FLAGS, *_conformance_url("1.35"), "-o", "json",
+    quick = ["--pod-timeout", "3"] if broken in K.SLOW else []
+    r, _, namespaces = _run(tmp_path, monkeypatch, *META_FLAGS, *_conformance_url("1.35"), "-o", "json", *quick,
                             broken=broken)
     assert r.returncode == 1, r.stderr
     verdict = _report(r)[requirement]
@@ -178,15 +233,16 @@ def test_cluster_missing_a_capability(tmp_path, monkeypatch, broken):
     assert not any(n.startswith("eidos-conformance-") for _, n in namespaces)
 
 
-def test_no_workloads_leaves_the_dra_requirements_unestablished(tmp_path, monkeypatch):
+def test_no_workloads_leaves_the_behavioural_requirements_unestablished(tmp_path, monkeypatch):
     r, kubelet, _ = _run(tmp_path, monkeypatch, "--no-workloads", "-o", "json")
     assert r.returncode == 1
     report = _report(r)
-    for rid in ("dra_support", "secure_accelerator_access"):
-        assert report[rid]["status"] == "error" and "--no-workloads" in report[rid]["reason"]
-    assert report["gang_scheduling"]["status"] == "pass"
+    behavioural = ("dra_support", "secure_accelerator_access", "gang_scheduling", "cluster_autoscaling", "pod_autoscaling")
+    for rid in behavioural:
+        assert report[rid]["status"] == "error" and "--no-workloads" in report[rid]["reason"], rid
+    assert report["accelerator_metrics"]["status"] == "pass"
     by_id, _ = _product(tmp_path / "out")
-    assert by_id["secure_accelerator_access"]["status"] == "" and by_id["dra_support"]["status"] == ""
+    assert all(by_id[rid]["status"] == "" for rid in behavioural)
     assert not kubelet.namespaces and not kubelet.pods
 
 
@@ -198,7 +254,8 @@ def test_ctrf_and_junit_name_tests_by_requirement_id(tmp_path, monkeypatch):
     tests = json.loads(ctrf.stdout)["results"]["tests"]
     assert sorted(t["name"] for t in tests) == sorted(ids)
     status = {t["name"]: t["status"] for t in tests}
-    assert status["dra_support"] == "failed" and status["gang_scheduling"] == "passed"  # an error never passes
+    assert status["dra_support"] == "failed" and status["gang_scheduling"] == "failed"  # an error never passes
+    assert status["accelerator_metrics"] == "passed"
     cases = ET.fromstring(junit.stdout).iter("testcase")
     assert sorted(c.get("name") for c in cases) == sorted(ids)
 
