@@ -142,10 +142,11 @@ class FakeNodes:
                 self.kube.add_object("v1/pods", ns, pod_name, pod)
                 if outcome in ("hang", "unschedulable"):
                     continue
-                cm = job["spec"]["template"]["spec"]["containers"][0]["args"][-1]
+                args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+                cm, fmt = args[args.index("--out") + 1], args[args.index("-o") + 1]
                 if outcome in ("complete", "wrong-node"):
                     who = GPU_NODES[0] if outcome == "wrong-node" else target
-                    io.write_snapshot(io.parse_snapshot(snapshot_text(who)), cm, "yaml",
+                    io.write_snapshot(io.parse_snapshot(snapshot_text(who)), cm, fmt,
                                       cluster_factory=lambda: agent)
                     cond = {"type": "Complete", "status": "True"}
                 else:
