@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "snapshots" / "cns-eks-h100.yaml"
-SIZES = {"tiny": (200, 10), "full": (10_000, 200)}  # (in-process nodes, kmock nodes)
+SIZES = {"tiny": (200, 10), "full": (10_000, 50)}  # (in-process nodes, kmock nodes)
 FAIL_EVERY = 100  # 1% of nodes fail
 
 
@@ -241,7 +241,7 @@ def over_http(size: str, count: int):
                                     server.emulator.objects[res, ns, name] = {**obj.raw, "status": {"conditions": [cond]}}
 
                     server.call(finish)
-                time.sleep(0.05)
+                time.sleep(0.2)
 
         thread = threading.Thread(target=kubelet, daemon=True)
         thread.start()

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import re
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -278,6 +279,8 @@ class _Run:
         self.created: list[tuple[str, str]] = []  # (kind, name), attempted, in creation order
         self.outcomes: dict[int, NodeOutcome] = {}
         self.nodes: list[str] = []
+        self.lock = threading.Lock()
+        self.started = 0
         self.pool = futures.ThreadPoolExecutor(max(1, opts.workers), thread_name_prefix="eidos-fanout")
 
     def record(self, outcome: NodeOutcome) -> None:
@@ -287,7 +290,15 @@ class _Run:
     def status(self, what: str) -> None:
         done = len(self.outcomes)
         failed = sum(1 for o in self.outcomes.values() if not o.ok)
-        self.progress.update(f"{what}: {done}/{len(self.nodes)} nodes done, {failed} failed")
+        with self.lock:
+            self.progress.update(f"{what}: {done}/{len(self.nodes)} nodes done, {failed} failed")
+
+    def deployed(self) -> None:
+        """One more node's objects exist (called from the pool's threads)."""
+        with self.lock:
+            self.started += 1
+            if self.started % 50 == 0 or self.started == len(self.nodes):
+                self.progress.update(f"creating agent Jobs: {self.started}/{len(self.nodes)} nodes")
 
     def create(self, manifest: dict) -> dict:
         self.created.append((manifest["kind"], manifest["metadata"]["name"]))
@@ -361,6 +372,7 @@ def _deploy(run: _Run, targets: list[dict]) -> None:
         run.create(configmap_manifest(opts, i, node))
         if i != anchor_index:
             run.create(job_manifest(opts, i, node))
+        run.deployed()
 
     run.parallel(one, schedulable)
     run.cluster.patch("Job", opts.object_name(anchor_index), opts.namespace, {"spec": {"suspend": False}})
