@@ -43,11 +43,11 @@ the caller's ``on_node`` callable.
 
 from __future__ import annotations
 
-import concurrent.futures as futures
 import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent import futures
 from pathlib import Path
 
 import attrs

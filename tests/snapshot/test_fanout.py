@@ -115,7 +115,7 @@ class FakeNodes:
     def run(self):
         try:
             self._run()
-        except BaseException as err:  # surfaced by the test
+        except Exception as err:  # noqa: BLE001 -- surfaced by the test
             self.error = err
 
     def _run(self):
@@ -245,7 +245,7 @@ def test_manifests_pin_each_job_to_its_node_with_the_agents_security():
 
 def test_long_node_names_are_annotated_not_labelled():
     long = "ip-10-0-0-1." + "a" * 60 + ".compute.internal"
-    cm = [x for x in manifests(opts(run_id="abc123"), [long]) if x["kind"] == "ConfigMap"][0]
+    cm = next(x for x in manifests(opts(run_id="abc123"), [long]) if x["kind"] == "ConfigMap")
     assert NODE_LABEL not in cm["metadata"]["labels"]
     assert cm["metadata"]["annotations"][NODE_LABEL] == long
 
@@ -464,3 +464,29 @@ def test_cli_sigterm_deletes_every_object_and_exits_143(kube, capsys, monkeypatc
     assert "interrupted (SIGTERM)" in capsys.readouterr().err
     assert leftovers(kube) == {}  # the three collected snapshots went too: no result was promised
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_no_cleanup_keeps_every_object_and_says_how_to_remove_them(kube):
+    add_cluster(kube, gpu=GPU_NODES[:3], cpu=[])
+    told: list = []
+    o = opts(run_id="beef01", cleanup=False)
+    with FakeNodes(kube, {GPU_NODES[1]: "fail"}):
+        result = run_fanout(connect(kube), o, warn=told.append)
+    assert result.exit_code == 1
+    left = leftovers(kube)
+    assert len(left["batch/v1/jobs"]) == 3 and len(left["v1/configmaps"]) == 3
+    assert told == [f"kept the objects of agent run beef01 (--no-cleanup); remove them with: "
+                    f"eidos snapshot --cleanup beef01 --namespace gpu-operator"]
+    from eidos.snapshot.agent import sweep
+
+    assert all(r.error is None for r in sweep(connect(kube), "gpu-operator", "beef01"))
+    assert leftovers(kube) == {}
+
+
+def test_cli_no_gpu_node_exits_3_and_creates_nothing(kube, capsys):
+    from eidos.cli.main import main
+
+    add_cluster(kube, gpu=[])
+    assert main(["snapshot", "--deploy-agent", "--all-nodes", "--image", "eidos:dev"]) == 3
+    assert "no node matches" in capsys.readouterr().err
+    assert leftovers(kube) == {}
