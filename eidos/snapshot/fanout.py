@@ -234,14 +234,15 @@ def configmap_manifest(opts: FanoutOptions, index: int, node: str) -> dict:
             "data": {}}
 
 
-def rbac_manifests(opts: FanoutOptions, count: int, anchor_uid: str | None = None) -> list[dict]:
+def rbac_manifests(opts: FanoutOptions, count: int, anchor_uid: str | None = None,
+                   anchor_index: int = 0) -> list[dict]:
     """ServiceAccount, Role, RoleBinding shared by every agent of the run. The Role grants
     ``patch`` (the one verb the agent uses) on the run's ConfigMaps by name, nothing else."""
     def meta(name):
         m = {"name": name, "namespace": opts.namespace, "labels": dict(opts.labels)}
         if anchor_uid:
             m["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "Job",
-                                     "name": opts.object_name(0), "uid": anchor_uid}]
+                                     "name": opts.object_name(anchor_index), "uid": anchor_uid}]
         return m
 
     name = opts.agent_name
@@ -364,7 +365,7 @@ def _deploy(run: _Run, targets: list[dict]) -> None:
     run.status("creating objects")
     anchor = run.create(job_manifest(opts, anchor_index, anchor_node, suspend=True))
     uid = (anchor.get("metadata") or {}).get("uid") if isinstance(anchor, dict) else None
-    for manifest in rbac_manifests(opts, len(run.nodes), uid):
+    for manifest in rbac_manifests(opts, len(run.nodes), uid, anchor_index):
         run.create(manifest)
 
     def one(item):

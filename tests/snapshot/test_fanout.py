@@ -490,3 +490,36 @@ def test_cli_no_gpu_node_exits_3_and_creates_nothing(kube, capsys):
     assert main(["snapshot", "--deploy-agent", "--all-nodes", "--image", "eidos:dev"]) == 3
     assert "no node matches" in capsys.readouterr().err
     assert leftovers(kube) == {}
+
+
+def test_rbac_is_owned_by_the_first_job_created_even_when_node_0_is_cordoned(kube):
+    """A real API server answers a create with the uid (kmock does not: a route adds it)."""
+    import re
+
+    def with_uid(request):
+        body = dict(request.data)
+        body["metadata"] = {**body.get("metadata", {}), "uid": "0b8f3a52-1d2e-4c6f-9a7b-3c4d5e6f7a80"}
+        return body
+
+    kube.call(lambda: kube.emulator["post", re.compile(r".*/jobs$")] << with_uid)
+    kube.add_object("v1/nodes", None, "gpu-a", node("gpu-a", gpus=8, unschedulable=True))
+    kube.add_object("v1/nodes", None, "gpu-b", node("gpu-b", gpus=8))
+    kube.add_object("v1/nodes", None, "gpu-c", node("gpu-c", gpus=8))
+    o = opts(run_id="0a0b0c")
+    cluster = connect(kube)
+    seen = {}
+    real_create = cluster.create
+
+    def recording_create(manifest):
+        seen[manifest["kind"]] = manifest
+        return real_create(manifest)
+
+    cluster.create = recording_create
+    with FakeNodes(kube):
+        result = run_fanout(cluster, o, warn=pytest.fail)
+    assert [x.reason for x in result.outcomes] == [CORDONED, None, None]
+    for kind in ("ServiceAccount", "Role", "RoleBinding"):
+        assert seen[kind]["metadata"]["ownerReferences"] == [{
+            "apiVersion": "batch/v1", "kind": "Job", "name": o.object_name(1),
+            "uid": "0b8f3a52-1d2e-4c6f-9a7b-3c4d5e6f7a80"}]
+    assert "ownerReferences" not in seen["ConfigMap"]["metadata"]  # results outlive their Job
