@@ -18,7 +18,10 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.fanout import fanout_scale
 from bench.scenarios import SCENARIOS
+
+SCENARIOS.setdefault("fanout", fanout_scale)  # issue 16: the agent fan-out (bench/fanout.py)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"

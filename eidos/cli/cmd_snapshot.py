@@ -5,6 +5,9 @@ recorded inside it); 2 bad flags or unreadable input; 3 the cluster was unreacha
 agent failed or timed out, or the output could not be written. A SIGINT/SIGTERM/SIGHUP while
 the agent runs deletes its objects, then exits 128 + the signal number. ``--cleanup RUN|all``
 exits 0 when nothing of the run is left, 3 when something could not be deleted.
+``--deploy-agent --all-nodes`` (one agent Job per GPU node, :mod:`eidos.snapshot.fanout`)
+exits 0 when every node's snapshot was taken, 1 when some node failed (each one named on
+stderr with its reason), 3 when the run itself could not proceed.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ FORMATS = ("yaml", "json")
 
 DEFAULT_COLLECTOR_TIMEOUT = 20.0
 DEFAULT_AGENT_TIMEOUT = 300.0
+FANOUT_TIMEOUT = 600.0  # --all-nodes: image pulls and scheduling over many nodes take longer
 
 
 def register(subparsers, argv) -> None:
@@ -66,6 +70,11 @@ def register(subparsers, argv) -> None:
     ag = p.add_argument_group("agent")
     ag.add_argument("--deploy-agent", action="store_true",
                     help="run the collectors on a GPU node through a Job")
+    ag.add_argument("--all-nodes", action="store_true",
+                    help="with --deploy-agent: one agent Job per GPU node (nvidia.com/gpu allocatable "
+                         "or nvidia.com/gpu.present=true; --node-selector overrides), snapshots kept "
+                         "in ConfigMaps (read back with cm://NAMESPACE/?run=ID) or, with --out DIR, "
+                         "one file per node; exit 1 when some node failed")
     ag.add_argument("--namespace", default="gpu-operator",
                     help="namespace for the agent's objects (default gpu-operator; must allow hostPath pods)")
     ag.add_argument("--image", default=os.environ.get("EIDOS_AGENT_IMAGE"),
@@ -75,8 +84,8 @@ def register(subparsers, argv) -> None:
                     help="repeatable; default nvidia.com/gpu.present=true")
     ag.add_argument("--toleration", action="append", metavar="KEY[=VALUE][:EFFECT]",
                     help="repeatable; default tolerates nvidia.com/gpu:NoSchedule; '*' tolerates all")
-    ag.add_argument("--timeout", type=seconds, default=DEFAULT_AGENT_TIMEOUT, metavar="SECONDS",
-                    help="how long to wait for the agent Job (default 300)")
+    ag.add_argument("--timeout", type=seconds, default=None, metavar="SECONDS",
+                    help="how long to wait for the agent Job (default 300; 600 with --all-nodes)")
     ag.add_argument("--no-cleanup", dest="cleanup", action="store_false",
                     help="keep the agent's objects afterwards, for debugging")
     ag.add_argument("--cleanup", dest="cleanup_run", metavar="RUN|all",
@@ -89,6 +98,12 @@ def run(args) -> int:
     from eidos.snapshot import io
 
     finish_output(args, FORMATS)
+    if args.all_nodes and not args.deploy_agent:
+        raise UsageError("--all-nodes fans the agent out; it needs --deploy-agent")
+    if args.all_nodes:
+        from eidos.snapshot.fanout import check_out_dir
+
+        check_out_dir(args.out)  # fail on a bad --out before anything is created
     destination = args.out or "-"
     fmt = io.format_for(destination, args.output)
     if io.is_configmap(destination):
@@ -101,6 +116,8 @@ def run(args) -> int:
 
     if args.cleanup_run is not None:
         return _sweep(args, cluster_factory)
+    if args.all_nodes:
+        return _all_nodes(args, cluster_factory)
     if args.deploy_agent:
         from eidos.snapshot.agent import Interrupted
 
@@ -140,15 +157,7 @@ def _agent(args, cluster_factory):
     from eidos.snapshot.collectors import GPU_NAMESPACES
     from eidos.snapshot.collectors.k8s import collect_cluster
 
-    if args.no_cluster:
-        raise UsageError("--deploy-agent needs a cluster; drop --no-cluster")
-    if args.host_root != "/":
-        raise UsageError("--host-root applies to local collection; the agent always uses /host")
-    if not args.image:
-        raise UsageError(
-            "--deploy-agent needs the agent image: pass --image or set EIDOS_AGENT_IMAGE",
-            hint="build it from the repository's Dockerfile (see docs/snapshot.md)",
-        )
+    _check_agent_flags(args)
     opts = agent.AgentOptions(
         image=args.image,
         namespace=args.namespace,
@@ -156,7 +165,7 @@ def _agent(args, cluster_factory):
         if args.node_selector else dict(agent.DEFAULT_NODE_SELECTOR),
         tolerations=tuple(agent.parse_toleration(t) for t in args.toleration)
         if args.toleration else agent.DEFAULT_TOLERATIONS,
-        timeout=args.timeout,
+        timeout=DEFAULT_AGENT_TIMEOUT if args.timeout is None else args.timeout,
         cleanup=args.cleanup,
         collector_timeout=args.collector_timeout,
         systemd_units=tuple(args.systemd_unit or ()),
@@ -176,6 +185,65 @@ def _agent(args, cluster_factory):
         return snapshot.replace_type(measurement, tuple(statuses), "K8s")
     finally:
         cluster.close()
+
+
+def _check_agent_flags(args) -> None:
+    if args.no_cluster:
+        raise UsageError("--deploy-agent needs a cluster; drop --no-cluster")
+    if args.host_root != "/":
+        raise UsageError("--host-root applies to local collection; the agent always uses /host")
+    if not args.image:
+        raise UsageError(
+            "--deploy-agent needs the agent image: pass --image or set EIDOS_AGENT_IMAGE",
+            hint="build it from the repository's Dockerfile (see docs/snapshot.md)",
+        )
+
+
+def _all_nodes(args, cluster_factory) -> int:
+    """``--deploy-agent --all-nodes``: 0 every node's snapshot was taken, 1 some node failed
+    (each named on stderr with its reason), 3 the run itself could not proceed."""
+    from eidos.snapshot import agent, fanout
+
+    _check_agent_flags(args)
+    out_dir = fanout.check_out_dir(args.out)
+    opts = fanout.FanoutOptions(
+        image=args.image,
+        namespace=args.namespace,
+        node_selector=agent.parse_node_selector(args.node_selector) if args.node_selector else {},
+        tolerations=tuple(agent.parse_toleration(t) for t in args.toleration)
+        if args.toleration else agent.DEFAULT_TOLERATIONS,
+        timeout=FANOUT_TIMEOUT if args.timeout is None else args.timeout,
+        cleanup=args.cleanup,
+        collector_timeout=args.collector_timeout,
+        systemd_units=tuple(args.systemd_unit or ()),
+        image_pull_secrets=tuple(args.image_pull_secret or ()),
+        out_dir=out_dir,
+        fmt=args.output or "yaml",
+    )
+
+    def on_node(outcome) -> None:
+        if not outcome.ok:
+            console.warning(f"node {outcome.node}: {outcome.reason}: {outcome.detail}")
+
+    cluster = cluster_factory()
+    try:
+        with agent.signals_interrupt():
+            result = fanout.run_fanout(cluster, opts, agent.Progress(), warn=_warn, on_node=on_node)
+    except agent.Interrupted as stop:  # the run's objects are already deleted
+        console.error(f"interrupted ({stop.signal_name})")
+        return stop.exit_status
+    finally:
+        cluster.close()
+    total, failed = len(result.outcomes), len(result.failed)
+    where = str(out_dir) if out_dir is not None else result.set_uri
+    console.notice(f"run {result.run_id}: {total - failed}/{total} node snapshots in {where}"
+                   + (f"; {failed} failed" if failed else ""))
+    if failed:
+        by_reason: dict[str, int] = {}
+        for o in result.failed:
+            by_reason[o.reason] = by_reason.get(o.reason, 0) + 1
+        console.notice("failed: " + ", ".join(f"{n} {r}" for r, n in sorted(by_reason.items())))
+    return result.exit_code
 
 
 def _warn(message: str) -> None:

@@ -156,7 +156,9 @@ def run(args: argparse.Namespace) -> int:
 
         sources, loader = fabric_loader(args.from_log, args.snapshot, args.test)
     else:
-        sources = expand_sources(args.snapshot)
+        from eidos.snapshot.cmsource import expand as expand_runs  # cm://NS/?run=ID: a run's set
+
+        sources = expand_sources(expand_runs(args.snapshot))
     unreadable: list = []  # (source, error): every snapshot that could not be read, not just the first
     selection = None
     if args.only or args.skip or args.fabric:
