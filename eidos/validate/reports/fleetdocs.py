@@ -74,7 +74,7 @@ class Spool:
             out.write(self.file.read().decode("utf-8"))
             return
         out.flush()
-        shutil.copyfileobj(self.file, buffer, 1 << 20)
+        shutil.copyfileobj(self.file, buffer, 1 << 16)  # a small buffer: memory flat
         buffer.flush()
 
     def close(self) -> None:
