@@ -208,3 +208,12 @@ def test_mutated_writer_output_agrees_with_ruamel(edits):
         careful = _ruamel(text)
         assert careful is not InputError, text
         assert _same(got, careful), text
+
+
+def test_remembered_rows_stay_bounded(monkeypatch):
+    monkeypatch.setattr(blockyaml, "_ENTRIES_CAP", 50)
+    text = SNAPSHOTS[0].read_text(encoding="utf-8")
+    expected = yamlio.load(text, "t")
+    for _ in range(2):
+        assert _same(_block(text), expected)
+        assert len(blockyaml._ENTRIES) <= 50

@@ -14,14 +14,19 @@ compares them for every format and any ``--jobs``).
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import tempfile
 from typing import IO, Any
 
 from eidos.validate.reports import jsontext
 
-_MARK = "\x00eidos-{}\x00"
-_RULE_INDEX = "\x00eidos-rule-index\x00"  # SARIF ruleIndex, known only in the parent
+# Placeholders in the rendered text, never in the output. A per-run nonce (the workers fork
+# from the parent after this import, so they share it) keeps a snapshot string from
+# imitating one.
+_NONCE = secrets.token_hex(8)
+_MARK = "\x00eidos-{}-" + _NONCE + "\x00"
+_RULE_INDEX = _MARK.format("rule-index")  # SARIF ruleIndex, known only in the parent
 
 
 def mark(name: str) -> str:

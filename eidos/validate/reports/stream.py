@@ -162,6 +162,8 @@ def write_fleet(graph, sources: list[str], fmt: str, destination: str | None, *,
             assembler = FORMATS[fmt]()
             single = attrs.evolve(reduce, state={"multi": False})
             for outcome in run_nodes(graph, first_readable, per_node=single, jobs=1, **options):
+                if outcome.error is not None:  # changed since it was read a moment ago
+                    raise outcome.error
                 assembler.add(*outcome.value[1:])
         with _sink(destination) as out:
             if assembler is not None:
