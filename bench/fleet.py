@@ -141,37 +141,51 @@ def _load() -> float:
 
 
 def fleet_scale(size: str):
-    """Fleets of N and 10N nodes, fast format and YAML: wall, per-node cost, peak memory."""
+    """Fleets of N and 10N nodes, fast format and YAML: wall, CPU, per-node cost, peak memory,
+    and the ratios the targets are about (10N / N per node; YAML / fast)."""
     from bench.scenarios import SIZES, _m
 
     sizes = SIZES[size]["fleet_scale"]
     root = Path(tempfile.mkdtemp(prefix="eidos-bench-fleet-scale-"))
-    per_node: dict = {}
+    wall_of: dict = {}
+    cpu_of: dict = {}
     try:
         for fmt, writer in (("fast", write_fleet_json), ("yaml", write_fleet)):
             for count in sizes:
                 directory = root / f"{fmt}-{count}"
                 writer(directory, count)
+                before = _load()
                 code, wall, peak, cpu = run_validate(directory, root / "report.json")
                 if code not in (0, 1):
                     raise RuntimeError(f"eidos validate exited {code} on the {fmt} fleet of {count}")
-                per_node[fmt, count] = wall / count
+                wall_of[fmt, count], cpu_of[fmt, count] = wall, cpu
                 yield _m("fleet", size, f"{fmt}: {count} nodes, wall", wall, "s")
-                yield _m("fleet", size, f"{fmt}: {count} nodes, per node", wall / count * 1000, "ms")
-                yield _m("fleet", size, f"{fmt}: {count} nodes, peak RSS (largest process)", peak, "MB")
                 yield _m("fleet", size, f"{fmt}: {count} nodes, CPU (all processes)", cpu, "s")
                 yield _m("fleet", size, f"{fmt}: {count} nodes, CPU / {_cores()} cores", cpu / _cores(), "s")
-                yield _m("fleet", size, f"{fmt}: {count} nodes, load average during the run", _load(), "")
+                yield _m("fleet", size, f"{fmt}: {count} nodes, per node", wall / count * 1000, "ms")
+                yield _m("fleet", size, f"{fmt}: {count} nodes, CPU per node", cpu / count * 1000, "ms")
+                yield _m("fleet", size, f"{fmt}: {count} nodes, peak RSS (largest process)", peak, "MB")
+                yield _m("fleet", size, f"{fmt}: {count} nodes, load average during the run",
+                         (before + _load()) / 2, "")
                 shutil.rmtree(directory)
         small, large = sizes[0], sizes[-1]
-        yield _m("fleet", size, f"fast: per-node cost {large} / {small}", per_node["fast", large] / per_node["fast", small], "x")
-        yield _m("fleet", size, f"yaml / fast wall at {large}", per_node["yaml", large] / per_node["fast", large], "x")
+        for fmt in ("fast", "yaml"):
+            yield _m("fleet", size, f"{fmt}: per-node cost {large} / {small}",
+                     (wall_of[fmt, large] / large) / (wall_of[fmt, small] / small), "x")
+            yield _m("fleet", size, f"{fmt}: per-node CPU cost {large} / {small}",
+                     (cpu_of[fmt, large] / large) / (cpu_of[fmt, small] / small), "x")
+        for count in sizes:
+            yield _m("fleet", size, f"yaml / fast wall at {count}", wall_of["yaml", count] / wall_of["fast", count], "x")
+            yield _m("fleet", size, f"yaml / fast CPU at {count}", cpu_of["yaml", count] / cpu_of["fast", count], "x")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 def verdicts(results: list[dict]) -> list[str]:
-    """Each fleet figure beside its target, and whether it is met (the full-size targets)."""
+    """Each fleet figure that has a target beside it, and whether it is met (full-size targets).
+
+    The wall-clock target is judged on the wall time measured, and again on CPU / cores (what
+    the wall time is on an idle machine: this one is shared with other work)."""
     by = {r["metric"]: r["value"] for r in results if r["scenario"] == "fleet"}
     lines = []
     walls = sorted((int(m.split()[1]), v) for m, v in by.items() if m.startswith("fast: ") and m.endswith(", wall"))
@@ -184,13 +198,14 @@ def verdicts(results: list[dict]) -> list[str]:
             lines.append(_line(f"  the same as CPU / cores (an idle machine): {idle:.1f} s",
                                f"<= {TARGET_WALL_S:g} s at 10,000", idle <= TARGET_WALL_S))
     for m, v in sorted(by.items()):
-        if m.startswith("fast: per-node cost"):
+        if " per-node " in m and m.split(":")[0] in ("fast", "yaml"):
             lines.append(_line(f"{m}: {v:.2f}x", f"<= {TARGET_FLAT}x", v <= TARGET_FLAT))
         elif m.startswith("yaml / fast"):
             lines.append(_line(f"{m}: {v:.2f}x", f"<= {TARGET_YAML_RATIO:g}x", v <= TARGET_YAML_RATIO))
-    peaks = [v for m, v in by.items() if "peak RSS" in m]
-    if peaks:
-        lines.append(_line(f"peak RSS: {max(peaks):.0f} MB", f"<= {TARGET_PEAK_MB:g} MB", max(peaks) <= TARGET_PEAK_MB))
+    for m, v in sorted(by.items()):
+        if "peak RSS" in m:
+            lines.append(_line(f"{m.split(', peak')[0]}: peak RSS {v:.0f} MB", f"<= {TARGET_PEAK_MB:g} MB",
+                               v <= TARGET_PEAK_MB))
     return lines
 
 

@@ -200,7 +200,8 @@ def _display(args) -> tuple[bool, int]:
 
 
 def _streamed(fmt: str, sources: list[str]) -> bool:
-    """table (on more than one snapshot), json and html stream: every core, flat memory."""
+    """Every format streams (every core, flat memory), but table on one snapshot: that is
+    the per-node report, not the fleet summary."""
     from eidos.validate.reports.stream import STREAMED
 
     return fmt in STREAMED and (fmt != "table" or len(sources) > 1)

@@ -9,7 +9,9 @@ so the careful reader runs and produces the value or the located error message i
 
 * JSON: the stdlib C decoder; one iterative walk checks depth, value count, value types and
   finite numbers (what the careful path checks), so no second pass over the text.
-* YAML: libyaml through PyYAML's C composer (PyYAML ships with ``kubernetes``), with
+* YAML in the block shape snapshot writers emit: a line reader
+  (:mod:`eidos.snapshot.blockyaml`), typing plain scalars as below.
+* Other YAML: libyaml through PyYAML's C composer (PyYAML ships with ``kubernetes``), with
   *ruamel's own YAML 1.2 resolver patterns* deciding what a plain scalar is. Only the forms
   whose value is beyond doubt are converted here (decimal integers, plain floats, the six
   spellings of true/false, the null spellings); a scalar ruamel would read as anything else
@@ -243,9 +245,19 @@ def _yaml_plain(node, max_values: int) -> Any:
 def load_yaml(text: str, max_values: int) -> Any:
     """Plain values of a YAML snapshot document, or ``None``: use the careful reader.
 
-    Mapping keys come out sorted (canonical order), so the snapshot built from them needs
-    no second, sorting copy."""
-    if len(text) > limits.MAX_TEXT_CHARS or "&" in text and "*" in text:
+    The block shape snapshot writers emit is read line by line (:class:`_Block`); anything
+    else by libyaml's composer. Mapping keys come out sorted (canonical order), so the
+    snapshot built from them needs no second, sorting copy."""
+    if len(text) > limits.MAX_TEXT_CHARS:
+        return None
+    from eidos.snapshot import blockyaml
+
+    try:
+        with gc_paused():
+            return blockyaml.load(text, max_values)
+    except (_Unsure, ValueError, RecursionError):
+        pass
+    if "&" in text and "*" in text:
         # anchors with aliases (a text without both cannot compose a shared node): ruamel's
         # expansion and its alias-bomb accounting stay with the careful path
         return None
@@ -332,3 +344,4 @@ def load_json_checked(text: str, max_values: int) -> tuple[Any, bool] | None:
     except (_Unsure, ValueError, RecursionError):
         return None
     return None if verdict < 0 else (doc, bool(verdict))
+

@@ -25,11 +25,10 @@ def _small(i: int) -> str:
     )
 
 
-@pytest.fixture
-def fleet(tmp_path):
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
     """70 small nodes (enough for two workers), two real ones, two broken files."""
-    d = tmp_path / "fleet"
-    d.mkdir()
+    d = tmp_path_factory.mktemp("fleet")
     for i in range(70):
         (d / f"n{i:04d}.yaml").write_text(_small(i))
     shutil.copy(H100, d / "r-h100.yaml")
@@ -57,15 +56,56 @@ def test_pool_gives_the_same_results_in_source_order(embedded_graph, fleet):
     assert all(e.exit_code == 2 and "invalid" in e.message for e in errors.values())
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_streamed_json_is_byte_identical_to_the_in_memory_document(embedded_graph, fleet, tmp_path, jobs):
+STREAMED_DOCS = ["json", "yaml", "junit", "ctrf", "sarif"]
+_EXPECTED: dict = {}  # format -> the in-memory rendering of the module's fleet
+
+
+# YAML on one process only through the small fleets below: ruamel's emitter takes ~0.2 s a node
+@pytest.mark.parametrize(("jobs", "fmt"), [(jobs, fmt) for jobs in (1, 2) for fmt in STREAMED_DOCS
+                                           if (jobs, fmt) != (1, "yaml")])
+def test_streamed_report_is_byte_identical_to_the_in_memory_document(embedded_graph, fleet, tmp_path, jobs, fmt):
     facts = {"intent": embedded_graph.facts["intent"].coerce("training")}
-    expected = render(_report(embedded_graph, fleet, 1), "json")
-    out = tmp_path / "report.json"
-    summary = write_fleet(embedded_graph, fleet, "json", str(out), flag_facts=facts, on_error=lambda s, e: None,
+    if fmt not in _EXPECTED:
+        _EXPECTED[fmt] = render(_report(embedded_graph, fleet, 1), fmt)
+    expected = _EXPECTED[fmt]
+    out = tmp_path / f"report.{fmt}"
+    summary = write_fleet(embedded_graph, fleet, fmt, str(out), flag_facts=facts, on_error=lambda s, e: None,
                           jobs=jobs)
     assert out.read_text(encoding="utf-8") == expected
     assert summary.exit_code == 2 and summary.nodes == 72
+
+
+@pytest.mark.parametrize("fmt", STREAMED_DOCS)
+@pytest.mark.parametrize("options", [{"fail_on": "warning"}, {"allow_errors": True}, {"explain": True}])
+def test_streamed_reports_follow_the_run_options(embedded_graph, tmp_path, fmt, options):
+    """--fail-on, --allow-errors and --explain change what each piece says: the same as in memory."""
+    d = tmp_path / "f"
+    d.mkdir()
+    shutil.copy(H100, d / "a.yaml")
+    shutil.copy(GB200, d / "b.yaml")
+    (d / "c.yaml").write_text(_small(3))
+    sources = expand_sources([str(d)])
+    facts = {"intent": embedded_graph.facts["intent"].coerce("training")}
+    expected = render(validate(embedded_graph, sources, flag_facts=facts, **options), fmt)
+    out = tmp_path / "r"
+    write_fleet(embedded_graph, sources, fmt, str(out), flag_facts=facts, jobs=1, **options)
+    assert out.read_text(encoding="utf-8") == expected
+
+
+@pytest.mark.parametrize("fmt", STREAMED_DOCS)
+@pytest.mark.parametrize("readable", [0, 1])
+def test_streamed_reports_with_few_readable_nodes(embedded_graph, tmp_path, fmt, readable):
+    """No node at all (empty lists), or one node of several sources (ctrf names its tests as
+    a single node's): still the in-memory bytes."""
+    (tmp_path / "bad.yaml").write_text("measurements: [\n")
+    if readable:
+        shutil.copy(H100, tmp_path / "good.yaml")
+    sources = expand_sources([str(tmp_path)])
+    facts = {"service": "eks"}
+    expected = render(validate(embedded_graph, sources, flag_facts=facts, on_error=lambda s, e: None), fmt)
+    out = tmp_path / "r.out"
+    write_fleet(embedded_graph, sources, fmt, str(out), flag_facts=facts, on_error=lambda s, e: None)
+    assert out.read_text() == expected
 
 
 def test_streamed_json_with_no_readable_node(embedded_graph, tmp_path):

@@ -36,35 +36,39 @@ def _message(v) -> str:
     return text
 
 
-def render(report) -> str:
-    tests = []
-    for n in report.nodes:
-        for v in n.verdicts:
-            file, line = split_source(v.source)
-            test = {
-                "name": f"{n.node}: {v.name}" if len(report.nodes) > 1 else v.name,
-                "status": _status(report, v),
-                "duration": 0,
-                "suite": [n.node, v.category],
-                "message": _message(v),
-                "rawStatus": v.status,
-                "tags": [v.kind, v.severity],
-                "labels": {"id": v.id, "node": n.node, "category": v.category, "severity": v.severity},
-                "type": "validation",
-                "filePath": file,
-            }
-            if line is not None:
-                test["line"] = line
-            test["extra"] = {
-                "expected": v.expr,
-                "actual": v.actual_map(),
-                "remedy": v.remedy,
-                "message": v.message,
-                "source": v.source,
-            }
-            tests.append(test)
-    counts = {s: sum(1 for t in tests if t["status"] == s) for s in ("passed", "failed", "skipped", "pending", "other")}
-    stamps = sorted(ms for ms in (epoch_ms(n.timestamp) for n in report.nodes) if ms is not None)
+def test_doc(report, n, v, multi: bool) -> dict:
+    """One verdict of one node as a CTRF test (``multi``: the fleet has more than one node)."""
+    file, line = split_source(v.source)
+    test = {
+        "name": f"{n.node}: {v.name}" if multi else v.name,
+        "status": _status(report, v),
+        "duration": 0,
+        "suite": [n.node, v.category],
+        "message": _message(v),
+        "rawStatus": v.status,
+        "tags": [v.kind, v.severity],
+        "labels": {"id": v.id, "node": n.node, "category": v.category, "severity": v.severity},
+        "type": "validation",
+        "filePath": file,
+    }
+    if line is not None:
+        test["line"] = line
+    test["extra"] = {
+        "expected": v.expr,
+        "actual": v.actual_map(),
+        "remedy": v.remedy,
+        "message": v.message,
+        "source": v.source,
+    }
+    return test
+
+
+COUNTED = ("passed", "failed", "skipped", "pending", "other")
+
+
+def document(tests, counts: dict, suites: int, stamps: list, fail_on: str, allow_errors: bool,
+             exit_code: int) -> dict:
+    """The CTRF document around ``tests`` (``stamps``: the nodes' timestamps in ms, sorted)."""
     start, stop = (stamps[0], stamps[-1]) if stamps else (0, 0)
     doc: dict = {"reportFormat": "CTRF", "specVersion": SPEC_VERSION}
     if stamps:
@@ -72,10 +76,19 @@ def render(report) -> str:
     doc["generatedBy"] = f"eidos {__version__}"
     doc["results"] = {
         "tool": {"name": "eidos", "version": __version__},
-        "summary": {"tests": len(tests), **counts, "suites": len(report.nodes), "start": start, "stop": stop,
+        "summary": {"tests": sum(counts.values()), **counts, "suites": suites, "start": start, "stop": stop,
                     "duration": stop - start},
         "tests": tests,
-        "environment": {"reportName": "eidos validate", "healthy": report.exit_code == 0,
-                        "extra": {"failOn": report.fail_on, "allowErrors": report.allow_errors}},
+        "environment": {"reportName": "eidos validate", "healthy": exit_code == 0,
+                        "extra": {"failOn": fail_on, "allowErrors": allow_errors}},
     }
+    return doc
+
+
+def render(report) -> str:
+    multi = len(report.nodes) > 1
+    tests = [test_doc(report, n, v, multi) for n in report.nodes for v in n.verdicts]
+    counts = {s: sum(1 for t in tests if t["status"] == s) for s in COUNTED}
+    stamps = sorted(ms for ms in (epoch_ms(n.timestamp) for n in report.nodes) if ms is not None)
+    doc = document(tests, counts, len(report.nodes), stamps, report.fail_on, report.allow_errors, report.exit_code)
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -32,47 +32,84 @@ def dumps(value, level: int = 0) -> str:
     return "".join(out)
 
 
-def _encode(v, out: list[str], level: int) -> None:
-    t = type(v)
+_PADS = ["\n" + "  " * i for i in range(64)]
+_KEYS: dict[str, str] = {}  # key -> its JSON text: the same few dozen keys recur in every entry
+
+
+def _pad(level: int) -> str:
+    return _PADS[level] if level < 64 else "\n" + "  " * level
+
+
+def _scalar(v, t) -> str | None:
+    """The JSON text of a str/None/bool/int/float leaf, or None for anything else."""
     if t is str:
-        out.append(_string(v))
-    elif v is None:
-        out.append("null")
-    elif v is True:
-        out.append("true")
-    elif v is False:
-        out.append("false")
-    elif t is int:
-        out.append(int.__repr__(v))
-    elif t is float:
+        return _string(v)
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if t is int:
+        return int.__repr__(v)
+    if t is float:
         if not math.isfinite(v):
             raise ValueError(f"Out of range float values are not JSON compliant: {v!r}")
-        out.append(float.__repr__(v))
-    elif t is dict:
+        return float.__repr__(v)
+    return None
+
+
+def _encode(v, out: list[str], level: int) -> None:
+    """Containers walked here; their leaves written in the loop (a call per leaf would double
+    the cost: a node's entry has ~900 of them)."""
+    t = type(v)
+    if t is dict:
         if not v:
             out.append("{}")
             return
-        pad = "\n" + "  " * (level + 1)
-        sep = "{" + pad
+        sep = "{" + _pad(level + 1)
+        comma = "," + _pad(level + 1)
+        keys = _KEYS
         for k, item in v.items():
-            out.append(sep + _string(k if isinstance(k, str) else _key(k)))
-            out.append(": ")
-            _encode(item, out, level + 1)
-            sep = "," + pad
-        out.append("\n" + "  " * level + "}")
+            key = keys.get(k) if type(k) is str else None
+            if key is None:
+                key = _string(k if isinstance(k, str) else _key(k))
+                if type(k) is str and len(keys) < 4096:
+                    keys[k] = key
+            ti = type(item)
+            if ti is str:
+                out.append(sep + key + ": " + _string(item))
+            else:
+                text = _scalar(item, ti) if ti is not dict and ti is not list and ti is not tuple else None
+                if text is not None:
+                    out.append(sep + key + ": " + text)
+                else:
+                    out.append(sep + key + ": ")
+                    _encode(item, out, level + 1)
+            sep = comma
+        out.append(_pad(level) + "}")
     elif t is list or t is tuple:
         if not v:
             out.append("[]")
             return
-        pad = "\n" + "  " * (level + 1)
-        sep = "[" + pad
+        sep = "[" + _pad(level + 1)
+        comma = "," + _pad(level + 1)
         for item in v:
-            out.append(sep)
-            _encode(item, out, level + 1)
-            sep = "," + pad
-        out.append("\n" + "  " * level + "]")
+            ti = type(item)
+            if ti is str:
+                out.append(sep + _string(item))
+            else:
+                text = _scalar(item, ti) if ti is not dict and ti is not list and ti is not tuple else None
+                if text is not None:
+                    out.append(sep + text)
+                else:
+                    out.append(sep)
+                    _encode(item, out, level + 1)
+            sep = comma
+        out.append(_pad(level) + "]")
     else:
-        out.append(_leaf(v))
+        text = _scalar(v, t)
+        out.append(_leaf(v) if text is None else text)
 
 
 def _key(k) -> str:

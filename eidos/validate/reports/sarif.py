@@ -40,6 +40,66 @@ def _location(source: str) -> list:
     return [{"physicalLocation": physical}]
 
 
+def rule_doc(v) -> dict:
+    """The ``tool.driver.rules`` entry of a verdict's rule (from the first verdict of its id)."""
+    rule = {
+        "id": v.id,
+        "name": v.name,
+        "shortDescription": {"text": v.expr},
+        "defaultConfiguration": {"level": _LEVEL[v.severity]},
+        "properties": {"category": v.category, "kind": v.kind, "origin": v.origin},
+    }
+    if v.message:
+        rule["fullDescription"] = {"text": v.message}
+    if v.remedy:
+        rule["help"] = {"text": v.remedy}
+    return rule
+
+
+def result_doc(n, v, rule_index) -> dict:
+    kind, level = _kind_level(v)
+    text = f"{n.node}: {v.name}: {v.reason}"
+    if v.status in ("fail", "warn", "error") and v.remedy:
+        text += f" Remedy: {v.remedy}"
+    return {
+        "ruleId": v.id,
+        "ruleIndex": rule_index,
+        "kind": kind,
+        "level": level,
+        "message": {"text": text},
+        "locations": _location(v.source),
+        "properties": {"node": n.node, "snapshot": n.snapshot, "status": v.status,
+                       "severity": v.severity, "expected": v.expr, "actual": v.actual_map()},
+    }
+
+
+def notification_doc(n, v) -> dict:
+    """A ``toolExecutionNotifications`` entry: an ``error`` verdict, the tool's own failure."""
+    return {
+        "level": "error",
+        "message": {"text": f"{n.node}: {v.name}: {v.reason}"},
+        "descriptor": {"id": v.id},
+        "locations": _location(v.source),
+    }
+
+
+def document(rules: list, results: list, notifications: list, successful: bool, fail_on: str,
+             exit_code: int) -> dict:
+    invocation: dict = {"executionSuccessful": successful}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "eidos", "version": __version__, "rules": rules}},
+            "invocations": [invocation],
+            "results": results,
+            "properties": {"failOn": fail_on, "exitCode": exit_code},
+        }],
+    }
+
+
 def render(report) -> str:
     rules: list[dict] = []
     index: dict[str, int] = {}
@@ -49,50 +109,10 @@ def render(report) -> str:
         for v in n.verdicts:
             if v.id not in index:
                 index[v.id] = len(rules)
-                rule = {
-                    "id": v.id,
-                    "name": v.name,
-                    "shortDescription": {"text": v.expr},
-                    "defaultConfiguration": {"level": _LEVEL[v.severity]},
-                    "properties": {"category": v.category, "kind": v.kind, "origin": v.origin},
-                }
-                if v.message:
-                    rule["fullDescription"] = {"text": v.message}
-                if v.remedy:
-                    rule["help"] = {"text": v.remedy}
-                rules.append(rule)
-            kind, level = _kind_level(v)
-            text = f"{n.node}: {v.name}: {v.reason}"
-            if v.status in ("fail", "warn", "error") and v.remedy:
-                text += f" Remedy: {v.remedy}"
-            results.append({
-                "ruleId": v.id,
-                "ruleIndex": index[v.id],
-                "kind": kind,
-                "level": level,
-                "message": {"text": text},
-                "locations": _location(v.source),
-                "properties": {"node": n.node, "snapshot": n.snapshot, "status": v.status,
-                               "severity": v.severity, "expected": v.expr, "actual": v.actual_map()},
-            })
+                rules.append(rule_doc(v))
+            results.append(result_doc(n, v, index[v.id]))
             if v.status == "error":
-                notifications.append({
-                    "level": "error",
-                    "message": {"text": f"{n.node}: {v.name}: {v.reason}"},
-                    "descriptor": {"id": v.id},
-                    "locations": _location(v.source),
-                })
-    invocation = {"executionSuccessful": not any(v.status == "error" for v in report.verdicts)}
-    if notifications:
-        invocation["toolExecutionNotifications"] = notifications
-    doc = {
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "eidos", "version": __version__, "rules": rules}},
-            "invocations": [invocation],
-            "results": results,
-            "properties": {"failOn": report.fail_on, "exitCode": report.exit_code},
-        }],
-    }
+                notifications.append(notification_doc(n, v))
+    successful = not any(v.status == "error" for v in report.verdicts)
+    doc = document(rules, results, notifications, successful, report.fail_on, report.exit_code)
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -1,22 +1,23 @@
 """Reports written as the fleet is validated: memory flat in the number of nodes.
 
-For ``table``, ``json`` and ``html`` the fleet path (:func:`eidos.validate.fleet.run_nodes`)
-hands each node, in the worker that validated it, to ``_Reduce``: a small ``NodeSummary``
-plus, where the format has per-node detail, that node's text already rendered. The parent
-folds the summaries and appends the texts to a spool file; at the end it writes the summary
-and copies the spool behind it. So the summary comes first (what a person reads first, and
-where ``-o json`` always had it) while nothing but the summary is held in memory.
+The fleet path (:func:`eidos.validate.fleet.run_nodes`) hands each node, in the worker that
+validated it, to ``_Reduce``: a small ``NodeSummary`` plus, where the format has per-node
+detail, that node's part of the report already rendered (UTF-8 bytes). The parent folds the
+summaries and appends the parts to spool files; at the end it writes the head of the report
+(the summary, totals, exit code) and copies the spools into place. So the summary comes
+first (what a person reads first, and where ``-o json`` always had it) while nothing but
+the summary is held in memory.
 
-``-o json`` is byte-for-byte the document :mod:`eidos.validate.reports.document` renders
-from an in-memory ``Report``. ``-o table`` on one snapshot is the per-node report it always
-was; on a fleet it is the fleet summary, with each node's section after it on ``--verbose``.
+``json``, ``yaml``, ``junit``, ``ctrf`` and ``sarif`` (:mod:`eidos.validate.reports.fleetdocs`)
+are byte-for-byte the documents their renderers make from an in-memory ``Report``, for any
+``--jobs``. ``-o table`` on one snapshot is the per-node report it always was; on a fleet it
+is the fleet summary, with each node's section after it on ``--verbose``; ``html`` holds
+only the summary and the heat map.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import stat
 import sys
 import tempfile
@@ -28,13 +29,12 @@ import attrs
 from eidos.errors import EidosError, EnvironmentFailure
 from eidos.validate.reports.summary import FleetSummary, summarize
 
-STREAMED = ("table", "json", "html")
-_NODES_MARK = "\x00eidos-nodes\x00"
+STREAMED = ("table", "json", "yaml", "junit", "ctrf", "sarif", "html")
 
 
 @attrs.frozen
 class _Reduce:
-    """NodeResult -> (NodeSummary, rendered detail or None); runs in the workers."""
+    """NodeResult -> (NodeSummary, rendered piece or None, the piece's numbers); runs in the workers."""
 
     fmt: str
     fail_on: str
@@ -44,28 +44,25 @@ class _Reduce:
     width: int = 100
     verbose: bool = False
     explain: bool = False
+    # what a format's pieces need to know of the run (ctrf: more than one node?), and what
+    # one process remembers between its nodes (sarif: the rules it described already)
+    state: dict = attrs.field(factory=dict, eq=False)
 
     def __call__(self, n):
+        from eidos.validate.reports.fleetdocs import FORMATS
+
         summary = summarize(n, self.fail_on, self.allow_errors, cells=self.fmt == "html")
-        piece = None
-        if self.fmt == "json":
-            from eidos.io import yamlio
-            from eidos.validate.reports.document import node_document
+        piece, extra = None, None
+        if self.fmt in FORMATS:
+            from eidos.validate.verdicts import Report
 
-            from eidos.validate.reports import jsontext
-
-            doc = node_document(n)
-            try:  # an entry of "nodes": two levels deep in the report document
-                piece = "    " + jsontext.dumps(doc, level=2)
-            except ValueError:
-                yamlio.dump_json(doc)  # raises the located InputError (a value JSON cannot hold)
-                raise
+            piece, extra = FORMATS[self.fmt].piece(Report((), self.fail_on, self.allow_errors), n, self.state)
         elif self.fmt == "table" and self.detail:
             from eidos.validate.reports import table
 
             piece = table.to_text(table.node_lines(n, width=self.width, verbose=self.verbose,
-                                                   explain=self.explain), color=self.color)
-        return summary, piece
+                                                   explain=self.explain), color=self.color).encode("utf-8")
+        return summary, piece, extra
 
 
 @contextmanager
@@ -125,16 +122,14 @@ def write_fleet(graph, sources: list[str], fmt: str, destination: str | None, *,
                 color: bool = False, width: int = 100, verbose: bool = False) -> FleetSummary:
     """Validate ``sources`` on every core and write the ``fmt`` report to ``destination``."""
     from eidos.validate.fleet import run_nodes, unreadable_reason
+    from eidos.validate.reports.fleetdocs import FORMATS, Spool
 
-    detail = fmt == "json" or (fmt == "table" and (verbose or explain))
+    detail = fmt in FORMATS or (fmt == "table" and (verbose or explain))
     reduce = _Reduce(fmt, fail_on, allow_errors, detail, color=color, width=width, verbose=verbose,
-                     explain=explain)
-    summary = FleetSummary(fail_on, allow_errors, recipe.source if recipe else None, heat_map=fmt == "html")
-    total = len(sources)
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-        outcomes = run_nodes(graph, sources, flag_facts=flag_facts, recipe=recipe, selection=selection,
-                             explain=explain, loader=loader, per_node=reduce, jobs=jobs)
-        first = True
+                     explain=explain, state={"multi": len(sources) > 1})
+    options = dict(flag_facts=flag_facts, recipe=recipe, selection=selection, explain=explain, loader=loader)
+
+    def fold(outcomes, summary, assembler, spool, first_readable):
         for i, outcome in enumerate(outcomes, 1):
             if progress is not None:
                 progress(i, total, outcome.source)
@@ -144,17 +139,35 @@ def write_fleet(graph, sources: list[str], fmt: str, destination: str | None, *,
                 on_error(outcome.source, outcome.error)
                 summary.add_unreadable(outcome.source, unreadable_reason(outcome.source, outcome.error))
                 continue
-            node, piece = outcome.value
+            node, piece, extra = outcome.value
             summary.add(node)
-            if piece is not None:
-                if fmt == "json" and not first:
-                    spool.write(",\n")
-                spool.write(piece)
-                first = False
-        spool.seek(0)
+            if not first_readable:
+                first_readable.append(outcome.source)
+            if assembler is not None:
+                assembler.add(piece, extra)
+            elif piece is not None:
+                spool.add(piece)
+
+    summary = FleetSummary(fail_on, allow_errors, recipe.source if recipe else None, heat_map=fmt == "html")
+    total = len(sources)
+    assembler = FORMATS[fmt]() if fmt in FORMATS else None
+    spool = Spool(b"")
+    first_readable: list[str] = []
+    try:
+        fold(run_nodes(graph, sources, per_node=reduce, jobs=jobs, **options), summary, assembler, spool,
+             first_readable)
+        if fmt == "ctrf" and summary.nodes == 1 and reduce.state["multi"]:
+            # one node was readable of several sources: its tests are named as a single node's
+            assembler.close()
+            assembler = FORMATS[fmt]()
+            single = attrs.evolve(reduce, state={"multi": False})
+            for outcome in run_nodes(graph, first_readable, per_node=single, jobs=1, **options):
+                if outcome.error is not None:  # changed since it was read a moment ago
+                    raise outcome.error
+                assembler.add(*outcome.value[1:])
         with _sink(destination) as out:
-            if fmt == "json":
-                _write_json(out, summary, spool)
+            if assembler is not None:
+                assembler.write(out, summary)
             elif fmt == "html":
                 from eidos.validate.reports.html import render_html
 
@@ -163,36 +176,9 @@ def write_fleet(graph, sources: list[str], fmt: str, destination: str | None, *,
                 from eidos.validate.reports.fleet_table import summary_text
 
                 out.write(summary_text(summary, width=width, color=color, detail=verbose or explain))
-                shutil.copyfileobj(spool, out)
+                spool.copy_to(out)
+    finally:
+        spool.close()
+        if assembler is not None:
+            assembler.close()
     return summary
-
-
-def _write_json(out: IO[str], s: FleetSummary, spool: IO[str]) -> None:
-    """The ValidationReport document, ``nodes`` copied from the spool (see document.document)."""
-    from eidos import __version__
-    from eidos.engine.recipe import API_VERSION
-    from eidos.io import yamlio
-
-    doc: dict = {"apiVersion": API_VERSION, "kind": "ValidationReport",
-                 "metadata": {"generator": f"eidos {__version__}"}}
-    if s.recipe_source:
-        doc["recipe"] = s.recipe_source
-    doc["failOn"] = s.fail_on
-    doc["allowErrors"] = s.allow_errors
-    doc["summary"] = {"status": s.status, "exitCode": s.exit_code, "nodes": s.nodes,
-                      "nodesPassing": s.passing, "verdicts": s.verdict_counts()}
-    doc["nodes"] = _NODES_MARK
-    if s.nodes > 1:
-        doc["failing"] = [{"id": rid, "nodes": where} for rid, where in s.failing_by_rule()]
-    if s.unreadable:
-        doc["unreadable"] = [{"snapshot": src, "reason": why} for src, why in s.unreadable]
-    head, mark, tail = yamlio.dump_json(doc).partition(json.dumps(_NODES_MARK, ensure_ascii=False))
-    assert mark, "the nodes mark is in the document"
-    out.write(head)
-    if not s.nodes:
-        out.write("[]")
-    else:
-        out.write("[\n")
-        shutil.copyfileobj(spool, out)
-        out.write("\n  ]")
-    out.write(tail)
