@@ -181,6 +181,17 @@ def _fits_literal_block(text: str) -> bool:
     return not text[:1].isspace() and all(line == line.rstrip(" \t") for line in lines)
 
 
+def str_style(data: str) -> str | None:
+    """The scalar style a string is written in: ``'"'``, ``"|"``, ``"'"`` or None (plain if the emitter may)."""
+    if any(ch in data for ch in _ODD_BREAKS) or not all(c.isprintable() or c in "\n\t" for c in data):
+        return '"'  # only double quotes can escape these
+    if "\n" in data and _fits_literal_block(data):
+        return "|"
+    if ambiguous(data):
+        return "'"
+    return None
+
+
 def _dumper():
     from ruamel.yaml.representer import SafeRepresenter
 
@@ -188,15 +199,7 @@ def _dumper():
         pass
 
     def represent_str(representer, data: str):
-        if any(ch in data for ch in _ODD_BREAKS) or not all(c.isprintable() or c in "\n\t" for c in data):
-            style = '"'  # only double quotes can escape these
-        elif "\n" in data and _fits_literal_block(data):
-            style = "|"
-        elif ambiguous(data):
-            style = "'"
-        else:
-            style = None
-        return representer.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+        return representer.represent_scalar("tag:yaml.org,2002:str", data, style=str_style(data))
 
     Representer.add_representer(str, represent_str)
     y = _yaml("safe")
@@ -210,7 +213,21 @@ def _dumper():
 
 def dump(data: Any) -> str:
     """Block-style YAML, keys in the order given (callers order them deliberately), every
-    string quoted where any YAML reader, 1.1 or 1.2, could mistake it for another type."""
+    string quoted where any YAML reader, 1.1 or 1.2, could mistake it for another type.
+
+    The text is ruamel's; :mod:`eidos.io.yamlemit` writes the same bytes without importing
+    ruamel (the start-up cost of issue 17), and hands anything it cannot reproduce exactly
+    back to ruamel (:func:`dump_ruamel`)."""
+    from eidos.io import yamlemit
+
+    try:
+        return yamlemit.dump(data, str_style)
+    except yamlemit.Unsupported:
+        return dump_ruamel(data)
+
+
+def dump_ruamel(data: Any) -> str:
+    """:func:`dump` through ruamel.yaml's own emitter: the reference the fast path is tested against."""
     import io
 
     buf = io.StringIO()
