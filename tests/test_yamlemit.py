@@ -168,3 +168,24 @@ def test_bundle_values_round_trip_identical(path):
     for doc in docs:
         if isinstance(doc, (dict, list)):
             assert yamlio.dump(doc) == yamlio.dump_ruamel(doc)
+
+
+def _is_number_by_parsing(text: str) -> bool:
+    plain = text.replace("_", "")
+    for parse in (lambda t: int(t, 0), float):
+        try:
+            parse(plain)
+            return True
+        except ValueError:
+            pass
+    return False
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.text(alphabet=st.sampled_from(list("0123456789_+-.eExXoObBinfINFaty \t\n\u0663\u00b2\u00a0")),
+                         max_size=8),
+                 st.sampled_from(["inf", "-Infinity", " nan ", "+-inf", "infinit", "\u0661\u0662", "\u00b2"]),
+                 st.text(max_size=6)))
+def test_number_shortcut_agrees_with_parsing(text):
+    # the digit-free shortcut in yamlio._is_number decides quoting: it must agree with int()/float()
+    assert yamlio._is_number(text) == _is_number_by_parsing(text)

@@ -44,8 +44,11 @@ def build_parser(argv: list[str] | None, *, complete: bool = False) -> Parser:
     """The argparse tree for ``argv``.
 
     Only the command named in ``argv`` does expensive set-up (loading the rule base to
-    derive fact flags). With ``complete``, every command does, as the completion scripts
-    need the whole tree.
+    derive fact flags); the others are called with ``argv=None`` and may register just their
+    name and help, since argparse never parses a command that was not chosen (issue 17:
+    ``eidos recipe`` does not import what ``drift`` or ``completion`` need). With
+    ``complete``, every command registers everything, as the completion scripts need the
+    whole tree.
     """
     parser = Parser(prog="eidos", description="Executable knowledge for GPU Kubernetes clusters.")
     parser.add_argument("--version", action=VersionAction,

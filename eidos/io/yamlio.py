@@ -154,9 +154,19 @@ _FLOAT11 = re.compile(r"^[-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?$")
 _ODD_BREAKS = ("\x85", "\u2028", "\u2029", "\r")
 
 
+_DIGIT = re.compile(r"\d")  # what int() and float() take as digits (Unicode Nd)
+_NON_FINITE = re.compile(r"[+-]?(inf|infinity|nan)", re.IGNORECASE)
+
+
 def _is_number(text: str) -> bool:
-    """Would Go's ParseInt (base 0) or ParseFloat, go-yaml's fallbacks, accept it?"""
+    """Would Go's ParseInt (base 0) or ParseFloat, go-yaml's fallbacks, accept it?
+
+    Without a digit only float's spellings of infinity and NaN parse: that test first
+    spares most strings two raised exceptions (a profile of ``eidos recipe`` put this
+    function at a tenth of writing the YAML)."""
     plain = text.replace("_", "")
+    if not _DIGIT.search(plain):
+        return bool(_NON_FINITE.fullmatch(plain.strip()))
     for parse in (lambda t: int(t, 0), float):
         try:
             parse(plain)
