@@ -22,6 +22,7 @@ nested parses never see each other's state.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -528,21 +529,84 @@ def _depth(st: _ParseState, x, kind: type) -> tuple[int, int]:
     return (0, 0)
 
 
+# Everything that decides the parser tables besides the grammar text and Lark's version.
+_LARK_OPTIONS = {"parser": "lalr", "lexer": "contextual", "maybe_placeholders": True}
+_TABLES_FORMAT = "1"  # bump when the encoding below changes
+_TUPLE, _ITEMS = "\x00tuple", "\x00items"  # JSON has no tuples and only string keys
+
+
 @lru_cache(maxsize=None)
 def _parser(start: str = "module") -> Lark:
     """The LALR parser for a start symbol: ``module`` (rule files) or ``cond`` (one condition).
 
     Built once per process and start symbol (its tables never change); the stateless
     builder makes AST nodes while parsing.
+
+    Building the LALR tables costs about 80 ms of CPU in every process that compiles rules
+    (issue 17), so the tables are kept in eidos' compiled-rule cache directory
+    (:mod:`eidos.engine.cache`: private to the user, checked on an open descriptor, files
+    written atomically). Not with Lark's own ``cache=``: that file is a pickle, and loading
+    a pickle can run code. Here the tables are Lark's own serialisation
+    (``memo_serialize``, the data its standalone generator writes out) encoded as JSON, which
+    decodes to data only. The entry is keyed by a SHA-256 of the grammar text, Lark's version,
+    the start symbol, the options and this encoding's version, and its header carries the
+    payload's digest, so an edited grammar, an upgraded Lark or a damaged file is a miss
+    and the parser is built from the grammar as before. Any failure to decode is a miss too.
     """
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        start=start,
-        parser="lalr",
-        lexer="contextual",
-        maybe_placeholders=True,
-        transformer=_Builder(),
-    )
+    import lark
+
+    text = grammar_path().read_text(encoding="utf-8")
+    key = hashlib.sha256("\0".join((
+        _TABLES_FORMAT, lark.__version__, start, json.dumps(_LARK_OPTIONS, sort_keys=True), text,
+    )).encode("utf-8")).digest()
+    from eidos.engine import cache
+
+    payload = cache.load_blob("lark", key)
+    if payload is not None:
+        try:
+            stored = json.loads(payload, object_hook=_decode_hook)
+            return Lark._load_from_dict(stored["data"], stored["memo"], transformer=_Builder())
+        except Exception:  # noqa: BLE001 - a cache entry that does not load is a miss, never an error
+            pass
+    parser = Lark(text, start=start, transformer=_Builder(), **_LARK_OPTIONS)
+    try:
+        payload = _encode_tables(parser)
+    except (TypeError, ValueError):  # a Lark whose tables hold something JSON cannot: just no cache
+        return parser
+    cache.store_blob("lark", key, payload)
+    return parser
+
+
+def _encode_tables(parser: Lark) -> bytes:
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
+    data, memo = parser.memo_serialize([TerminalDef, Rule])
+    data["options"] = {k: v for k, v in data["options"].items() if k != "transformer"}  # given at load
+    return json.dumps(_encode({"data": data, "memo": memo}), separators=(",", ":")).encode("utf-8")
+
+
+def _encode(x):
+    if isinstance(x, tuple):
+        return {_TUPLE: [_encode(i) for i in x]}
+    if isinstance(x, list):
+        return [_encode(i) for i in x]
+    if isinstance(x, dict):
+        if all(type(k) is str and not k.startswith("\x00") for k in x):
+            return {k: _encode(v) for k, v in x.items()}
+        return {_ITEMS: [[_encode(k), _encode(v)] for k, v in x.items()]}
+    if x is None or type(x) in (str, int, bool, float):
+        return x
+    raise TypeError(f"cannot encode {type(x).__name__}")
+
+
+def _decode_hook(d: dict):
+    if len(d) == 1:
+        if _TUPLE in d:
+            return tuple(d[_TUPLE])
+        if _ITEMS in d:
+            return {k: v for k, v in d[_ITEMS]}
+    return d
 
 
 def _extent(x, line_offset: int):

@@ -1,0 +1,147 @@
+"""The Lark parser tables kept in the compiled-rule cache directory (issue 17).
+
+Aimed at plausible wrong implementations: Lark's own ``cache=`` (a pickle: a planted file
+runs code), a key without the grammar (an edited grammar parsed with old tables), no
+payload digest (a flipped byte used), a loaded parser that differs from a built one.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import warnings
+from pathlib import Path
+
+import pytest
+
+from eidos.engine import cache
+from eidos.io.resources import embedded_root
+from eidos.lang import parser as parsermod
+from eidos.lang.diagnostics import Reporter, SourceFile
+
+
+@pytest.fixture
+def cache_env(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setenv("EIDOS_CACHE_DIR", str(d))
+    monkeypatch.delenv("EIDOS_NO_CACHE", raising=False)
+    monkeypatch.setattr(cache, "_refused", set())
+    parsermod._parser.cache_clear()
+    yield d
+    parsermod._parser.cache_clear()
+
+
+def _entries(d: Path) -> list[Path]:
+    return sorted(d.glob("lark-*.cache")) if d.exists() else []
+
+
+def _parse_all():
+    """Every embedded rule file, parsed: (modules, diagnostics)."""
+    modules, diags = [], []
+    for path in sorted(embedded_root().rglob("*.eidos")):
+        reporter = Reporter()
+        modules.append(parsermod.parse_module(SourceFile(str(path), path.read_text(encoding="utf-8")), reporter))
+        diags.extend(reporter.sorted())
+    return modules, diags
+
+
+BROKEN = 'fact service: enum { eks, gke }\noverlay x {\n  when service == \n}\ncomponent y {\n  chart "a" "b"\n'
+
+
+def _broken_diagnostics():
+    reporter = Reporter()
+    parsermod.parse_module(SourceFile("broken.eidos", BROKEN), reporter)
+    return [(d.code, d.message, d.span) for d in reporter.sorted()]
+
+
+def test_loaded_tables_parse_exactly_like_built_ones(cache_env):
+    built, built_diags = _parse_all()
+    built_broken = _broken_diagnostics()
+    assert len(_entries(cache_env)) >= 1  # the module parser's tables were stored
+    parsermod._parser.cache_clear()
+    loaded_parser = parsermod._parser("module")
+    assert loaded_parser.source_path == "<deserialized>"  # really loaded, not rebuilt
+    loaded, loaded_diags = _parse_all()
+    assert loaded == built and loaded_diags == built_diags
+    assert built_broken and _broken_diagnostics() == built_broken
+
+
+def test_condition_parser_is_cached_too(cache_env):
+    first = parsermod.parse_expression("service == eks and GPU.count >= 4")
+    parsermod._parser.cache_clear()
+    parsermod._parse_condition.cache_clear()
+    assert parsermod._parser("cond").source_path == "<deserialized>"
+    assert parsermod.parse_expression("service == eks and GPU.count >= 4") == first
+
+
+def test_entries_are_private_files(cache_env):
+    parsermod._parser("module")
+    assert stat.S_IMODE(cache_env.stat().st_mode) == 0o700
+    for entry in _entries(cache_env):
+        assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "key"])
+def test_damaged_entry_is_a_miss_and_is_rewritten(cache_env, damage):
+    parsermod._parser("module")
+    [entry] = [e for e in _entries(cache_env) if e.stat().st_size > 100_000]
+    data = bytearray(entry.read_bytes())
+    if damage == "flip":
+        data[-10] ^= 0x01
+    elif damage == "truncate":
+        del data[-100:]
+    else:
+        data[20] ^= 0x01  # inside the stored key
+    entry.write_bytes(bytes(data))
+    parsermod._parser.cache_clear()
+    assert parsermod._parser("module").source_path != "<deserialized>"  # built from the grammar
+    parsermod._parser.cache_clear()
+    assert parsermod._parser("module").source_path == "<deserialized>"  # and stored again
+
+
+def test_a_pickle_with_a_valid_digest_is_not_code(cache_env, tmp_path):
+    # A file that would run code if it were unpickled, wrapped in a header with the right
+    # key and digest: the entry is JSON, so it is a miss and nothing runs.
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    parsermod._parser("module")
+    [entry] = [e for e in _entries(cache_env) if e.stat().st_size > 100_000]
+    key = entry.read_bytes()[len(cache._BLOB_MAGIC):len(cache._BLOB_MAGIC) + 32]
+    cache.store_blob("lark", key, pickle.dumps(Evil()))
+    parsermod._parser.cache_clear()
+    assert parsermod._parser("module").source_path != "<deserialized>"
+    assert not marker.exists()
+
+
+def test_key_follows_the_grammar(cache_env, tmp_path, monkeypatch):
+    parsermod._parser("module")
+    before = {e.name for e in _entries(cache_env)}
+    grammar = tmp_path / "eidos.lark"
+    grammar.write_text(parsermod.grammar_path().read_text(encoding="utf-8") + "\n// edited\n", encoding="utf-8")
+    monkeypatch.setattr(parsermod, "grammar_path", lambda: grammar)
+    parsermod._parser.cache_clear()
+    assert parsermod._parser("module").source_path != "<deserialized>"  # not the old tables
+    assert {e.name for e in _entries(cache_env)} - before  # a new entry
+
+
+def test_unsafe_directory_is_not_used(cache_env):
+    cache_env.mkdir(mode=0o700)
+    os.chmod(cache_env, 0o777)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parser = parsermod._parser("module")
+    assert parser.source_path != "<deserialized>"
+    assert _entries(cache_env) == []
+    assert any(issubclass(w.category, cache.CacheWarning) for w in caught)
+
+
+def test_no_cache_variable_disables_it(cache_env, monkeypatch):
+    monkeypatch.setenv("EIDOS_NO_CACHE", "1")
+    parsermod._parser("module")
+    assert _entries(cache_env) == []
