@@ -145,3 +145,85 @@ def test_no_cache_variable_disables_it(cache_env, monkeypatch):
     monkeypatch.setenv("EIDOS_NO_CACHE", "1")
     parsermod._parser("module")
     assert _entries(cache_env) == []
+
+
+# ---------------------------------------------------------------- parsed conditions
+CONDITION = 'K8s.helm["gpu-operator.version"] == v25.3.0'
+
+
+def _fresh():
+    parsermod._parser.cache_clear()
+    parsermod._parse_condition.cache_clear()
+
+
+def _cond_entries(d: Path) -> list[Path]:
+    return sorted(d.glob("cond-*.cache")) if d.exists() else []
+
+
+def test_condition_is_read_back_without_lark(cache_env):
+    import subprocess
+    import sys
+
+    code = ("import sys, json; from eidos.lang.parser import parse_expression; e = parse_expression(%r); "
+            "print(json.dumps([repr(e), 'lark' in sys.modules]))" % CONDITION)
+    env = dict(os.environ, EIDOS_CACHE_DIR=str(cache_env))
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    import json
+
+    (r1, lark1), (r2, lark2) = json.loads(first.stdout), json.loads(second.stdout)
+    assert lark1 and not lark2  # parsed, then read back
+    assert r1 == r2 and "Compare(" in r1
+
+
+def test_condition_syntax_errors_come_back_identical(cache_env):
+    from eidos.lang.diagnostics import Reporter
+
+    def diagnostics():
+        reporter = Reporter()
+        assert parsermod.parse_expression("GPU.count >= ", "x.eidos", reporter) is None
+        return [(d.code, d.message, d.span, d.hint) for d in reporter.items]
+
+    built = diagnostics()
+    assert built and len(_cond_entries(cache_env)) == 1
+    _fresh()
+    assert diagnostics() == built
+
+
+def test_forged_condition_entry_runs_nothing(cache_env, tmp_path):
+    import hashlib
+    import json
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    key = hashlib.sha256(cache.engine_fingerprint() + json.dumps([CONDITION, "<expression>"]).encode()).digest()
+    cache.store_blob("cond", key, pickle.dumps((Evil(), ())))
+    _fresh()
+    expr = parsermod.parse_expression(CONDITION)
+    assert not marker.exists()
+    assert type(expr).__name__ == "Compare"  # parsed again
+
+
+def test_condition_entry_of_the_wrong_shape_is_a_miss(cache_env):
+    import hashlib
+    import json
+    import pickle
+
+    key = hashlib.sha256(cache.engine_fingerprint() + json.dumps([CONDITION, "<expression>"]).encode()).digest()
+    cache.store_blob("cond", key, pickle.dumps((("not", "an", "expression"), ())))
+    _fresh()
+    assert type(parsermod.parse_expression(CONDITION)).__name__ == "Compare"
+
+
+def test_condition_key_follows_the_engine(cache_env, monkeypatch):
+    parsermod.parse_expression(CONDITION)
+    before = {e.name for e in _cond_entries(cache_env)}
+    monkeypatch.setattr(cache, "_fingerprint", b"\x01" * 32)  # as if a module of eidos.lang changed
+    _fresh()
+    parsermod.parse_expression(CONDITION)
+    assert {e.name for e in _cond_entries(cache_env)} - before

@@ -1,8 +1,9 @@
 """Parse ``.eidos`` text into the AST, reporting syntax errors as diagnostics.
 
-Lark is imported here and only here, and only when rules must actually be parsed (a
-warm compiled-graph cache never reaches this module), because importing and building
-the parser costs more than the whole rest of a cached ``eidos recipe`` call.
+Lark is imported here and only here, and only when text must actually be parsed (a
+warm compiled-graph cache never reaches this module, and a condition parsed before is
+read back from the cache directory), because importing Lark and building the parser
+cost more than the whole rest of a cached ``eidos recipe`` call.
 
 Error recovery: LALR stops at the first error, but authors want every error of a run.
 When a file fails, it is re-parsed one top-level declaration at a time (declarations
@@ -25,13 +26,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import pickle
 import re
 from contextvars import ContextVar
 from functools import lru_cache
 
 import attrs
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from eidos.io.resources import grammar_path
 from eidos.lang import ast
@@ -77,11 +77,30 @@ class _LimitExceeded(Exception):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class _Builder(Transformer):
+# lark's Token class, set by _lark() before the first parse: importing Lark costs more than a
+# warm ``eidos validate`` spends parsing, so this module imports it only to parse (issue 17).
+class _NotLoaded:
+    """Stands for lark.Token until Lark is loaded (nothing is a token before a parse)."""
+
+
+Token: type = _NotLoaded
+
+
+def _lark():
+    global Token
+    import lark
+
+    Token = lark.Token
+    return lark
+
+
+class _Builder:
     """Lark callbacks that build AST nodes bottom-up while the LALR parser reduces.
 
     Stateless: per-parse state is ``_STATE``. Expression callbacks come from the
-    expression registry (see the loop after this class).
+    expression registry (see the loop after this class). A plain class, not a
+    ``lark.Transformer``: an inline LALR transformer is looked up by rule and terminal
+    name only, and a plain class lets this module load without Lark.
     """
 
     # -- helpers (also used by the registry's syntax hooks) -------------------------
@@ -553,7 +572,8 @@ def _parser(start: str = "module") -> Lark:
     payload's digest, so an edited grammar, an upgraded Lark or a damaged file is a miss
     and the parser is built from the grammar as before. Any failure to decode is a miss too.
     """
-    import lark
+    lark = _lark()
+    Lark = lark.Lark
 
     text = grammar_path().read_text(encoding="utf-8")
     key = hashlib.sha256("\0".join((
@@ -670,6 +690,8 @@ def parse_module(source: SourceFile, reporter: Reporter) -> ast.Module:
 
 def _parse_text(text: str, file: str, line_offset: int, reporter: Reporter, start: str = "module"):
     lark = _parser(start)
+    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+
     state = _STATE.set(_ParseState(file, line_offset, reporter))
     try:
         return lark.parse(text)
@@ -734,8 +756,32 @@ def parse_expression(text: str, name: str = "<expression>", reporter: Reporter |
 
 @lru_cache(maxsize=256)
 def _parse_condition(text: str, name: str) -> tuple[ast.Expr | None, tuple[Diagnostic, ...]]:
-    """The AST (immutable) and diagnostics of one condition; a function of its arguments only."""
+    """The AST (immutable) and diagnostics of one condition; a function of its arguments only.
+
+    Kept across processes too, in the compiled-rule cache directory: ``eidos validate``
+    parses one condition per pinned component, and importing Lark and loading its tables
+    for them cost a fifth of a warm run (issue 17). An entry is keyed by a SHA-256 of the
+    engine fingerprint (the grammar and every module that shapes the AST), the text and
+    the name, and decoded by the cache's restricted unpickler (eidos' data classes only),
+    so it can neither run code nor outlive a change to the parser."""
+    from eidos.engine import cache
+
+    key = hashlib.sha256(cache.engine_fingerprint() + json.dumps([text, name]).encode("utf-8")).digest()
+    payload = cache.load_blob("cond", key)
+    if payload is not None:
+        try:
+            expr, diagnostics = cache.safe_loads(payload)
+            if (expr is None or isinstance(expr, ast.ExprNode)) and isinstance(diagnostics, tuple) \
+                    and all(isinstance(d, Diagnostic) for d in diagnostics):
+                return expr, diagnostics
+        except Exception:  # noqa: BLE001 - an entry that does not decode is a miss
+            pass
     reporter = Reporter()
     reporter.add_source(SourceFile(name, text))
     expr = _parse_text(text, name, 0, reporter, start="cond")
-    return expr, tuple(reporter.items)
+    result = (expr, tuple(reporter.items))
+    try:
+        cache.store_blob("cond", key, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):  # pragma: no cover - AST nodes are plain data
+        pass
+    return result
