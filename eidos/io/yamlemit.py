@@ -95,12 +95,20 @@ class _Analysis:
         self.allow_single_quoted = allow_single_quoted
 
 
+# Most scalars eidos writes (names, versions, paths, image references) hold only these
+# characters and start with none of the indicators: their analysis needs no scan.
+_SIMPLE = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./=+@-]*\Z")
+_SIMPLE_ANALYSIS = _Analysis(False, False, True, True)
+
+
 def _analyze(scalar: str) -> _Analysis:
     """ruamel's ``Emitter.analyze_scalar`` (YAML 1.2, unicode allowed) for what block style needs.
 
     Only the flags block context reads are kept (flow-context flags are left out)."""
     if not scalar:
         return _Analysis(True, False, True, True)
+    if _SIMPLE.match(scalar):
+        return _SIMPLE_ANALYSIS
     block_indicators = False
     line_breaks = False
     special_characters = False

@@ -191,8 +191,13 @@ def _fits_literal_block(text: str) -> bool:
     return not text[:1].isspace() and all(line == line.rstrip(" \t") for line in lines)
 
 
+_PLAIN_ASCII = re.compile(r"[ -~]*\Z")  # printable ASCII only
+
+
 def str_style(data: str) -> str | None:
     """The scalar style a string is written in: ``'"'``, ``"|"``, ``"'"`` or None (plain if the emitter may)."""
+    if _PLAIN_ASCII.match(data):  # the common case: nothing to escape, no line break
+        return "'" if ambiguous(data) else None
     if any(ch in data for ch in _ODD_BREAKS) or not all(c.isprintable() or c in "\n\t" for c in data):
         return '"'  # only double quotes can escape these
     if "\n" in data and _fits_literal_block(data):
