@@ -70,7 +70,7 @@ def test_warm_recipe_imports_only_the_engine(warm_env):
     assert not _top(modules) & set(NEVER), sorted(_top(modules) & set(NEVER))
     assert not {m for m in modules if m.startswith(("eidos.drift", "eidos.snapshot", "eidos.validate",
                                                    "eidos.bundle", "eidos.cli.completion", "eidos.engine.compiler",
-                                                   "eidos.lang.parser"))}
+                                                   "eidos.lang.parser", "eidos.lang.ast_decls"))}
 
 
 def test_warm_bundle_imports_no_parser_and_no_ruamel(warm_env, tmp_path):
@@ -85,3 +85,26 @@ def test_warm_validate_does_not_import_lark(warm_env):
     rc, modules = _warm(warm_env, "validate", "--snapshot", str(SNAPSHOT))
     assert rc in (0, 1)
     assert not _top(modules) & {"lark", "kubernetes", "jsonschema"}, sorted(_top(modules))
+
+
+def test_declarations_defined_on_first_use_are_still_ast_classes():
+    # eidos.lang.ast defines its declaration nodes lazily (eidos.lang.ast_decls); they must keep
+    # the module, pickling through the cache's restricted decoder, frozenness and equality
+    import pickle
+
+    import attrs
+
+    from eidos.engine import cache
+    from eidos.lang import ast
+    from eidos.lang.diagnostics import Span
+
+    span = Span("f.eidos", 1, 1, 1, 5)
+    module = ast.Module("f.eidos", (ast.FactDecl(ast.Name("os", span), "enum", span=span),))
+    assert type(module).__module__ == "eidos.lang.ast" and type(module).__qualname__ == "Module"
+    assert attrs.has(ast.OverlayDecl) and ast.Decl.__args__[0] is ast.FactDecl
+    assert cache.safe_loads(pickle.dumps(module)) == module
+    assert hash(module) == hash(ast.Module("f.eidos", module.decls))
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        module.file = "g"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        ast.NoSuchNode  # noqa: B018
