@@ -227,3 +227,13 @@ def test_condition_key_follows_the_engine(cache_env, monkeypatch):
     _fresh()
     parsermod.parse_expression(CONDITION)
     assert {e.name for e in _cond_entries(cache_env)} - before
+
+
+def test_entries_of_a_kind_are_bounded(cache_env, monkeypatch):
+    monkeypatch.setattr(cache, "MAX_BLOBS", 3)
+    for i in range(6):
+        cache.store_blob("cond", bytes([i]) * 32, b"x")
+        os.utime(cache_env / cache._blob_name("cond", bytes([i]) * 32), (1000 + i, 1000 + i))
+    kept = sorted(p.name for p in _cond_entries(cache_env))
+    assert kept == sorted(cache._blob_name("cond", bytes([i]) * 32) for i in (3, 4, 5))  # the newest three
+    assert cache.load_blob("cond", bytes([5]) * 32) == b"x"

@@ -417,6 +417,27 @@ def load_blob(kind: str, key: bytes) -> bytes | None:
     return bytes(payload)
 
 
+MAX_BLOBS = 256  # entries kept per kind; the oldest go first
+
+
+def _trim(dir_fd: int, kind: str) -> None:
+    """Keep at most MAX_BLOBS entries of ``kind``: keys change with the grammar and the
+    engine, so without this every edit or upgrade would leave its entries behind."""
+    prefix = f"{kind}-"
+    try:
+        names = [n for n in os.listdir(dir_fd) if n.startswith(prefix) and n.endswith(_SUFFIX)]
+        if len(names) <= MAX_BLOBS:
+            return
+        aged = sorted(names, key=lambda n: os.stat(n, dir_fd=dir_fd, follow_symlinks=False).st_mtime)
+    except OSError:
+        return
+    for name in aged[:len(names) - MAX_BLOBS]:
+        try:
+            os.unlink(name, dir_fd=dir_fd)
+        except OSError:
+            pass
+
+
 def store_blob(kind: str, key: bytes, payload: bytes) -> None:
     """Store ``payload`` for ``key``; any failure just means the next run derives it again."""
     data = _BLOB_HEADER.pack(_BLOB_MAGIC, key, hashlib.sha256(payload).digest(), len(payload)) + payload
@@ -425,6 +446,7 @@ def store_blob(kind: str, key: bytes, payload: bytes) -> None:
         return
     try:
         _write_entry(dir_fd, _blob_name(kind, key), data)
+        _trim(dir_fd, kind)
     except OSError:
         pass
     finally:
