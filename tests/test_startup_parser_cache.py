@@ -164,8 +164,8 @@ def test_condition_is_read_back_without_lark(cache_env):
     import subprocess
     import sys
 
-    code = ("import sys, json; from eidos.lang.parser import parse_expression; e = parse_expression(%r); "
-            "print(json.dumps([repr(e), 'lark' in sys.modules]))" % CONDITION)
+    code = ("import sys, json; from eidos.lang.parser import parse_expression; "
+            f"e = parse_expression({CONDITION!r}); print(json.dumps([repr(e), 'lark' in sys.modules]))")
     env = dict(os.environ, EIDOS_CACHE_DIR=str(cache_env))
     first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

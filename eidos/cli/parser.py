@@ -48,7 +48,8 @@ class Parser(argparse.ArgumentParser):
         if _FORMAT_FLAGS.intersection(action.option_strings or ()) and looks_like_path(str(value)):
             hint = f"-o chooses the format; to write to {value}, use --out {shlex.quote(str(value))}"
         if not hint:
-            from eidos.lang.diagnostics import did_you_mean  # attrs and friends: only on this error path
+            # attrs and friends: imported only on this error path
+            from eidos.lang.diagnostics import did_you_mean
 
             hint = did_you_mean(str(value), choices)
         err.hint = hint  # type: ignore[attr-defined]

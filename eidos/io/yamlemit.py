@@ -25,6 +25,7 @@ fallback; the goldens compare whole CLI outputs.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -55,20 +56,20 @@ _RESOLVERS = [
         |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
         |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
         |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""", re.X), "-+0123456789."),
+        |\.(?:nan|NaN|NAN))$""", re.VERBOSE), "-+0123456789."),
     ("int", re.compile(r"""^(?:[-+]?0b[0-1_]+
         |[-+]?0o?[0-7_]+
         |[-+]?[0-9_]+
-        |[-+]?0x[0-9a-fA-F_]+)$""", re.X), "-+0123456789"),
+        |[-+]?0x[0-9a-fA-F_]+)$""", re.VERBOSE), "-+0123456789"),
     ("merge", re.compile(r"^(?:<<)$"), "<"),
     ("null", re.compile(r"""^(?: ~
         |null|Null|NULL
-        | )$""", re.X), "~nN"),
+        | )$""", re.VERBOSE), "~nN"),
     ("timestamp", re.compile(r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
         |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
         (?:[Tt]|[ \t]+)[0-9][0-9]?
         :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
-        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", re.X), "0123456789"),
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", re.VERBOSE), "0123456789"),
     ("value", re.compile(r"^(?:=)$"), "="),
     ("yaml", re.compile(r"^(?:!|&|\*)$"), "!&*"),
 ]
@@ -86,7 +87,7 @@ def resolve(value: str) -> str:
 
 
 class _Analysis:
-    __slots__ = ("empty", "multiline", "allow_block_plain", "allow_single_quoted")
+    __slots__ = ("allow_block_plain", "allow_single_quoted", "empty", "multiline")
 
     def __init__(self, empty, multiline, allow_block_plain, allow_single_quoted):
         self.empty = empty
@@ -114,7 +115,7 @@ def _analyze(scalar: str) -> _Analysis:
     special_characters = False
     leading_space = leading_break = trailing_space = trailing_break = False
     break_space = space_break = False
-    if scalar.startswith("---") or scalar.startswith("..."):
+    if scalar.startswith(("---", "...")):
         block_indicators = True
     preceded_by_whitespace = True
     followed_by_whitespace = len(scalar) == 1 or scalar[1] in _SPACE_OR_BREAK
@@ -128,17 +129,14 @@ def _analyze(scalar: str) -> _Analysis:
                 block_indicators = True
             if ch == "-" and followed_by_whitespace:
                 block_indicators = True
-        else:
-            if ch == ":" and followed_by_whitespace:
-                block_indicators = True
-            if ch == "#" and preceded_by_whitespace:
-                block_indicators = True
+        elif (ch == ":" and followed_by_whitespace) or (ch == "#" and preceded_by_whitespace):
+            block_indicators = True
         if ch in _BREAKS:
             line_breaks = True
-        if not (ch == "\n" or "\x20" <= ch <= "\x7e"):
-            if not ((ch == "\x85" or "\xa0" <= ch <= "\ud7ff" or "\ue000" <= ch <= "\ufffd"
-                     or "\U00010000" <= ch <= "\U0010ffff") and ch != "\ufeff"):
-                special_characters = True
+        if not (ch == "\n" or "\x20" <= ch <= "\x7e") and not (
+                (ch == "\x85" or "\xa0" <= ch <= "\ud7ff" or "\ue000" <= ch <= "\ufffd"
+                 or "\U00010000" <= ch <= "\U0010ffff") and ch != "\ufeff"):
+            special_characters = True
         if ch == " ":
             if index == 0:
                 leading_space = True
@@ -171,7 +169,7 @@ def _analyze(scalar: str) -> _Analysis:
 
 def _float_text(data: float) -> str:
     """ruamel's ``SafeRepresenter.represent_float`` (YAML 1.2)."""
-    if data != data:
+    if math.isnan(data):
         return ".nan"
     if data == float("inf"):
         return ".inf"
@@ -422,13 +420,11 @@ class _Writer:
                         self.write_line_break()
                     self.write_indent()
                     start = end
-            else:
-                if ch is None or ch in " \n\x85\u2028\u2029" or ch == "'":
-                    if start < end:
-                        data = text[start:end]
-                        self.column += len(data)
-                        self.out.append(data)
-                        start = end
+            elif (ch is None or ch in " \n\x85\u2028\u2029" or ch == "'") and start < end:
+                data = text[start:end]
+                self.column += len(data)
+                self.out.append(data)
+                start = end
             if ch == "'":
                 self.column += 2
                 self.out.append("''")
@@ -458,11 +454,11 @@ class _Writer:
                     if ch in _ESCAPES:
                         data = "\\" + _ESCAPES[ch]
                     elif ch <= "\xff":
-                        data = "\\x%02X" % ord(ch)
+                        data = f"\\x{ord(ch):02X}"
                     elif ch <= "\uffff":
-                        data = "\\u%04X" % ord(ch)
+                        data = f"\\u{ord(ch):04X}"
                     else:
-                        data = "\\U%08X" % ord(ch)
+                        data = f"\\U{ord(ch):08X}"
                     self.column += len(data)
                     self.out.append(data)
                     start = end + 1

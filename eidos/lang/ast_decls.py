@@ -19,6 +19,7 @@ import attrs
 from eidos.lang.ast import Expr, Literal, Name, PathRef, ValuePath
 from eidos.lang.diagnostics import Span
 
+
 @attrs.frozen(slots=True)
 class SetValue:
     path: ValuePath
@@ -139,7 +140,7 @@ class CheckDecl:
 @attrs.frozen(slots=True)
 class InferDecl:
     fact: Name
-    value: Union[Literal, PathRef]
+    value: Literal | PathRef
     when: Expr | None
     span: Span
 

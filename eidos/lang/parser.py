@@ -30,6 +30,7 @@ import pickle
 import re
 from contextvars import ContextVar
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -38,6 +39,9 @@ from eidos.lang import ast
 from eidos.lang.diagnostics import Diagnostic, Reporter, SourceFile, Span
 from eidos.lang.expr.registry import REGISTRY
 from eidos.lang.limits import MAX_INT_DIGITS, MAX_NESTING, MAX_VERSION_CHARS
+
+if TYPE_CHECKING:
+    from lark import Lark
 
 _TOP_LEVEL = re.compile(r"^(?:fact|component|overlay|check|infer)\b", re.MULTILINE)
 
@@ -587,7 +591,7 @@ def _parser(start: str = "module") -> Lark:
             stored = json.loads(payload, object_hook=_decode_hook)
             return Lark._load_from_dict(stored["data"], stored["memo"], transformer=_Builder())
         except Exception:  # noqa: BLE001 - a cache entry that does not load is a miss, never an error
-            pass
+            payload = None
     parser = Lark(text, start=start, transformer=_Builder(), **_LARK_OPTIONS)
     try:
         payload = _encode_tables(parser)
@@ -775,7 +779,7 @@ def _parse_condition(text: str, name: str) -> tuple[ast.Expr | None, tuple[Diagn
                     and all(isinstance(d, Diagnostic) for d in diagnostics):
                 return expr, diagnostics
         except Exception:  # noqa: BLE001 - an entry that does not decode is a miss
-            pass
+            payload = None
     reporter = Reporter()
     reporter.add_source(SourceFile(name, text))
     expr = _parse_text(text, name, 0, reporter, start="cond")
