@@ -25,6 +25,10 @@ and the rules are compiled again (a cache only ever costs time, never correctnes
 
 Writes go to a temporary name and are renamed into place, with signals turned into a
 clean-up (``eidos.io.output.guarded``), so an interrupted run leaves no ``.graph-*`` file.
+
+The same directory, under the same rules, holds other data derived from eidos' own files
+(:func:`load_blob`/:func:`store_blob`): Lark's parser tables as JSON and parsed conditions
+decoded by the restricted unpickler (``eidos.lang.parser``; issue 17, docs/security.md).
 """
 
 from __future__ import annotations
