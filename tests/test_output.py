@@ -440,7 +440,8 @@ def test_signal_mid_write_leaves_nothing_behind(tmp_path, mode, signum):
     elif mode == "bundle-swap":
         assert tree(target) == {p: f.content for p, f in bundle_files("new").items()}
     elif mode == "cache":
-        assert sorted(p.name for p in cache_dir.iterdir()) == []
+        # the Lark tables the compile stored before the interrupted write are a complete entry
+        assert sorted(p.name for p in cache_dir.iterdir() if not p.name.startswith("lark-")) == []
 
 
 def test_guard_restores_signal_handlers(tmp_path):

@@ -8,8 +8,6 @@ not in the script.
 
 from __future__ import annotations
 
-from eidos.cli.completion import SHELLS
-
 
 def register(subparsers, argv) -> None:
     p = subparsers.add_parser(
@@ -19,10 +17,14 @@ def register(subparsers, argv) -> None:
         "the embedded rule base's fact schema. bash: source <(eidos completion bash); "
         "zsh: eidos completion zsh > \"${fpath[1]}/_eidos\"; fish: eidos completion fish | source.",
     )
+    p.set_defaults(run=run)
+    if argv is None:
+        return  # not the chosen command: its flags are never parsed (see eidos.cli.main.build_parser)
+    from eidos.cli.completion import SHELLS
+
     p.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
     p.add_argument("--out", metavar="FILE", default=None,
                    help="write the script to FILE (atomically) instead of stdout ('-': stdout)")
-    p.set_defaults(run=run)
 
 
 def run(args) -> int:

@@ -40,8 +40,6 @@ def _count(low: int, high: int):
 
 
 def register(subparsers, argv) -> None:
-    from eidos.drift.schedule import ALERT_FORMATS, MAX_KEEP, MAX_PARTS
-
     p = subparsers.add_parser(
         "drift",
         help="scheduled drift detection in the cluster (drift install|status|uninstall)",
@@ -50,6 +48,11 @@ def register(subparsers, argv) -> None:
         "alerts a webhook (from a Secret) on drift. status: the last result (table, json, prometheus). "
         "uninstall: delete everything, by label. See docs/drift.md and docs/security.md.",
     )
+    p.set_defaults(run=run)
+    if argv is None:
+        return  # not the chosen command: its flags are never parsed, and their limits cost an import
+    from eidos.drift.schedule import ALERT_FORMATS, MAX_KEEP, MAX_PARTS
+
     p.add_argument("action", choices=ACTIONS, metavar="ACTION", help="install, status or uninstall")
     p.add_argument("--name", default="default", help="installation name (default 'default'; uninstall: 'all' too)")
     p.add_argument("--namespace", default="gpu-operator",
@@ -96,7 +99,6 @@ def register(subparsers, argv) -> None:
     p.add_argument("--webhook-timeout", type=seconds, default=10.0, help=argparse.SUPPRESS)
     p.add_argument("--webhook-retries", type=_count(0, 10), default=3, help=argparse.SUPPRESS)
     p.add_argument("--webhook-backoff", type=seconds, default=1.0, help=argparse.SUPPRESS)
-    p.set_defaults(run=run)
 
 
 def _connect(args):

@@ -28,6 +28,9 @@ def register(subparsers, argv) -> None:
         "and platform; narrow or widen them with the axis flags ('none' means not given). "
         "See docs/matrix.md.",
     )
+    p.set_defaults(run=run)
+    if argv is None:
+        return  # not the chosen command: its flags are never parsed (see eidos.cli.main.build_parser)
     add_rules_arguments(p)
     add_output_arguments(p, FORMATS, default="table",
                          format_help="table (aligned text, default), markdown (a table per service) or "
@@ -38,7 +41,6 @@ def register(subparsers, argv) -> None:
     for fact in AXIS_FACTS:
         axes.add_argument(f"--{fact}", dest=f"axis_{fact}", metavar="V1,V2",
                           help=f"the {fact} values to show")
-    p.set_defaults(run=run)
 
 
 def run(args) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 
-from eidos.engine.facts import coerce_fact
 from eidos.errors import UsageError
 
 FLAG_ALIASES = {"accelerator": ["--gpu"]}
@@ -79,6 +78,8 @@ def facts_from_args(args: argparse.Namespace, graph) -> tuple[dict, dict]:
             from eidos.lang.diagnostics import did_you_mean
 
             raise UsageError(f"unknown fact '{name}'", hint=did_you_mean(name, graph.facts))
+        from eidos.engine.facts import coerce_fact
+
         facts[name] = coerce_fact(spec, value)  # the one coercion (flags, rule literals, inference)
         sources[name] = {"value": str(facts[name]), "from": "flag"}
     return facts, sources

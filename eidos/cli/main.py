@@ -44,8 +44,11 @@ def build_parser(argv: list[str] | None, *, complete: bool = False) -> Parser:
     """The argparse tree for ``argv``.
 
     Only the command named in ``argv`` does expensive set-up (loading the rule base to
-    derive fact flags). With ``complete``, every command does, as the completion scripts
-    need the whole tree.
+    derive fact flags); when a known command is chosen the others are registered by name
+    only, without importing their modules. Without a chosen command (``eidos --help``) every
+    module registers with ``argv=None`` and may add just its name and help, since argparse
+    never parses a command that was not chosen. With ``complete``, every command registers
+    everything, as the completion scripts need the whole tree.
     """
     parser = Parser(prog="eidos", description="Executable knowledge for GPU Kubernetes clusters.")
     parser.add_argument("--version", action=VersionAction,
@@ -53,6 +56,12 @@ def build_parser(argv: list[str] | None, *, complete: bool = False) -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     chosen = next((a for a in argv or () if not a.startswith("-")), None)
     for name, module_name in COMMANDS.items():
+        if chosen in COMMANDS and name != chosen and not complete:
+            # argparse parses only the chosen command and names the others only in the top
+            # level's help, which a chosen command never prints: not even importing them
+            # saves a tenth of a warm 'eidos recipe' (issue 17)
+            sub.add_parser(name)
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:

@@ -12,7 +12,6 @@ import argparse
 import shlex
 
 from eidos.errors import UsageError
-from eidos.lang.diagnostics import did_you_mean
 
 # The format flag; a value that looks like a path given to it was probably meant for --out.
 _FORMAT_FLAGS = frozenset({"-o", "--output"})
@@ -48,7 +47,11 @@ class Parser(argparse.ArgumentParser):
         hint = None
         if _FORMAT_FLAGS.intersection(action.option_strings or ()) and looks_like_path(str(value)):
             hint = f"-o chooses the format; to write to {value}, use --out {shlex.quote(str(value))}"
-        hint = hint or did_you_mean(str(value), choices)
+        if not hint:
+            # attrs and friends: imported only on this error path
+            from eidos.lang.diagnostics import did_you_mean
+
+            hint = did_you_mean(str(value), choices)
         err.hint = hint  # type: ignore[attr-defined]
         raise err
 
@@ -68,6 +71,8 @@ class Parser(argparse.ArgumentParser):
             if not arg.startswith("-") or arg == "-":
                 continue
             name = arg.split("=", 1)[0]
+            from eidos.lang.diagnostics import did_you_mean
+
             suggestion = did_you_mean(name, flags)
             if suggestion:
                 hints.append(suggestion if len(extras) == 1 or _only_flag(extras) else f"{name}: {suggestion}")

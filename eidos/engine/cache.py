@@ -25,6 +25,10 @@ and the rules are compiled again (a cache only ever costs time, never correctnes
 
 Writes go to a temporary name and are renamed into place, with signals turned into a
 clean-up (``eidos.io.output.guarded``), so an interrupted run leaves no ``.graph-*`` file.
+
+The same directory, under the same rules, holds other data derived from eidos' own files
+(:func:`load_blob`/:func:`store_blob`): Lark's parser tables as JSON and parsed conditions
+decoded by the restricted unpickler (``eidos.lang.parser``; issue 17, docs/security.md).
 """
 
 from __future__ import annotations
@@ -348,27 +352,105 @@ def _sweep_stale(dir_fd: int) -> None:
                 pass
 
 
-def store(graph) -> None:
-    """Write ``graph`` to the cache; any failure just means the next run compiles again."""
+def _write_entry(dir_fd: int, name: str, data: bytes) -> None:
+    """Write ``data`` to ``name`` in the checked directory: a private temporary file renamed into place."""
     from eidos.io.output import guarded
 
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    with guarded() as guard:
+        with guard.critical():
+            tmp = f"{_TMP_PREFIX}{secrets.token_hex(8)}.tmp"
+            fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
+            guard.remove_on_failure(tmp, dir_fd=dir_fd)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        with guard.critical():
+            os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            guard.forget(tmp, dir_fd=dir_fd)
+
+
+def store(graph) -> None:
+    """Write ``graph`` to the cache; any failure just means the next run compiles again."""
     data = encode(graph)
     dir_fd = _open_dir(create=True)
     if dir_fd is None:
         return
     try:
         _sweep_stale(dir_fd)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        with guarded() as guard:
-            with guard.critical():
-                tmp = f"{_TMP_PREFIX}{secrets.token_hex(8)}.tmp"
-                fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
-                guard.remove_on_failure(tmp, dir_fd=dir_fd)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            with guard.critical():
-                os.replace(tmp, _entry_name(graph.source_hash), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-                guard.forget(tmp, dir_fd=dir_fd)
+        _write_entry(dir_fd, _entry_name(graph.source_hash), data)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+# ---------------------------------------------------------------- other derived data
+# The same directory holds data derived from eidos' own files that is not a graph: the
+# Lark parser tables (eidos.lang.parser). Such an entry is bytes the caller decodes with
+# a decoder that cannot run code (JSON for the parser); the header binds it to the key
+# the caller derived from its inputs and carries the payload's SHA-256, so a stale,
+# truncated or foreign file is a miss. The directory and file checks are the graph's.
+_BLOB_MAGIC = b"EIDOS-BLOB\x00v1\n"
+_BLOB_HEADER = struct.Struct(f">{len(_BLOB_MAGIC)}s32s32sQ")  # magic, key, sha256(payload), length
+
+
+def _blob_name(kind: str, key: bytes) -> str:
+    if len(key) != 32:
+        raise ValueError("a cache key is a 32-byte digest")
+    if not kind.isidentifier():
+        raise ValueError(f"cache entry kind {kind!r}")
+    return f"{kind}-{key.hex()[:32]}{_SUFFIX}"
+
+
+def load_blob(kind: str, key: bytes) -> bytes | None:
+    """The payload stored for ``key`` (a 32-byte digest of everything it derives from), or None."""
+    dir_fd = _open_dir(create=False)
+    if dir_fd is None:
+        return None
+    try:
+        data = _read_entry(dir_fd, _blob_name(kind, key))
+    finally:
+        os.close(dir_fd)
+    if data is None or len(data) < _BLOB_HEADER.size:
+        return None
+    magic, stored_key, payload_sha, length = _BLOB_HEADER.unpack_from(data)
+    payload = memoryview(data)[_BLOB_HEADER.size:]
+    if magic != _BLOB_MAGIC or stored_key != key or length != len(payload) \
+            or hashlib.sha256(payload).digest() != payload_sha:
+        return None
+    return bytes(payload)
+
+
+MAX_BLOBS = 256  # entries kept per kind; the oldest go first
+
+
+def _trim(dir_fd: int, kind: str) -> None:
+    """Keep at most MAX_BLOBS entries of ``kind``: keys change with the grammar and the
+    engine, so without this every edit or upgrade would leave its entries behind."""
+    prefix = f"{kind}-"
+    try:
+        names = [n for n in os.listdir(dir_fd) if n.startswith(prefix) and n.endswith(_SUFFIX)]
+        if len(names) <= MAX_BLOBS:
+            return
+        aged = sorted(names, key=lambda n: os.stat(n, dir_fd=dir_fd, follow_symlinks=False).st_mtime)
+    except OSError:
+        return
+    for name in aged[:len(names) - MAX_BLOBS]:
+        try:
+            os.unlink(name, dir_fd=dir_fd)
+        except OSError:
+            pass
+
+
+def store_blob(kind: str, key: bytes, payload: bytes) -> None:
+    """Store ``payload`` for ``key``; any failure just means the next run derives it again."""
+    data = _BLOB_HEADER.pack(_BLOB_MAGIC, key, hashlib.sha256(payload).digest(), len(payload)) + payload
+    dir_fd = _open_dir(create=True)
+    if dir_fd is None:
+        return
+    try:
+        _write_entry(dir_fd, _blob_name(kind, key), data)
+        _trim(dir_fd, kind)
     except OSError:
         pass
     finally:

@@ -154,9 +154,19 @@ _FLOAT11 = re.compile(r"^[-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?$")
 _ODD_BREAKS = ("\x85", "\u2028", "\u2029", "\r")
 
 
+_DIGIT = re.compile(r"\d")  # what int() and float() take as digits (Unicode Nd)
+_NON_FINITE = re.compile(r"[+-]?(inf|infinity|nan)", re.IGNORECASE)
+
+
 def _is_number(text: str) -> bool:
-    """Would Go's ParseInt (base 0) or ParseFloat, go-yaml's fallbacks, accept it?"""
+    """Would Go's ParseInt (base 0) or ParseFloat, go-yaml's fallbacks, accept it?
+
+    Without a digit only float's spellings of infinity and NaN parse: that test first
+    spares most strings two raised exceptions (a profile of ``eidos recipe`` put this
+    function at a tenth of writing the YAML)."""
     plain = text.replace("_", "")
+    if not _DIGIT.search(plain):
+        return bool(_NON_FINITE.fullmatch(plain.strip()))
     for parse in (lambda t: int(t, 0), float):
         try:
             parse(plain)
@@ -181,6 +191,22 @@ def _fits_literal_block(text: str) -> bool:
     return not text[:1].isspace() and all(line == line.rstrip(" \t") for line in lines)
 
 
+_PLAIN_ASCII = re.compile(r"[ -~]*\Z")  # printable ASCII only
+
+
+def str_style(data: str) -> str | None:
+    """The scalar style a string is written in: ``'"'``, ``"|"``, ``"'"`` or None (plain if the emitter may)."""
+    if _PLAIN_ASCII.match(data):  # the common case: nothing to escape, no line break
+        return "'" if ambiguous(data) else None
+    if any(ch in data for ch in _ODD_BREAKS) or not all(c.isprintable() or c in "\n\t" for c in data):
+        return '"'  # only double quotes can escape these
+    if "\n" in data and _fits_literal_block(data):
+        return "|"
+    if ambiguous(data):
+        return "'"
+    return None
+
+
 def _dumper():
     from ruamel.yaml.representer import SafeRepresenter
 
@@ -188,15 +214,7 @@ def _dumper():
         pass
 
     def represent_str(representer, data: str):
-        if any(ch in data for ch in _ODD_BREAKS) or not all(c.isprintable() or c in "\n\t" for c in data):
-            style = '"'  # only double quotes can escape these
-        elif "\n" in data and _fits_literal_block(data):
-            style = "|"
-        elif ambiguous(data):
-            style = "'"
-        else:
-            style = None
-        return representer.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+        return representer.represent_scalar("tag:yaml.org,2002:str", data, style=str_style(data))
 
     Representer.add_representer(str, represent_str)
     y = _yaml("safe")
@@ -210,7 +228,21 @@ def _dumper():
 
 def dump(data: Any) -> str:
     """Block-style YAML, keys in the order given (callers order them deliberately), every
-    string quoted where any YAML reader, 1.1 or 1.2, could mistake it for another type."""
+    string quoted where any YAML reader, 1.1 or 1.2, could mistake it for another type.
+
+    The text is ruamel's; :mod:`eidos.io.yamlemit` writes the same bytes without importing
+    ruamel (the start-up cost of issue 17), and hands anything it cannot reproduce exactly
+    back to ruamel (:func:`dump_ruamel`)."""
+    from eidos.io import yamlemit
+
+    try:
+        return yamlemit.dump(data, str_style)
+    except yamlemit.Unsupported:
+        return dump_ruamel(data)
+
+
+def dump_ruamel(data: Any) -> str:
+    """:func:`dump` through ruamel.yaml's own emitter: the reference the fast path is tested against."""
     import io
 
     buf = io.StringIO()

@@ -138,146 +138,27 @@ class Always(ExprNode):
 Expr = Union[Compare, InSet, InRange, Matches, TextTest, Exists, Not, And, Or, Always]
 
 
-# ---------------------------------------------------------------- value operations
+# ---------------------------------------------------------------- value operations and declarations
 
 ValuePath = tuple[Union[str, int], ...]
 
-
-@attrs.frozen(slots=True)
-class SetValue:
-    path: ValuePath
-    value: Literal
-    span: Span
-
-
-@attrs.frozen(slots=True)
-class UnsetValue:
-    path: ValuePath
-    span: Span
+# SetValue, UnsetValue, FactDecl, HelmSource, KustomizeSource, Scheduling, ComponentDecl,
+# Requirement, ComponentUse, OverlayDecl, CheckDecl, InferDecl, Module and Decl live in
+# eidos.lang.ast_decls and are defined when first named here (see that module for why).
+_DECLARATIONS = frozenset({
+    "SetValue", "UnsetValue", "FactDecl", "HelmSource", "KustomizeSource", "Scheduling", "ComponentDecl",
+    "Requirement", "ComponentUse", "OverlayDecl", "CheckDecl", "InferDecl", "Module", "Decl",
+})
 
 
-# ---------------------------------------------------------------- declarations
+def __getattr__(name: str):
+    if name in _DECLARATIONS:
+        from eidos.lang import ast_decls
 
-
-@attrs.frozen(slots=True)
-class FactDecl:
-    name: Name
-    kind: str  # enum | int | float | version | string | bool
-    values: tuple[Name, ...] = ()
-    aliases: tuple[tuple[Name, Name], ...] = ()
-    doc: str = ""
-    span: Span = attrs.field(default=None)
-
-
-@attrs.frozen(slots=True)
-class HelmSource:
-    repo: Name | None
-    chart: Name | None
-    version: Name | None
-    span: Span
-
-
-@attrs.frozen(slots=True)
-class KustomizeSource:
-    source: Name | None
-    tag: Name | None
-    path: Name | None
-    span: Span
-
-
-@attrs.frozen(slots=True)
-class Scheduling:
-    role: Name  # system | accelerated
-    node_selector_paths: tuple[Name, ...]
-    toleration_paths: tuple[Name, ...]
-    span: Span
-
-
-@attrs.frozen(slots=True)
-class ComponentDecl:
-    """A catalog entry: what a component is, independent of any recipe."""
-
-    name: Name
-    helm: HelmSource | None = None
-    kustomize: KustomizeSource | None = None
-    namespace: Name | None = None
-    values: tuple[Name, ...] = ()
-    manifests: tuple[Name, ...] = ()
-    needs: tuple[Name, ...] = ()
-    display: str = ""
-    aliases: tuple[Name, ...] = ()
-    scheduling: tuple[Scheduling, ...] = ()
-    sets: tuple[SetValue, ...] = ()
-    unsets: tuple[UnsetValue, ...] = ()
-    doc: str = ""
-    span: Span = attrs.field(default=None)
-
-
-@attrs.frozen(slots=True)
-class Requirement:
-    name: Name | None
-    expr: Expr
-    severity: Name | None
-    message: str
-    remedy: str
-    replace: bool
-    span: Span
-
-
-@attrs.frozen(slots=True)
-class ComponentUse:
-    """An overlay's mention of a component: includes it and customises it."""
-
-    name: Name
-    version: Name | None = None
-    namespace: Name | None = None
-    values: tuple[Name, ...] = ()
-    manifests: tuple[Name, ...] = ()
-    needs: tuple[Name, ...] = ()
-    sets: tuple[SetValue, ...] = ()
-    unsets: tuple[UnsetValue, ...] = ()
-    drop_manifests: tuple[Name, ...] = ()
-    drop_needs: tuple[Name, ...] = ()
-    span: Span = attrs.field(default=None)
-
-
-@attrs.frozen(slots=True)
-class OverlayDecl:
-    name: Name
-    parent: Name | None
-    when: tuple[Expr, ...]
-    requires: tuple[Requirement, ...]
-    components: tuple[ComponentUse, ...]
-    drops: tuple[Name, ...]
-    doc: str
-    span: Span
-
-
-@attrs.frozen(slots=True)
-class CheckDecl:
-    name: Name
-    when: tuple[Expr, ...]
-    requires: tuple[Requirement, ...]
-    category: str
-    doc: str
-    span: Span
-
-
-@attrs.frozen(slots=True)
-class InferDecl:
-    fact: Name
-    value: Union[Literal, PathRef]
-    when: Expr | None
-    span: Span
-
-
-Decl = Union[FactDecl, ComponentDecl, OverlayDecl, CheckDecl, InferDecl]
-
-
-@attrs.frozen(slots=True)
-class Module:
-    file: str
-    decls: tuple[Decl, ...]
+        for each in _DECLARATIONS:
+            globals()[each] = getattr(ast_decls, each)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def format_path(segments) -> str:

@@ -1,8 +1,9 @@
 """Parse ``.eidos`` text into the AST, reporting syntax errors as diagnostics.
 
-Lark is imported here and only here, and only when rules must actually be parsed (a
-warm compiled-graph cache never reaches this module), because importing and building
-the parser costs more than the whole rest of a cached ``eidos recipe`` call.
+Lark is imported here and only here, and only when text must actually be parsed (a
+warm compiled-graph cache never reaches this module, and a condition parsed before is
+read back from the cache directory), because importing Lark and building the parser
+cost more than the whole rest of a cached ``eidos recipe`` call.
 
 Error recovery: LALR stops at the first error, but authors want every error of a run.
 When a file fails, it is re-parsed one top-level declaration at a time (declarations
@@ -22,21 +23,25 @@ nested parses never see each other's state.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import pickle
 import re
 from contextvars import ContextVar
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import attrs
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from eidos.io.resources import grammar_path
 from eidos.lang import ast
 from eidos.lang.diagnostics import Diagnostic, Reporter, SourceFile, Span
 from eidos.lang.expr.registry import REGISTRY
 from eidos.lang.limits import MAX_INT_DIGITS, MAX_NESTING, MAX_VERSION_CHARS
+
+if TYPE_CHECKING:
+    from lark import Lark
 
 _TOP_LEVEL = re.compile(r"^(?:fact|component|overlay|check|infer)\b", re.MULTILINE)
 
@@ -76,11 +81,30 @@ class _LimitExceeded(Exception):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class _Builder(Transformer):
+# lark's Token class, set by _lark() before the first parse: importing Lark costs more than a
+# warm ``eidos validate`` spends parsing, so this module imports it only to parse (issue 17).
+class _NotLoaded:
+    """Stands for lark.Token until Lark is loaded (nothing is a token before a parse)."""
+
+
+Token: type = _NotLoaded
+
+
+def _lark():
+    global Token
+    import lark
+
+    Token = lark.Token
+    return lark
+
+
+class _Builder:
     """Lark callbacks that build AST nodes bottom-up while the LALR parser reduces.
 
     Stateless: per-parse state is ``_STATE``. Expression callbacks come from the
-    expression registry (see the loop after this class).
+    expression registry (see the loop after this class). A plain class, not a
+    ``lark.Transformer``: an inline LALR transformer is looked up by rule and terminal
+    name only, and a plain class lets this module load without Lark.
     """
 
     # -- helpers (also used by the registry's syntax hooks) -------------------------
@@ -528,21 +552,85 @@ def _depth(st: _ParseState, x, kind: type) -> tuple[int, int]:
     return (0, 0)
 
 
+# Everything that decides the parser tables besides the grammar text and Lark's version.
+_LARK_OPTIONS = {"parser": "lalr", "lexer": "contextual", "maybe_placeholders": True}
+_TABLES_FORMAT = "1"  # bump when the encoding below changes
+_TUPLE, _ITEMS = "\x00tuple", "\x00items"  # JSON has no tuples and only string keys
+
+
 @lru_cache(maxsize=None)
 def _parser(start: str = "module") -> Lark:
     """The LALR parser for a start symbol: ``module`` (rule files) or ``cond`` (one condition).
 
     Built once per process and start symbol (its tables never change); the stateless
     builder makes AST nodes while parsing.
+
+    Building the LALR tables costs about 80 ms of CPU in every process that compiles rules
+    (issue 17), so the tables are kept in eidos' compiled-rule cache directory
+    (:mod:`eidos.engine.cache`: private to the user, checked on an open descriptor, files
+    written atomically). Not with Lark's own ``cache=``: that file is a pickle, and loading
+    a pickle can run code. Here the tables are Lark's own serialisation
+    (``memo_serialize``, the data its standalone generator writes out) encoded as JSON, which
+    decodes to data only. The entry is keyed by a SHA-256 of the grammar text, Lark's version,
+    the start symbol, the options and this encoding's version, and its header carries the
+    payload's digest, so an edited grammar, an upgraded Lark or a damaged file is a miss
+    and the parser is built from the grammar as before. Any failure to decode is a miss too.
     """
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        start=start,
-        parser="lalr",
-        lexer="contextual",
-        maybe_placeholders=True,
-        transformer=_Builder(),
-    )
+    lark = _lark()
+    Lark = lark.Lark
+
+    text = grammar_path().read_text(encoding="utf-8")
+    key = hashlib.sha256("\0".join((
+        _TABLES_FORMAT, lark.__version__, start, json.dumps(_LARK_OPTIONS, sort_keys=True), text,
+    )).encode("utf-8")).digest()
+    from eidos.engine import cache
+
+    payload = cache.load_blob("lark", key)
+    if payload is not None:
+        try:
+            stored = json.loads(payload, object_hook=_decode_hook)
+            return Lark._load_from_dict(stored["data"], stored["memo"], transformer=_Builder())
+        except Exception:  # noqa: BLE001 - a cache entry that does not load is a miss, never an error
+            payload = None
+    parser = Lark(text, start=start, transformer=_Builder(), **_LARK_OPTIONS)
+    try:
+        payload = _encode_tables(parser)
+    except (TypeError, ValueError):  # a Lark whose tables hold something JSON cannot: just no cache
+        return parser
+    cache.store_blob("lark", key, payload)
+    return parser
+
+
+def _encode_tables(parser: Lark) -> bytes:
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
+    data, memo = parser.memo_serialize([TerminalDef, Rule])
+    data["options"] = {k: v for k, v in data["options"].items() if k != "transformer"}  # given at load
+    return json.dumps(_encode({"data": data, "memo": memo}), separators=(",", ":")).encode("utf-8")
+
+
+def _encode(x):
+    if isinstance(x, tuple):
+        return {_TUPLE: [_encode(i) for i in x]}
+    if isinstance(x, list):
+        return [_encode(i) for i in x]
+    if isinstance(x, dict):
+        if all(type(k) is str and not k.startswith("\x00") for k in x):
+            return {k: _encode(v) for k, v in x.items()}
+        return {_ITEMS: [[_encode(k), _encode(v)] for k, v in x.items()]}
+    if x is None or type(x) in (str, int, bool, float):
+        return x
+    raise TypeError(f"cannot encode {type(x).__name__}")
+
+
+def _decode_hook(d: dict):
+    if len(d) == 1:
+        if _TUPLE in d:
+            return tuple(d[_TUPLE])
+        if _ITEMS in d:
+            return {k: v for k, v in d[_ITEMS]}
+    return d
 
 
 def _extent(x, line_offset: int):
@@ -606,6 +694,8 @@ def parse_module(source: SourceFile, reporter: Reporter) -> ast.Module:
 
 def _parse_text(text: str, file: str, line_offset: int, reporter: Reporter, start: str = "module"):
     lark = _parser(start)
+    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+
     state = _STATE.set(_ParseState(file, line_offset, reporter))
     try:
         return lark.parse(text)
@@ -670,8 +760,32 @@ def parse_expression(text: str, name: str = "<expression>", reporter: Reporter |
 
 @lru_cache(maxsize=256)
 def _parse_condition(text: str, name: str) -> tuple[ast.Expr | None, tuple[Diagnostic, ...]]:
-    """The AST (immutable) and diagnostics of one condition; a function of its arguments only."""
+    """The AST (immutable) and diagnostics of one condition; a function of its arguments only.
+
+    Kept across processes too, in the compiled-rule cache directory: ``eidos validate``
+    parses one condition per pinned component, and importing Lark and loading its tables
+    for them cost a fifth of a warm run (issue 17). An entry is keyed by a SHA-256 of the
+    engine fingerprint (the grammar and every module that shapes the AST), the text and
+    the name, and decoded by the cache's restricted unpickler (eidos' data classes only),
+    so it can neither run code nor outlive a change to the parser."""
+    from eidos.engine import cache
+
+    key = hashlib.sha256(cache.engine_fingerprint() + json.dumps([text, name]).encode("utf-8")).digest()
+    payload = cache.load_blob("cond", key)
+    if payload is not None:
+        try:
+            expr, diagnostics = cache.safe_loads(payload)
+            if (expr is None or isinstance(expr, ast.ExprNode)) and isinstance(diagnostics, tuple) \
+                    and all(isinstance(d, Diagnostic) for d in diagnostics):
+                return expr, diagnostics
+        except Exception:  # noqa: BLE001 - an entry that does not decode is a miss
+            payload = None
     reporter = Reporter()
     reporter.add_source(SourceFile(name, text))
     expr = _parse_text(text, name, 0, reporter, start="cond")
-    return expr, tuple(reporter.items)
+    result = (expr, tuple(reporter.items))
+    try:
+        cache.store_blob("cond", key, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):  # pragma: no cover - AST nodes are plain data
+        pass
+    return result
