@@ -185,7 +185,15 @@ class Snapshot:
         if len(segments) < 2 or not isinstance(segments[0], str):
             return MISSING
         current: Any = self._index.get(segments[0], MISSING)
-        rest = segments[1:]
+        # fast path: exact string keys of plain dicts, as nearly every rule's path is
+        # (``_step`` below does the same for these, slower, then the general cases)
+        i, n = 1, len(segments)
+        while i < n and type(current) is dict and type(segments[i]) is str:
+            nxt = current.get(segments[i], MISSING)
+            if nxt is MISSING:
+                break
+            current, i = nxt, i + 1
+        rest = segments[i:]
         while rest and current is not MISSING:
             current, rest = _step(current, rest)
         return current
