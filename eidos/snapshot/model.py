@@ -181,6 +181,14 @@ class Snapshot:
         (``containerd.service``, ``gpu.model``). Integer segments index lists. With only two
         segments the whole subtype data mapping is returned (treat it as read-only).
         """
+        if type(segments) is tuple and len(segments) == 3:  # the common Type.subtype.key
+            data = self._index.get(segments[0])
+            if type(data) is dict:
+                data = data.get(segments[1])
+                if type(data) is dict and type(segments[2]) is str:
+                    value = data.get(segments[2], MISSING)
+                    if value is not MISSING:
+                        return value
         segments = tuple(segments)
         if len(segments) < 2 or not isinstance(segments[0], str):
             return MISSING

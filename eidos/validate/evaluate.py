@@ -216,28 +216,31 @@ def judge_all(rules, snapshot) -> Judged:
     memo: dict = {}
 
     def lookup(op):
-        segments = op.segments
-        value = memo.get(segments, _UNSEEN)
+        value = memo.get(op.name, _UNSEEN)  # a path's name is its identity (plan.operands_of)
         if value is _UNSEEN:
-            value = memo[segments] = look(segments)
+            value = memo[op.name] = look(op.segments)
         return value
 
     statuses: list[str] = []
-    decided: dict[int, object] = {}  # index -> values seen (decided here) or the Verdict
-    for i, rule in enumerate(rules):
+    decided: list = []  # per rule: the values seen (decided here) or its Verdict
+    append_status, append_decided = statuses.append, decided.append
+    for rule in rules:
         if rule.skip_reason is None:
             try:
                 result = rule.fn(lookup)
             except EvalError:
                 result = None
             if result is True or result is False:
-                values = [memo.get(op.segments) or lookup(op) for op in rule.operands]
-                if _complete(values):
-                    statuses.append("pass" if result else ("fail" if rule.severity == "error" else "warn"))
-                    decided[i] = values
+                values = [memo.get(op.name) or lookup(op) for op in rule.operands]
+                # `in` compares by identity first; measured values are plain data, whose
+                # `==` with the sentinel is False
+                if MISSING not in values:
+                    append_status("pass" if result else ("fail" if rule.severity == "error" else "warn"))
+                    append_decided(values)
                     continue
-        verdict = decided[i] = _judge(rule, snapshot)
-        statuses.append(verdict.status)
+        verdict = _judge(rule, snapshot)
+        append_status(verdict.status)
+        append_decided(verdict)
 
     def build(i: int) -> Verdict:
         known = decided[i]

@@ -120,6 +120,10 @@ declare = REGISTRY.declare
 # expression run) keep it per distinct text, up to this many texts per atom.
 TEXT_MEMO_LIMIT = 4096
 
+# The measured types that need no coercion (``coercion.coercer``'s fast cases; a float
+# also needs a finiteness check, so it goes through the coercer).
+_EXACT = {"int": int, "string": str, "enum": str, "bool": bool}
+
 CMP_OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
            ">": operator.gt, ">=": operator.ge}
 
@@ -163,8 +167,12 @@ def _compile_compare(ir: Cmp):
 
         return cmp_version
 
+    exact = _EXACT.get(vtype)
+
     def cmp(lookup):
         actual = lookup(operand)
+        if type(actual) is exact:  # already the constant's type: no coercion to call
+            return test(actual, expected)
         if actual is MISSING:
             return None
         return test(convert(actual), expected)
@@ -208,8 +216,12 @@ def _compile_in_set(ir: In):
     members = frozenset(k.value for k in ir.consts)
     convert = coercer(vtype)
 
+    exact = _EXACT.get(vtype)
+
     def member(lookup):
         actual = lookup(operand)
+        if type(actual) is exact:
+            return (actual in members) != negated
         if actual is MISSING:
             return None
         return (convert(actual) in members) != negated
