@@ -8,8 +8,10 @@ rooted at a zone and each adding one or two fact tests (equality, ``in`` sets, a
 occasional ``nodes`` bound), customising one or two components (a values file, ``set``s)
 and adding requirements (named ones refined with ``replace`` down the chain).
 ``shape`` writes every fact test one way (``==``, ``in``, an ``or`` of equalities, or
-``not (f != v)``) to measure each condition shape alone. Deterministic for a given size,
-seed and shape (``mixed``, the default, gives the same rule base as before shapes existed).
+``not (f != v)``) to measure each condition shape alone; the two-valued shapes (``in``,
+``or``) get twice the zones, so a query still meets about as many overlays.
+Deterministic for a given size, seed and shape (``mixed``, the default, gives the same
+rule base as before shapes existed).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ COMPONENTS = 40
 OVERLAYS_PER_ZONE = 20
 
 
-def fact_space(overlays: int) -> dict[str, list[str]]:
+def fact_space(overlays: int, shape: str = "mixed") -> dict[str, list[str]]:
     zones = max(2, overlays // OVERLAYS_PER_ZONE)
+    if shape in ("in", "or"):
+        zones *= 2  # each root overlay covers two zones: as many overlays per zone as the others
     return {**BASE_FACTS, "zone": [f"z{i:04d}" for i in range(zones)]}
 
 
@@ -57,7 +61,7 @@ def write_rule_base(root: Path, overlays: int, seed: int = 42, shape: str = "mix
     if shape not in SHAPES:
         raise ValueError(f"unknown shape {shape!r} (choose from {', '.join(SHAPES)})")
     rng = random.Random(seed)
-    facts_space = fact_space(overlays)
+    facts_space = fact_space(overlays, shape)
     root.mkdir(parents=True, exist_ok=True)
     (root / "values").mkdir(exist_ok=True)
     facts = "\n".join(f"fact {name}: enum {{ {', '.join(values)} }}" for name, values in facts_space.items())
@@ -118,7 +122,7 @@ def write_rule_base(root: Path, overlays: int, seed: int = 42, shape: str = "mix
     return root
 
 
-def random_query(rng: random.Random, overlays: int) -> dict:
-    query = {name: rng.choice(values) for name, values in fact_space(overlays).items()}
+def random_query(rng: random.Random, overlays: int, shape: str = "mixed") -> dict:
+    query = {name: rng.choice(values) for name, values in fact_space(overlays, shape).items()}
     query["nodes"] = rng.choice((1, 2, 4, 8, 16, 32))
     return query

@@ -144,7 +144,7 @@ def compile_and_resolve(size: str):
             raise RuntimeError(f"generated rule base ({shape}) does not compile: " + reporter.sorted()[0].render())
         cache.store(graph)
         matcher = Matcher(cache.load(ruleset.digest))
-        queries = [random_query(random.Random(i), count) for i in range(cfg["queries"])]
+        queries = [random_query(random.Random(i), count, shape) for i in range(cfg["queries"])]
         for q in queries[:5]:
             matcher.resolve(q)
         times = []
@@ -153,8 +153,10 @@ def compile_and_resolve(size: str):
             matcher.resolve(q)
             times.append((time.perf_counter_ns() - start) / 1e6)
         candidates = statistics.mean(len(matcher.candidates(q)) for q in queries[:50])
+        applied = statistics.mean(len(matcher.applied(q)) for q in queries[:50])
         yield _m("scaling", size, f"resolve p50, indexed, shape `{label}`, {count} overlays", _percentile(times, 0.5), "ms")
         yield _m("scaling", size, f"candidates per query (mean), shape `{label}`, {count} overlays", candidates, "count")
+        yield _m("scaling", size, f"overlays applied per query (mean), shape `{label}`, {count} overlays", applied, "count")
 
 
 # ---------------------------------------------------------------- 3. validation throughput
