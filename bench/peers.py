@@ -196,7 +196,7 @@ def _cel_atom(a, names) -> str:  # CEL (both CEL engines)
 
 
 def _rule_engine_atom(a, names) -> str:
-    kind, path, op, const = a
+    kind, path, _, const = a
     if kind == "regex":
         return f"{names[path]} =~ {_q(const)}"
     return _cel_atom(a, names)

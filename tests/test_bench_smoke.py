@@ -73,7 +73,7 @@ def test_peer_agrees_with_eidos_on_every_verdict(peer):
     peers, (constraints, fns, skipped) = _engines()
     if peer in skipped:
         pytest.skip(f"{peer} is not installed (pip install '.[bench]')")
-    chosen = {k: v for k, v in fns.items() if k.startswith("eidos") or k.startswith(peer + " ") or k == peer}
+    chosen = {k: v for k, v in fns.items() if k.startswith(("eidos", peer + " ")) or k == peer}
     assert len(chosen) > 3, chosen
     assert len(peers.agreement(constraints, chosen)) == 200
 

@@ -32,7 +32,7 @@ def test_builder_matches_kleene_function(kleene):
         for values in product((True, False, None, RAISE), repeat=n):
             calls_fast, calls_ref = [], []
 
-            def part(i, log):
+            def part(i, log, values=values):
                 def f(lookup):
                     log.append(i)
                     if values[i] == RAISE:
@@ -42,7 +42,7 @@ def test_builder_matches_kleene_function(kleene):
 
             fast = CLOSURE_OF[kleene](tuple(part(i, calls_fast) for i in range(n)))
             ref_parts = tuple(part(i, calls_ref) for i in range(n))
-            got = _run(lambda: fast(None))
-            want = _run(lambda: kleene(p(None) for p in ref_parts))
+            got = _run(lambda fast=fast: fast(None))
+            want = _run(lambda ref_parts=ref_parts: kleene(p(None) for p in ref_parts))
             assert got == want and (got[0] == "raised" or got[1] is want[1]), (kleene.__name__, values)
             assert calls_fast == calls_ref, (kleene.__name__, values)

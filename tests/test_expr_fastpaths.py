@@ -47,7 +47,7 @@ def test_version_answers_survive_the_memo(op):
     import operator
     test = {">=": operator.ge, "<": operator.lt, "==": operator.eq, "!=": operator.ne}[op]
     for text in values:
-        assert fn(lambda _: text) is test(Version.parse(text.lstrip("v")), expected), text
+        assert fn(lambda _, text=text: text) is test(Version.parse(text.lstrip("v")), expected), text
     assert fn(lambda _: MISSING) is None
     with pytest.raises(EvalError):
         fn(lambda _: "not a version")
@@ -60,6 +60,6 @@ def test_match_answers_survive_the_memo():
     for text in ["v1.33.5", "v1.29", "v1.33.5", "x", 133, True] * 2 + [f"v1.{i}" for i in range(TEXT_MEMO_LIMIT + 3)]:
         want = regex.compile_pattern("^v1\\.3[0-9]").search(
             "true" if text is True else str(text)) is not None
-        assert fn(lambda _: text) is want, text
+        assert fn(lambda _, text=text: text) is want, text
     with pytest.raises(EvalError):
         fn(lambda _: "v1\ud800")

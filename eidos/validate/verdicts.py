@@ -19,8 +19,7 @@ values found, the reason and the remedy, so a report is actionable without the r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
@@ -42,7 +41,7 @@ class Deferred:
     hashing and pickling see the computed value, so a deferred verdict is
     indistinguishable from an eager one."""
 
-    __slots__ = ("fn", "args")
+    __slots__ = ("args", "fn")
 
     def __init__(self, fn, *args):
         self.fn = fn
@@ -150,7 +149,7 @@ class Judged(Sequence):
     the verdicts that are read: counts, the overall status and the exit code need none.
     It behaves as the tuple of its verdicts (equality, pickling as a tuple)."""
 
-    __slots__ = ("statuses", "_build", "_built")
+    __slots__ = ("_build", "_built", "statuses")
 
     def __init__(self, statuses: tuple[str, ...], build: Callable[[int], Verdict]):
         self.statuses = statuses
