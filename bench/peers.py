@@ -367,9 +367,17 @@ def _cel_python(constraints, names, record):
 
     kinds = {atom[1]: atom[0] for clauses in constraints for clause in clauses for atom in clause[1:]}
     types = {"version": celtypes.IntType, "int": celtypes.IntType, "bool": celtypes.BoolType}
-    env = celpy.Environment(annotations={names[p]: types.get(k, celtypes.StringType) for p, k in kinds.items()},
-                            runner_class=celpy.CompiledRunner)
-    programs = [env.program(env.compile(cel_text(c, names))) for c in constraints]
+    # celpy keeps one parser per process, built for the first Environment's runner; the
+    # transpiling runner needs its own tree class, so (as celparser.CELParser's docstring
+    # says to) the singleton is reset for this environment and put back afterwards
+    parser = celpy.celparser.CELParser
+    saved, parser.CEL_PARSER = parser.CEL_PARSER, None
+    try:
+        env = celpy.Environment(annotations={names[p]: types.get(k, celtypes.StringType) for p, k in kinds.items()},
+                                runner_class=celpy.CompiledRunner)
+        programs = [env.program(env.compile(cel_text(c, names))) for c in constraints]
+    finally:
+        parser.CEL_PARSER = saved
 
     def bind_and_evaluate():
         activation = {name: celpy.json_to_cel(value) for name, value in record.items()}

@@ -129,3 +129,15 @@ def test_a_missing_peer_is_reported_as_skipped(monkeypatch, capsys):
     assert not any(r["metric"].startswith("regopy (") for r in results)
     assert "regopy is not installed" in capsys.readouterr().err
     assert any("NOT MET" in line and "regopy" in line for line in peers.verdicts(results))
+
+
+def test_cel_python_peer_binds_after_another_celpy_user():
+    """celpy keeps one parser per process; a default Environment made first (as another
+    test or program would) must not break the transpiling runner the bench binds."""
+    celpy = pytest.importorskip("celpy", reason="cel-python is not installed (pip install '.[bench]')")
+    env = celpy.Environment()
+    env.program(env.compile("1 + 2 == 3"))
+    peers, (constraints, fns, _) = _engines()
+    assert len(peers.agreement(constraints, {k: v for k, v in fns.items()
+                                             if k.startswith(("eidos (closures)", "cel-python"))})) == 200
+    assert bool(env.program(env.compile("1 + 2 == 3")).evaluate({}))
