@@ -93,6 +93,15 @@ def main(argv=None) -> int:
         print("\nFleet targets (issue 16; the full-size run is the one they apply to):", file=sys.stderr)
         for line in verdicts(results):
             print("  " + line, file=sys.stderr)
+    if any(r["scenario"] in ("constraint-peers", "scaling") for r in results):
+        from bench.peers import verdicts as issue17
+
+        lines = issue17(results)
+        if lines:
+            print("\nIndex and evaluation targets (issue 17; the full-size run is the one they apply to):",
+                  file=sys.stderr)
+            for line in lines:
+                print("  " + line, file=sys.stderr)
     if args.write_docs:
         write_docs(results, args.size)
     return 0

@@ -7,7 +7,11 @@ so a query matches a handful of overlays whatever the size, as in real rule base
 rooted at a zone and each adding one or two fact tests (equality, ``in`` sets, an
 occasional ``nodes`` bound), customising one or two components (a values file, ``set``s)
 and adding requirements (named ones refined with ``replace`` down the chain).
-Deterministic for a given size and seed.
+``shape`` writes every fact test one way (``==``, ``in``, an ``or`` of equalities, or
+``not (f != v)``) to measure each condition shape alone; the two-valued shapes (``in``,
+``or``) get twice the zones, so a query still meets about as many overlays.
+Deterministic for a given size, seed and shape (``mixed``, the default, gives the same
+rule base as before shapes existed).
 """
 
 from __future__ import annotations
@@ -26,14 +30,38 @@ COMPONENTS = 40
 OVERLAYS_PER_ZONE = 20
 
 
-def fact_space(overlays: int) -> dict[str, list[str]]:
+def fact_space(overlays: int, shape: str = "mixed") -> dict[str, list[str]]:
     zones = max(2, overlays // OVERLAYS_PER_ZONE)
+    if shape in ("in", "or"):
+        zones *= 2  # each root overlay covers two zones: as many overlays per zone as the others
     return {**BASE_FACTS, "zone": [f"z{i:04d}" for i in range(zones)]}
 
 
-def write_rule_base(root: Path, overlays: int, seed: int = 42) -> Path:
+# How a generated overlay spells its fact tests (``write_rule_base(shape=…)``): the mixed
+# shape of real rule bases, or every test in one shape, so the scaling scenario can show
+# that resolve stays flat whichever way a condition is written (issue 17).
+SHAPES = ("mixed", "==", "in", "or", "not")
+
+
+def _test(rng: random.Random, shape: str, fact: str, values: list[str]) -> str:
+    """One test of ``fact``; ``mixed`` draws ``in`` for a quarter of the multi-valued facts."""
+    if shape == "mixed":
+        shape = "in" if rng.random() < 0.25 and len(values) > 2 else "=="
+    if shape == "==":
+        return f"{fact} == {rng.choice(values)}"
+    if shape == "not":
+        return f"not ({fact} != {rng.choice(values)})"
+    pair = rng.sample(values, 2)
+    if shape == "in":
+        return f"{fact} in {{ {', '.join(pair)} }}"
+    return f"({fact} == {pair[0]} or {fact} == {pair[1]})"
+
+
+def write_rule_base(root: Path, overlays: int, seed: int = 42, shape: str = "mixed") -> Path:
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r} (choose from {', '.join(SHAPES)})")
     rng = random.Random(seed)
-    facts_space = fact_space(overlays)
+    facts_space = fact_space(overlays, shape)
     root.mkdir(parents=True, exist_ok=True)
     (root / "values").mkdir(exist_ok=True)
     facts = "\n".join(f"fact {name}: enum {{ {', '.join(values)} }}" for name, values in facts_space.items())
@@ -64,15 +92,12 @@ def write_rule_base(root: Path, overlays: int, seed: int = 42) -> Path:
         parent = rng.choice(candidates) if candidates and rng.random() < 0.8 else "base"
         tests, used = [], set(tested[parent])
         if parent == "base":
-            tests.append(f"zone == {rng.choice(facts_space['zone'])}")
+            zone_shape = "==" if shape == "mixed" else shape
+            tests.append(_test(rng, zone_shape, "zone", facts_space["zone"]))
             used.add("zone")
         free = [f for f in facts_space if f not in used]
         for fact in rng.sample(free, k=min(len(free), rng.choice((1, 1, 2)))):
-            values = facts_space[fact]
-            if rng.random() < 0.25 and len(values) > 2:
-                tests.append(f"{fact} in {{ {', '.join(rng.sample(values, 2))} }}")
-            else:
-                tests.append(f"{fact} == {rng.choice(values)}")
+            tests.append(_test(rng, shape, fact, facts_space[fact]))
             used.add(fact)
         if rng.random() < 0.1:
             tests.append(f"nodes >= {rng.choice((2, 4, 8, 16))}")
@@ -97,7 +122,7 @@ def write_rule_base(root: Path, overlays: int, seed: int = 42) -> Path:
     return root
 
 
-def random_query(rng: random.Random, overlays: int) -> dict:
-    query = {name: rng.choice(values) for name, values in fact_space(overlays).items()}
+def random_query(rng: random.Random, overlays: int, shape: str = "mixed") -> dict:
+    query = {name: rng.choice(values) for name, values in fact_space(overlays, shape).items()}
     query["nodes"] = rng.choice((1, 2, 4, 8, 16, 32))
     return query

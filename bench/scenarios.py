@@ -22,10 +22,10 @@ from bench.fleet import fleet_scale
 from bench.generate import random_query, write_rule_base
 
 SIZES = {
-    "tiny": {"latency_runs": 3, "overlays": (20, 60), "queries": 30, "fleet": 5, "records": 2, "repeat": 1,
-             "fleet_scale": (8, 24)},
-    "full": {"latency_runs": 15, "overlays": (100, 1000, 10000), "queries": 1000, "fleet": 1000, "records": 20,
-             "repeat": 5, "fleet_scale": (1000, 10000)},
+    "tiny": {"latency_runs": 3, "overlays": (20, 60), "queries": 30, "fleet": 5, "repeat": 1,
+             "fleet_scale": (8, 24), "peer_rounds": 1, "peer_inner": 1},
+    "full": {"latency_runs": 15, "overlays": (100, 1000, 10000), "queries": 1000, "fleet": 1000,
+             "repeat": 5, "fleet_scale": (1000, 10000), "peer_rounds": 15, "peer_inner": 5},
 }
 
 
@@ -145,6 +145,9 @@ def _cache_load_in_fresh_process(root: Path) -> float:
     return float(out.stdout.strip())
 
 
+SHAPE_LABELS = {"==": "a == x", "in": "a in {x, y}", "or": "a == x or a == y", "not": "not (a != x)"}
+
+
 def compile_and_resolve(size: str):
     from eidos.engine import cache, sources
     from eidos.engine.compiler import compile_ruleset
@@ -189,6 +192,29 @@ def compile_and_resolve(size: str):
         yield _m("scaling", size, f"overlays applied per query (mean), {count} overlays", applied, "count")
         yield _m("scaling", size, f"compile from source, {count} overlays", compile_s, "s")
         yield _m("scaling", size, f"load from cache, {count} overlays", load_s, "s")
+    # every condition shape alone at the largest size: each must stay in the index (issue 17)
+    count = cfg["overlays"][-1]
+    for shape, label in SHAPE_LABELS.items():
+        root = write_rule_base(workdir / f"rules-{count}-{shape}", count, shape=shape)
+        ruleset = sources.collect([str(root)], embedded=False)
+        graph, reporter = compile_ruleset(ruleset)
+        if graph is None:
+            raise RuntimeError(f"generated rule base ({shape}) does not compile: " + reporter.sorted()[0].render())
+        cache.store(graph)
+        matcher = Matcher(cache.load(ruleset.digest))
+        queries = [random_query(random.Random(i), count, shape) for i in range(cfg["queries"])]
+        for q in queries[:5]:
+            matcher.resolve(q)
+        times = []
+        for q in queries:
+            start = time.perf_counter_ns()
+            matcher.resolve(q)
+            times.append((time.perf_counter_ns() - start) / 1e6)
+        candidates = statistics.mean(len(matcher.candidates(q)) for q in queries[:50])
+        applied = statistics.mean(len(matcher.applied(q)) for q in queries[:50])
+        yield _m("scaling", size, f"resolve p50, indexed, shape `{label}`, {count} overlays", _percentile(times, 0.5), "ms")
+        yield _m("scaling", size, f"candidates per query (mean), shape `{label}`, {count} overlays", candidates, "count")
+        yield _m("scaling", size, f"overlays applied per query (mean), shape `{label}`, {count} overlays", applied, "count")
 
 
 # ---------------------------------------------------------------- 3. validation throughput
@@ -199,78 +225,12 @@ def validation_throughput(size: str):
 
 
 # ---------------------------------------------------------------- 4. constraint evaluation against peers
-def _constraints(rng, keys, count):
-    out = []
-    for _ in range(count):
-        parts = []
-        for _ in range(rng.choice((1, 2, 3))):
-            key = rng.choice(keys)
-            if key.startswith("s"):
-                parts.append((key, "==", f'"v{rng.randrange(4)}"'))
-            else:
-                parts.append((key, rng.choice((">=", "<", "==", "!=")), str(rng.randrange(100))))
-        out.append(parts)
-    return out
-
-
 def constraint_peers(size: str):
-    import celpy
-    import rule_engine
+    """The peer workload (bench/peers.py): 200 constraints over the real snapshot, every
+    engine's verdicts checked to agree, per-constraint CPU time and ratios."""
+    from bench.peers import constraint_peers as run
 
-    from eidos.lang.diagnostics import Reporter, SourceFile
-    from eidos.lang.expr import Checker, compile_closure
-    from eidos.lang.measurements import MISSING
-    from eidos.lang.parser import parse_module
-
-    cfg = SIZES[size]
-    rng = random.Random(11)
-    keys = [f"n{i:04d}" for i in range(1500)] + [f"s{i:04d}" for i in range(500)]
-    records = []
-    for _ in range(cfg["records"]):
-        records.append({k: (rng.randrange(100) if k.startswith("n") else f"v{rng.randrange(4)}") for k in keys})
-    constraints = _constraints(rng, keys, 200)
-
-    # eidos: the constraints as requirements, compiled to closures once
-    text = "overlay o { when always\n" + "\n".join(
-        "require " + " and ".join(f"K8s.bench.{k} {op} {v}" for k, op, v in c) for c in constraints) + "\n}"
-    reporter = Reporter()
-    module = parse_module(SourceFile("bench.eidos", text), reporter)
-    checker = Checker({}, reporter)
-    closures = [compile_closure(checker.check(r.expr, "measurements")) for r in module.decls[0].requires]
-    assert not reporter.items, reporter.items[0].render()
-
-    def eidos_eval(record):
-        def lookup(op):
-            return record.get(op.segments[2], MISSING)
-
-        return [f(lookup) for f in closures]
-
-    rules = [rule_engine.Rule(" and ".join(f"{k} {op} {v}" for k, op, v in c)) for c in constraints]
-
-    def rule_engine_eval(record):
-        return [r.matches(record) for r in rules]
-
-    env = celpy.Environment()
-    programs = [env.program(env.compile(" && ".join(f"{k} {op} {v}" for k, op, v in c))) for c in constraints]
-
-    def cel_eval(record):
-        activation = celpy.json_to_cel(record)
-        return [bool(p.evaluate(activation)) for p in programs]
-
-    results = {}
-    for name, fn in (("eidos", eidos_eval), ("rule-engine", rule_engine_eval), ("cel-python", cel_eval)):
-        verdicts = fn(records[0])
-        results[name] = verdicts
-        start = time.perf_counter()
-        for record in records:
-            fn(record)
-        elapsed = time.perf_counter() - start
-        per_eval = elapsed / (len(records) * len(constraints)) * 1e6
-        yield _m("constraint-peers", size, f"{name}: per constraint evaluation", per_eval, "us")
-        results[name + "-time"] = per_eval
-    assert results["eidos"] == results["rule-engine"] == results["cel-python"], "engines disagree"
-    for peer in ("rule-engine", "cel-python"):
-        yield _m("constraint-peers", size, f"{peer} / eidos time ratio", results[peer + "-time"] / results["eidos-time"], "x")
+    yield from run(size, SIZES[size])
 
 
 # ---------------------------------------------------------------- 5. bundle generation

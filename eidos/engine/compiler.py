@@ -634,7 +634,7 @@ def condition_analysis(ctx: CompileContext) -> None:
 
 
 def index(ctx: CompileContext) -> None:
-    ctx.index = build_index(ctx.overlays.values())
+    ctx.index = build_index(ctx.overlays.values(), ctx.facts)
 
 
 STAGES: tuple[tuple[str, Callable[[CompileContext], None]], ...] = (

@@ -2,6 +2,8 @@
 
 1. Candidates come from the fact index: the query's known (fact, value) pairs are
    enumerated as subsets and looked up, so overlays that cannot match are never touched.
+   A query giving an enum fact a value outside its domain is answered by evaluating every
+   overlay (the index may key overlays by domain values; see :mod:`eidos.engine.index`).
 2. Each candidate's full effective condition is evaluated (three-valued; only ``True``
    applies), link by link along its ``extends`` chain with a memo, which is the same as
    evaluating the conjunction but linear in the length of the chain. A child therefore
@@ -38,22 +40,36 @@ from eidos.engine.values import (
     set_path,
     unset_path,
 )
-from eidos.lang.expr import closure, trace
+from eidos.lang.expr import compile_closure, trace
 from eidos.lang.measurements import MISSING
 
 __all__ = ["Matcher", "RecipeError", "deployment_order"]
 
 
 class Matcher:
-    """Holds per-graph derived state (the indexed facts) so repeated queries are cheap."""
+    """Holds per-graph derived state (the indexed facts, the enum domains, each overlay's
+    compiled condition) so repeated queries are cheap."""
 
     def __init__(self, graph: RuleGraph):
         self.graph = graph
         self._indexed = fact_index.indexed_facts(graph.index)
+        self._domains = {f: frozenset(v) for f, v in fact_index.domains_of(graph.facts).items()}
+        # overlay name -> closure of its own `when`, compiled on first use: a query looks
+        # it up by name, never by hashing the condition's IR (which costs as much as the
+        # evaluation for a large condition)
+        self._own: dict[str, object] = {}
 
     # -- selection -----------------------------------------------------------
     def candidates(self, facts: dict) -> set[str]:
+        if not fact_index.in_domain(facts, self._domains):
+            return set(self.graph.overlays)
         return fact_index.candidates(self.graph.index, self._indexed, facts)
+
+    def _closure(self, name: str):
+        fn = self._own.get(name)
+        if fn is None:
+            fn = self._own[name] = compile_closure(self.graph.overlays[name].own)
+        return fn
 
     def applied(self, facts: dict) -> list[OverlaySpec]:
         def lookup(operand):
@@ -63,13 +79,14 @@ class Matcher:
         # candidate's chain root first with a memo evaluates every link once, so a long
         # `extends` chain costs linear time (its effective condition is quadratic in size).
         overlays = self.graph.overlays
+        own = self._own
         holds: dict[str, bool] = {}
         for name in self.candidates(facts):
             ok = True
             for link in overlays[name].chain:
                 known = holds.get(link)
                 if known is None:
-                    known = holds[link] = ok and closure(overlays[link].own)(lookup) is True
+                    known = holds[link] = ok and (own.get(link) or self._closure(link))(lookup) is True
                 ok = known
         chosen = [overlays[n] for n, ok in holds.items() if ok]
         chosen.sort(key=lambda o: o.order_key)

@@ -181,11 +181,27 @@ class Snapshot:
         (``containerd.service``, ``gpu.model``). Integer segments index lists. With only two
         segments the whole subtype data mapping is returned (treat it as read-only).
         """
+        if type(segments) is tuple and len(segments) == 3:  # the common Type.subtype.key
+            data = self._index.get(segments[0])
+            if type(data) is dict:
+                data = data.get(segments[1])
+                if type(data) is dict and type(segments[2]) is str:
+                    value = data.get(segments[2], MISSING)
+                    if value is not MISSING:
+                        return value
         segments = tuple(segments)
         if len(segments) < 2 or not isinstance(segments[0], str):
             return MISSING
         current: Any = self._index.get(segments[0], MISSING)
-        rest = segments[1:]
+        # fast path: exact string keys of plain dicts, as nearly every rule's path is
+        # (``_step`` below does the same for these, slower, then the general cases)
+        i, n = 1, len(segments)
+        while i < n and type(current) is dict and type(segments[i]) is str:
+            nxt = current.get(segments[i], MISSING)
+            if nxt is MISSING:
+                break
+            current, i = nxt, i + 1
+        rest = segments[i:]
         while rest and current is not MISSING:
             current, rest = _step(current, rest)
         return current

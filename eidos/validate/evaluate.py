@@ -29,7 +29,7 @@ from eidos.lang.expr import EvalError, Exist, atoms, trace
 from eidos.lang.measurements import MISSING
 from eidos.validate import hostos
 from eidos.validate.plan import Rule
-from eidos.validate.verdicts import Verdict
+from eidos.validate.verdicts import Deferred, Judged, Verdict
 
 # Which collector fills which subtype (eidos agent names); other subtypes fall back to
 # "any collector of that measurement type that did not succeed".
@@ -131,22 +131,45 @@ def absence_reason(snapshot, segments: tuple) -> str:
     return f"the snapshot has no {mtype}.{sub}"
 
 
-def _found(rule: Rule, values, snapshot=None) -> str:
+def _found(rule: Rule, values, snapshot=None, host=None) -> str:
+    """``P = value, …`` for a reason; ``host`` is the snapshot's OS.host data when already
+    looked up (a deferred reason keeps that, not the whole snapshot)."""
     parts = []
     for op, value in zip(rule.operands, values):
         parts.append(f"{op.name} not in snapshot" if value is MISSING else f"{op.name} = {show(value)}")
-    host = [op for op, v in zip(rule.operands, values) if v is not MISSING and tuple(op.segments[:2]) == hostos.SUBTYPE]
-    if host and snapshot is not None:
-        info = snapshot.lookup(hostos.SUBTYPE)
-        if isinstance(info, dict):
-            parts.append(f"OS.host from {info.get('source')}: {info.get('PRETTY_NAME', '?')!r}")
+    if host is None and snapshot is not None:
+        host = _host_info(rule, values, snapshot)
+    if isinstance(host, dict):
+        parts.append(f"OS.host from {host.get('source')}: {host.get('PRETTY_NAME', '?')!r}")
     return ", ".join(parts)
 
 
-def _verdict(rule: Rule, status: str, values, reason: str, remedy: str | None = None) -> Verdict:
-    actual = tuple((op.name, None if v is MISSING else v) for op, v in zip(rule.operands, values))
+def _host_info(rule: Rule, values, snapshot):
+    """The snapshot's OS.host data when the rule read a value from it (the reason names its
+    source), else None."""
+    for op, v in zip(rule.operands, values):
+        if v is not MISSING and tuple(op.segments[:2]) == hostos.SUBTYPE:
+            return snapshot.lookup(hostos.SUBTYPE)
+    return None
+
+
+def _holds(rule: Rule, values, host) -> str:
+    return f"holds: {_found(rule, values, host=host)}"
+
+
+def _expected(rule: Rule, values, host) -> str:
+    return f"expected {rule.expr}; found {_found(rule, values, host=host)}"
+
+
+def _actual(operands, values) -> tuple:
+    return tuple((op.name, None if v is MISSING else v) for op, v in zip(operands, values))
+
+
+def _verdict(rule: Rule, status: str, values, reason, remedy: str | None = None) -> Verdict:
+    """The verdict; ``actual`` and (when given so) ``reason`` are built only when read."""
     return Verdict(rule.id, rule.kind, rule.name, rule.category, rule.origin, rule.expr, rule.severity,
-                   status, actual, reason, rule.message, rule.remedy if remedy is None else remedy, rule.source)
+                   status, Deferred(_actual, rule.operands, values), reason, rule.message,
+                   rule.remedy if remedy is None else remedy, rule.source)
 
 
 def _absence_measured(rule: Rule, snapshot, missing: list) -> bool:
@@ -181,15 +204,78 @@ def evaluate(rule: Rule, snapshot, *, explain: bool = False) -> Verdict:
     return _explained(rule, verdict, snapshot) if explain else verdict
 
 
+def judge_all(rules, snapshot) -> Judged:
+    """The verdicts of ``rules`` on ``snapshot`` (as ``evaluate`` gives them, in order),
+    deciding each status at once and building each ``Verdict`` only when it is read.
+
+    Each path is looked up in the snapshot once for all the rules. A rule that holds or
+    fails on values that are all present — nearly every rule on a real snapshot — costs
+    one closure call; the others (absent values, evaluation errors, skipped checks) are
+    judged in full by ``evaluate``'s own code at once."""
+    look = snapshot.lookup
+    memo: dict = {}
+
+    def lookup(op):
+        value = memo.get(op.name, _UNSEEN)  # a path's name is its identity (plan.operands_of)
+        if value is _UNSEEN:
+            value = memo[op.name] = look(op.segments)
+        return value
+
+    statuses: list[str] = []
+    decided: list = []  # per rule: the values seen (decided here) or its Verdict
+    append_status, append_decided = statuses.append, decided.append
+    for rule in rules:
+        if rule.skip_reason is None:
+            try:
+                result = rule.fn(lookup)
+            except EvalError:
+                result = None
+            if result is True or result is False:
+                values = [memo.get(op.name) or lookup(op) for op in rule.operands]
+                # `in` compares by identity first; measured values are plain data, whose
+                # `==` with the sentinel is False
+                if MISSING not in values:
+                    append_status("pass" if result else ("fail" if rule.severity == "error" else "warn"))
+                    append_decided(values)
+                    continue
+        verdict = _judge(rule, snapshot)
+        append_status(verdict.status)
+        append_decided(verdict)
+
+    def build(i: int) -> Verdict:
+        known = decided[i]
+        if isinstance(known, Verdict):
+            return known
+        rule, status = rules[i], statuses[i]
+        host = _host_info(rule, known, snapshot)
+        if status == "pass":
+            reason = Deferred(_holds, rule, known, host) if known else "holds"
+        else:
+            reason = Deferred(_expected, rule, known, host)
+        return _verdict(rule, status, known, reason)
+
+    return Judged(tuple(statuses), build)
+
+
 def _judge(rule: Rule, snapshot) -> Verdict:
     if rule.skip_reason is not None:
         return Verdict(rule.id, rule.kind, rule.name, rule.category, rule.origin, rule.expr,
                        rule.severity, "skip", (), rule.skip_reason, rule.message, rule.remedy, rule.source)
     look = snapshot.lookup
-    values = [look(op.segments) for op in rule.operands]
+    operands = rule.operands
+    values = [look(op.segments) for op in operands]
+    # the closure reads the values just looked up: each path is looked up once
+    if len(operands) == 1:
+        only, value = operands[0].name, values[0]
 
-    def lookup(op):
-        return look(op.segments)
+        def lookup(op):
+            return value if op.name == only else look(op.segments)
+    else:
+        seen = {op.name: v for op, v in zip(operands, values)}
+
+        def lookup(op):
+            v = seen.get(op.name, _UNSEEN)
+            return look(op.segments) if v is _UNSEEN else v
 
     try:
         result = rule.fn(lookup)
@@ -199,7 +285,14 @@ def _judge(rule: Rule, snapshot) -> Verdict:
         why = "; ".join(f"cannot evaluate {a.text}: {a.error}" for a in bad) or "cannot evaluate"
         return _verdict(rule, "error", values, why)
 
-    missing = [(op, v) for op, v in zip(rule.operands, values) if v is MISSING]
+    if result is True and _complete(values):
+        if not values:
+            return _verdict(rule, "pass", values, "holds")
+        return _verdict(rule, "pass", values, Deferred(_holds, rule, values, _host_info(rule, values, snapshot)))
+    if result is False and _complete(values):
+        status = "fail" if rule.severity == "error" else "warn"
+        return _verdict(rule, status, values, Deferred(_expected, rule, values, _host_info(rule, values, snapshot)))
+    missing = [(op, v) for op, v in zip(operands, values) if v is MISSING]
     if result is True:
         if missing and len(missing) == len(values):
             paths = ", ".join(op.name for op, _ in missing)
@@ -219,3 +312,14 @@ def _judge(rule: Rule, snapshot) -> Verdict:
         return _verdict(rule, "skip", values, f"{why}; {'an' if rule.severity[0] in 'aeiou' else 'a'} {rule.severity}-severity rule may be absent")
     status = "fail" if rule.severity == "error" else "warn"
     return _verdict(rule, status, values, f"expected {rule.expr}; found {_found(rule, values, snapshot)}")
+
+
+_UNSEEN = object()
+
+
+def _complete(values) -> bool:
+    """No value is absent (by identity: ``in`` would call ``==`` on measured values)."""
+    for v in values:
+        if v is MISSING:
+            return False
+    return True

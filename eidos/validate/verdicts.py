@@ -19,7 +19,7 @@ values found, the reason and the remedy, so a report is actionable without the r
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
@@ -31,9 +31,32 @@ FAIL_ON = ("error", "warning", "info")
 _RANK = {"info": 1, "warning": 2, "error": 3}
 
 
+class Deferred:
+    """A value computed when first read: ``fn(*args)``.
+
+    Validation decides every rule's status on every node, but most verdicts' reasons and
+    found values are never read (a fleet summary reads the failing ones); building those
+    strings was most of the cost of judging a rule. A ``Verdict`` may hold a ``Deferred``
+    for ``reason`` and ``actual``; reading either computes and keeps it, and equality,
+    hashing and pickling see the computed value, so a deferred verdict is
+    indistinguishable from an eager one."""
+
+    __slots__ = ("args", "fn")
+
+    def __init__(self, fn, *args):
+        self.fn = fn
+        self.args = args
+
+
+def _resolved(value):
+    return value.fn(*value.args) if type(value) is Deferred else value
+
+
 @attrs.frozen(slots=True)
 class Verdict:
-    """One rule judged on one node."""
+    """One rule judged on one node.
+
+    ``actual`` and ``reason`` may be given as ``Deferred`` values (see ``Deferred``)."""
 
     id: str  # stable across runs: "requirement:<name>[@<overlay>]" or "check:<check>[:<requirement>]"
     kind: str  # requirement | check
@@ -43,8 +66,9 @@ class Verdict:
     expr: str  # the expected expression, canonical text
     severity: str  # error | warning | info
     status: str  # pass | fail | warn | skip | error
-    actual: tuple[tuple[str, object], ...]  # (path, value) in expression order; value None if absent
-    reason: str
+    # (path, value) in expression order; value None if absent
+    _actual: tuple[tuple[str, object], ...] = attrs.field(eq=_resolved, repr=lambda v: repr(_resolved(v)))
+    _reason: str = attrs.field(eq=_resolved, repr=lambda v: repr(_resolved(v)))
     message: str
     remedy: str
     source: str  # file:line of the rule
@@ -52,6 +76,28 @@ class Verdict:
     # made with the value it found and what it gave
     applies: str = ""
     trace: tuple[str, ...] = ()
+
+    @property
+    def actual(self) -> tuple[tuple[str, object], ...]:
+        value = self._actual
+        if type(value) is Deferred:
+            value = value.fn(*value.args)
+            object.__setattr__(self, "_actual", value)
+        return value
+
+    @property
+    def reason(self) -> str:
+        value = self._reason
+        if type(value) is Deferred:
+            value = value.fn(*value.args)
+            object.__setattr__(self, "_reason", value)
+        return value
+
+    def __reduce__(self):
+        # pickled (a fleet worker, a cache) with every deferred value computed
+        return (Verdict, (self.id, self.kind, self.name, self.category, self.origin, self.expr,
+                          self.severity, self.status, self.actual, self.reason, self.message,
+                          self.remedy, self.source, self.applies, self.trace))
 
     @property
     def level(self) -> int:
@@ -95,13 +141,63 @@ class NodeResult:
         return overall(self.verdicts)
 
 
+class Judged(Sequence):
+    """The verdicts of one node, each built when first read; the statuses are known up front.
+
+    ``eidos.validate.evaluate.judge_all`` decides every rule's status with one closure call
+    and builds a ``Verdict`` (an object of 15 fields, ~20x the cost of deciding) only for
+    the verdicts that are read: counts, the overall status and the exit code need none.
+    It behaves as the tuple of its verdicts (equality, pickling as a tuple)."""
+
+    __slots__ = ("_build", "_built", "statuses")
+
+    def __init__(self, statuses: tuple[str, ...], build: Callable[[int], Verdict]):
+        self.statuses = statuses
+        self._build = build
+        self._built: dict[int, Verdict] = {}
+
+    def __len__(self) -> int:
+        return len(self.statuses)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self.statuses)
+        if not 0 <= index < len(self.statuses):
+            raise IndexError(index)
+        verdict = self._built.get(index)
+        if verdict is None:
+            verdict = self._built[index] = self._build(index)
+        return verdict
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (Judged, tuple)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __reduce__(self):
+        return (tuple, (tuple(self),))
+
+    def __repr__(self) -> str:
+        return f"Judged({tuple(self)!r})"
+
+
+def _statuses(verdicts) -> Iterable[str]:
+    known = getattr(verdicts, "statuses", None)
+    return known if known is not None else (v.status for v in verdicts)
+
+
 def count(verdicts: Iterable[Verdict]) -> dict[str, int]:
-    c = Counter(v.status for v in verdicts)
+    c = Counter(_statuses(verdicts))
     return {s: c.get(s, 0) for s in STATUSES}
 
 
 def overall(verdicts: Iterable[Verdict]) -> str:
-    seen = {v.status for v in verdicts}
+    seen = set(_statuses(verdicts))
     for status in ("fail", "error", "warn"):
         if status in seen:
             return status

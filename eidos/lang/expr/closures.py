@@ -3,7 +3,9 @@
 Closures are built lazily and never pickled, so the compiled rule graph stays plain,
 cacheable data. Atoms compile through their registry declaration; a connective's closure
 calls its children and hands their values, lazily, to the kind's Kleene function (the
-same function ``trace`` uses), so ``False and …`` short-circuits.
+same function ``trace`` uses), so ``False and …`` short-circuits; for ``and``, ``or`` and
+``not`` the same function is built unrolled (``logic.CLOSURE_OF``), which is what makes a
+closure cheap.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from eidos.lang.expr.ir import IR, Operand
+from eidos.lang.expr.logic import CLOSURE_OF, kleene_not
 from eidos.lang.expr.registry import REGISTRY
 
 Lookup = Callable[[Operand], object]  # returns the value, or MISSING
@@ -27,6 +30,11 @@ def compile_closure(ir: IR) -> Callable[[Lookup], object]:
     if not parts:
         value = combine(())
         return lambda lookup: value
+    if len(parts) == 1 and combine is not kleene_not:
+        return parts[0]  # a one-operand `and`/`or` is its operand
+    build = CLOSURE_OF.get(combine)
+    if build is not None:
+        return build(parts)
 
     def connective(lookup):
         return combine(part(lookup) for part in parts)

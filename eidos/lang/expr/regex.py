@@ -100,6 +100,29 @@ def compile_pattern(pattern: str):
     return program
 
 
+@lru_cache(maxsize=4096)
+def searcher(pattern: str):
+    """``text -> bool``: whether ``pattern`` matches somewhere in ``text`` (as
+    ``compile_pattern(pattern).search(text) is not None``, and raising UnicodeEncodeError
+    for the same texts). The wrapper's ``search`` also computes match positions in
+    characters, several times the cost of RE2's own unanchored match, which is all a
+    ``matches`` test needs; when the binding lacks that entry point, ``search`` is used."""
+    program = compile_pattern(pattern)
+    raw = getattr(program, "_regexp", None)
+    re2, _ = _re2()
+    anchor = getattr(getattr(getattr(re2, "_re2", None), "RE2", None), "Anchor", None)
+    if raw is None or anchor is None or not hasattr(raw, "Match"):
+        search = program.search
+        return lambda text: search(text) is not None
+    match, unanchored, no_match = raw.Match, anchor.UNANCHORED, (-1, -1)
+
+    def found(text: str) -> bool:
+        data = text.encode("utf-8")
+        return match(unanchored, data, 0, len(data))[0] != no_match
+
+    return found
+
+
 def _reason(err: Exception) -> str:
     detail = err.args[0] if err.args else str(err)
     if isinstance(detail, bytes):

@@ -116,6 +116,14 @@ declare = REGISTRY.declare
 
 # ---------------------------------------------------------------- comparison: a == b, a < b …
 
+# Atoms whose answer for a text is costly (a version parsed and ordered, a regular
+# expression run) keep it per distinct text, up to this many texts per atom.
+TEXT_MEMO_LIMIT = 4096
+
+# The measured types that need no coercion (``coercion.coercer``'s fast cases; a float
+# also needs a finiteness check, so it goes through the coercer).
+_EXACT = {"int": int, "string": str, "enum": str, "bool": bool}
+
 CMP_OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
            ">": operator.gt, ">=": operator.ge}
 
@@ -139,9 +147,32 @@ def _compile_compare(ir: Cmp):
 
         return cmp_measured_int
     convert = coercer(vtype)
+    if vtype == "version":
+        # parsing and ordering a measured version costs ~20x a plain comparison, and a
+        # fleet measures the same few versions on every node: the answer is kept per text
+        memo: dict = {}
+
+        def cmp_version(lookup):
+            actual = lookup(operand)
+            if type(actual) is str:
+                known = memo.get(actual)
+                if known is None:
+                    if len(memo) >= TEXT_MEMO_LIMIT:
+                        memo.clear()
+                    known = memo[actual] = test(convert(actual), expected)
+                return known
+            if actual is MISSING:
+                return None
+            return test(convert(actual), expected)
+
+        return cmp_version
+
+    exact = _EXACT.get(vtype)
 
     def cmp(lookup):
         actual = lookup(operand)
+        if type(actual) is exact:  # already the constant's type: no coercion to call
+            return test(actual, expected)
         if actual is MISSING:
             return None
         return test(convert(actual), expected)
@@ -185,8 +216,12 @@ def _compile_in_set(ir: In):
     members = frozenset(k.value for k in ir.consts)
     convert = coercer(vtype)
 
+    exact = _EXACT.get(vtype)
+
     def member(lookup):
         actual = lookup(operand)
+        if type(actual) is exact:
+            return (actual in members) != negated
         if actual is MISSING:
             return None
         return (convert(actual) in members) != negated
@@ -300,16 +335,25 @@ def _check_match(c, e: ast.Matches, allow):
 
 
 def _compile_match(ir: Match):
-    search, operand, as_text = regex.compile_pattern(ir.pattern).search, ir.operand, coercer("string")
+    found, operand, as_text = regex.searcher(ir.pattern), ir.operand, coercer("string")
+    memo: dict = {}  # text -> answer: a fleet measures the same texts on every node
 
     def match(lookup):
         actual = lookup(operand)
         if actual is MISSING:
             return None
+        text = as_text(actual)
+        known = memo.get(text)
+        if known is not None:
+            return known
         try:
-            return search(as_text(actual)) is not None
+            known = found(text)
         except UnicodeEncodeError:
             raise EvalError("the value is not valid Unicode text (a lone surrogate)") from None
+        if len(memo) >= TEXT_MEMO_LIMIT:
+            memo.clear()
+        memo[text] = known
+        return known
 
     return match
 
