@@ -32,14 +32,15 @@ def test_the_embedded_tests_pass(args):
     r = run_eidos("test", *args)
     assert r.returncode == 0, r.stdout + r.stderr
     passed, cases, files = _summary(r.stdout)
-    assert passed == cases == CASES >= 14 and files == 2
+    assert passed == cases == CASES >= 14 and files == 3  # checks, overlays, platforms
 
 
 def test_the_embedded_tests_exercise_the_shipped_overlays_and_checks():
     r = run_eidos("test", "--coverage")
     # the overlays and checks these test files were written for (later ones must add cases)
     for name in ("base", "eks", "eks-training", "gb200-eks-training", "gb200-eks-ubuntu-training", "gke-cos",
-                 "h100-inference", "monitoring-hpa", "gb200-host-os", "driver-branch-blackwell",
+                 "h100-inference", "monitoring-hpa", "kubeflow-training", "dynamo-inference", "gb200-host-os",
+                 "driver-branch-blackwell",
                  "driver-branch-hopper", "gpudirect-rdma-eks", "eks-standard-support", "efa-eks"):
         assert not re.search(rf"^  {re.escape(name)}  \(", r.stdout, re.MULTILINE), f"{name} is not exercised"
     for kind in ("overlays", "checks"):
