@@ -42,7 +42,8 @@ def test_the_embedded_tests_exercise_the_shipped_overlays_and_checks():
     for name in ("base", "eks", "eks-training", "gb200-eks-training", "gb200-eks-ubuntu-training", "gke-cos",
                  "h100-inference", "monitoring-hpa", "gb200-host-os", "driver-branch-blackwell",
                  "driver-branch-hopper", "gpudirect-rdma-eks", "eks-standard-support", "efa-eks",
-                 "self-managed", "self-managed-ubuntu", "self-managed-rhel", "kind", "eks-amazonlinux"):
+                 "self-managed", "self-managed-ubuntu", "self-managed-rhel", "kind", "eks-amazonlinux",
+                 "kubeflow-training", "dynamo-inference"):
         assert not re.search(rf"^  {re.escape(name)}  \(", r.stdout, re.MULTILINE), f"{name} is not exercised"
     for kind in ("overlays", "checks"):
         assert re.search(rf"^coverage: \d+/\d+ {kind} exercised", r.stdout, re.MULTILINE)

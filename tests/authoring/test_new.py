@@ -30,7 +30,7 @@ def lint_strict(directory):
 
 
 OVERLAY = ["new", "overlay", "--name", "big-gb200", "--extends", "gb200-eks-ubuntu-training",
-           "--when", "nodes=16", "--component", "gpu-operator@v25.10.1", "--component", "kai",
+           "--when", "nodes=16", "--component", "gpu-operator@v25.10.1", "--component", "volcano",
            "--require", "k8s-version:K8s.server.version >= 1.33",
            "--require", "peermem:exists OS.kmod.nvidia_peermem",
            "--severity", "error", "--severity", "warning",
@@ -42,9 +42,9 @@ def test_overlay_from_flags_is_lint_clean_and_resolves(tmp_path, monkeypatch):
     out = tmp_path / "rules" / "big.eidos"
     out.parent.mkdir()
     result = run_eidos(*OVERLAY, "--out", str(out))
-    assert result.returncode == 2  # kai is not in the catalog: nothing written
-    assert "unknown component 'kai'" in result.stderr and not out.exists()
-    args = [a if a != "kai" else "nvsentinel" for a in OVERLAY]
+    assert result.returncode == 2  # volcano is not in the catalog: nothing written
+    assert "unknown component 'volcano'" in result.stderr and not out.exists()
+    args = [a if a != "volcano" else "nvsentinel" for a in OVERLAY]
     ok(run_eidos(*args, "--out", str(out)))
     text = out.read_text()
     assert text.startswith("overlay big-gb200 extends gb200-eks-ubuntu-training {\n")
