@@ -8,6 +8,9 @@ prunes them.
 
 from __future__ import annotations
 
+import functools
+import re
+
 from eidos.engine.values import format_path
 from eidos.verify.deadvalues import source_of
 from eidos.verify.findings import Finding
@@ -58,6 +61,36 @@ def _crd_schema(crd: dict, version: str) -> dict | None:
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def _definitions(schema_dir: str):
+    from kubernetes_validate.utils import schema_contents
+    from referencing import Registry, Resource
+
+    defs = schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", schema_dir)
+    return Resource.from_contents(defs) @ Registry()
+
+
+@functools.lru_cache(maxsize=None)
+def builtin_validator(kind: str, api_version: str, version: str):
+    """The strict validator ``kubernetes_validate.validate`` builds for ``kind`` at
+    ``api_version`` (its schema file naming and registry, Draft 2020-12), built once per
+    kind instead of once per object: the library reads and decodes its multi-megabyte
+    ``_definitions.json`` on every call, which made ``verify --all`` spend most of its
+    time in ``json.load``. None when the library has no schema for the kind."""
+    import jsonschema
+    from kubernetes_validate.utils import schema_contents
+    from referencing import Resource
+
+    schema_dir = f"v{version}-local-strict"
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group_version}.json", version)
+    except FileNotFoundError:
+        return None
+    registry = Resource.from_contents(schema) @ _definitions(schema_dir)
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
 def object_schema(name: str, objects, crds: dict) -> list[Finding]:
     import jsonschema
     import kubernetes_validate
@@ -67,9 +100,10 @@ def object_schema(name: str, objects, crds: dict) -> list[Finding]:
     for obj in objects:
         message = ""
         if obj.group in BUILTIN_GROUPS:
-            try:
-                kubernetes_validate.validate(obj.body, version, strict=True)
-            except kubernetes_validate.SchemaNotFoundError:
+            validator = builtin_validator(obj.kind, obj.api_version, version)
+            # the first error, as the library's validate() raises it
+            err = next(iter(validator.iter_errors(obj.body)), None) if validator else None
+            if validator is None:
                 # offline, Helm's .Capabilities know no cluster: a chart may pick an old API
                 # version it would not pick on a real one, so this is a warning
                 findings.append(Finding(
@@ -78,7 +112,7 @@ def object_schema(name: str, objects, crds: dict) -> list[Finding]:
                     f"served by Kubernetes {version} (rendered without a cluster's capabilities)",
                 ))
                 continue
-            except kubernetes_validate.ValidationError as err:
+            if err is not None:
                 where = ".".join(str(p) for p in err.path)
                 message = f"{err.message}" + (f" (at {where})" if where else "")
         else:
