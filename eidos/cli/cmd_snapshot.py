@@ -158,19 +158,7 @@ def _agent(args, cluster_factory):
     from eidos.snapshot.collectors.k8s import collect_cluster
 
     _check_agent_flags(args)
-    opts = agent.AgentOptions(
-        image=args.image,
-        namespace=args.namespace,
-        node_selector=agent.parse_node_selector(args.node_selector)
-        if args.node_selector else dict(agent.DEFAULT_NODE_SELECTOR),
-        tolerations=tuple(agent.parse_toleration(t) for t in args.toleration)
-        if args.toleration else agent.DEFAULT_TOLERATIONS,
-        timeout=DEFAULT_AGENT_TIMEOUT if args.timeout is None else args.timeout,
-        cleanup=args.cleanup,
-        collector_timeout=args.collector_timeout,
-        systemd_units=tuple(args.systemd_unit or ()),
-        image_pull_secrets=tuple(args.image_pull_secret or ()),
-    )
+    opts = agent.AgentOptions(**_agent_settings(args, dict(agent.DEFAULT_NODE_SELECTOR), DEFAULT_AGENT_TIMEOUT))
     cluster = cluster_factory()
     try:
         with agent.signals_interrupt():
@@ -185,6 +173,24 @@ def _agent(args, cluster_factory):
         return snapshot.replace_type(measurement, tuple(statuses), "K8s")
     finally:
         cluster.close()
+
+
+def _agent_settings(args, default_selector: dict, default_timeout: float) -> dict:
+    """The agent flags both the one-node agent and the fan-out take, parsed once."""
+    from eidos.snapshot import agent
+
+    return dict(
+        image=args.image,
+        namespace=args.namespace,
+        node_selector=agent.parse_node_selector(args.node_selector) if args.node_selector else default_selector,
+        tolerations=tuple(agent.parse_toleration(t) for t in args.toleration)
+        if args.toleration else agent.DEFAULT_TOLERATIONS,
+        timeout=default_timeout if args.timeout is None else args.timeout,
+        cleanup=args.cleanup,
+        collector_timeout=args.collector_timeout,
+        systemd_units=tuple(args.systemd_unit or ()),
+        image_pull_secrets=tuple(args.image_pull_secret or ()),
+    )
 
 
 def _check_agent_flags(args) -> None:
@@ -206,20 +212,8 @@ def _all_nodes(args, cluster_factory) -> int:
 
     _check_agent_flags(args)
     out_dir = fanout.check_out_dir(args.out)
-    opts = fanout.FanoutOptions(
-        image=args.image,
-        namespace=args.namespace,
-        node_selector=agent.parse_node_selector(args.node_selector) if args.node_selector else {},
-        tolerations=tuple(agent.parse_toleration(t) for t in args.toleration)
-        if args.toleration else agent.DEFAULT_TOLERATIONS,
-        timeout=FANOUT_TIMEOUT if args.timeout is None else args.timeout,
-        cleanup=args.cleanup,
-        collector_timeout=args.collector_timeout,
-        systemd_units=tuple(args.systemd_unit or ()),
-        image_pull_secrets=tuple(args.image_pull_secret or ()),
-        out_dir=out_dir,
-        fmt=args.output or "yaml",
-    )
+    # no default selector: empty means every GPU node (fanout.select_nodes)
+    opts = fanout.FanoutOptions(**_agent_settings(args, {}, FANOUT_TIMEOUT), out_dir=out_dir, fmt=args.output or "yaml")
 
     def on_node(outcome) -> None:
         if not outcome.ok:
