@@ -254,8 +254,10 @@ def test_long_node_names_are_annotated_not_labelled():
 
 
 def test_fifty_gpu_nodes_gathered_failures_reported_rbac_replayed(kube):
-    failing = {GPU_NODES[3]: "fail", GPU_NODES[17]: "fail", GPU_NODES[41]: "wrong-node"}
-    add_cluster(kube, **{"gpu-cordoned": node("gpu-cordoned", gpus=8, unschedulable=True)})
+    # 50 healthy GPU nodes, three more whose agent fails or lies, a cordoned one, 6 CPU nodes
+    bad = ["gpu-bad-0.ec2.internal", "gpu-bad-1.ec2.internal", "gpu-bad-2.ec2.internal"]
+    failing = {bad[0]: "fail", bad[1]: "fail", bad[2]: "wrong-node"}
+    add_cluster(kube, gpu=GPU_NODES + bad, **{"gpu-cordoned": node("gpu-cordoned", gpus=8, unschedulable=True)})
     seen: list = []
     o = opts(run_id="f00d01")
     start = kube.call(lambda: len(kube.emulator._requests))
@@ -264,19 +266,20 @@ def test_fifty_gpu_nodes_gathered_failures_reported_rbac_replayed(kube):
     assert fake.error is None
     # only GPU nodes were targeted, each exactly once, by the Job pinned to it
     targets = sorted(fake.handled.values())
-    assert targets == sorted(GPU_NODES) and not set(targets) & set(CPU_NODES)
+    assert targets == sorted(GPU_NODES + bad) and not set(targets) & set(CPU_NODES)
     assert fake.suspended_seen == {o.object_name(0)}
-    assert len(result.outcomes) == 51 and len(seen) == 51
+    assert len(result.outcomes) == 54 and len(seen) == 54
     by = {x.node: x for x in result.outcomes}
-    assert sorted(x.node for x in result.succeeded) == sorted(set(GPU_NODES) - set(failing))
-    assert by[GPU_NODES[3]].reason == POD_FAILED and "BackoffLimitExceeded" in by[GPU_NODES[3]].detail
-    assert by[GPU_NODES[41]].reason == BAD_SNAPSHOT and GPU_NODES[0] in by[GPU_NODES[41]].detail
+    assert sorted(x.node for x in result.succeeded) == sorted(GPU_NODES)
+    assert by[bad[0]].reason == POD_FAILED and "BackoffLimitExceeded" in by[bad[0]].detail
+    assert by[bad[1]].reason == POD_FAILED
+    assert by[bad[2]].reason == BAD_SNAPSHOT and GPU_NODES[0] in by[bad[2]].detail
     assert by["gpu-cordoned"].reason == CORDONED
     assert result.exit_code == 1
-    # 47 snapshots kept, each in its own ConfigMap, of the right node; nothing else is left
+    # 50 snapshots kept, each in its own ConfigMap, of the right node; nothing else is left
     assert leftovers(kube, keep_configmaps=True) == {}
     cms = kube.live("v1/configmaps")
-    assert len(cms) == 47
+    assert len(cms) == 50
     for x in result.succeeded:
         snap = io.load_snapshot(x.source, cluster_factory=lambda: connect(kube))
         assert snap.source_node == x.node
@@ -285,7 +288,7 @@ def test_fifty_gpu_nodes_gathered_failures_reported_rbac_replayed(kube):
     rules = role["rules"]
     requests = kube.call(lambda: list(kube.emulator._requests)[start:])
     agent_reqs = [r for r in requests if r.headers.get("Authorization") == f"Bearer {AGENT_TOKEN}"]
-    assert len(agent_reqs) == 48  # 47 good + the wrong-node one
+    assert len(agent_reqs) == 51  # 50 good + the wrong-node one
     assert all(rbac_allows(rules, "gpu-operator", r) for r in agent_reqs)
     # ... and nothing is granted beyond what is used: one verb, the run's ConfigMaps by name
     used = {(str(r.method.value), r.name) for r in agent_reqs}
@@ -293,8 +296,8 @@ def test_fifty_gpu_nodes_gathered_failures_reported_rbac_replayed(kube):
     assert rule["verbs"] == ["patch"] and {m for m, _ in used} == {"PATCH"}
     granted = set(rule["resourceNames"])
     assert {n for _, n in used} <= granted
-    assert granted - {n for _, n in used} == {o.object_name(i) for i in range(51)
-                                              if by_index(result, i) in (GPU_NODES[3], GPU_NODES[17], "gpu-cordoned")}
+    assert granted - {n for _, n in used} == {o.object_name(i) for i in range(54)
+                                              if by_index(result, i) in (bad[0], bad[1], "gpu-cordoned")}
     # the Role would refuse a create, another ConfigMap, or a read
     forged = [r for r in requests if r.name == "eidos-snapshot-f00d01-0"][:1]
     assert forged and not rbac_allows([{**rule, "resourceNames": ["other"]}], "gpu-operator", forged[0])
