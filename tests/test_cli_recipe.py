@@ -27,7 +27,7 @@ def test_gb200_acceptance():
     assert comps["gpu-operator"]["values"]["driver"]["version"] == "580.82.07"
     assert "nvidia-dra-driver-gpu" in comps
     assert comps["skyhook-operator"]["values"]["customization"] == "ubuntu"
-    assert "K8s.server.version >= 1.32.4" in [r["expr"] for r in doc["requirements"]]
+    assert "K8s.server.version >= 1.33" in [r["expr"] for r in doc["requirements"]]
     order = doc["deploymentOrder"]
     assert order.index("cert-manager") < order.index("gpu-operator") < order.index("nvidia-dra-driver-gpu")
 

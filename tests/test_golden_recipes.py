@@ -137,8 +137,11 @@ def _k8s(doc) -> list[str]:
 
 @pytest.mark.parametrize(
     "ident, k8s",
-    [("R01", [">= 1.25"]), ("R02", [">= 1.28"]), ("R03", [">= 1.30"]), ("R05", [">= 1.32.4"]),
-     ("R06", [">= 1.32.4"]), ("R09", [">= 1.31"]), ("R10", [">= 1.28", ">= 1.31"]), ("R12", [">= 1.25"])],
+    # R05/R06 (GB200 on EKS): the reference says >= 1.32.4 (DRA's floor); eidos follows AWS'
+    # user guide ('Use P6e-GB200 UltraServers with Amazon EKS': 1.33 and later), an intended
+    # difference (rules/eks.eidos, gb200-eks-training)
+    [("R01", [">= 1.25"]), ("R02", [">= 1.28"]), ("R03", [">= 1.30"]), ("R05", [">= 1.33"]),
+     ("R06", [">= 1.33"]), ("R09", [">= 1.31"]), ("R10", [">= 1.28", ">= 1.31"]), ("R12", [">= 1.25"])],
 )
 def test_kubernetes_requirement_matches_the_reference(graph, ident, k8s):
     query = next(c[1] for c in CASES if c[0] == ident)
@@ -167,7 +170,7 @@ def test_gb200_component_state_matches_the_reference(graph):
         "cert-manager", "gpu-operator", "nvidia-dra-driver-gpu", "nvsentinel", "prometheus", "skyhook-operator",
     ]
     assert [r["expr"] for r in doc["requirements"]] == [
-        "K8s.server.version >= 1.32.4",
+        "K8s.server.version >= 1.33",
         'OS.host.ID == "ubuntu"',
         "OS.host.VERSION_ID == 24.04",
         'OS.sysctl["/proc/sys/kernel/osrelease"] >= 6.8',
@@ -210,7 +213,7 @@ HAND = {
         ],
         "requirements": [
             # base's k8s-version (base.eidos:7) replaced by eks:5, eks-training:12, then eks.eidos:23
-            ("k8s-version", "K8s.server.version >= 1.32.4", "error", "gb200-eks-training"),
+            ("k8s-version", "K8s.server.version >= 1.33", "error", "gb200-eks-training"),
             ("os-id", 'OS.host.ID == "ubuntu"', "error", "gb200-eks-ubuntu-training"),  # eks.eidos:42
             ("os-version", "OS.host.VERSION_ID == 24.04", "error", "gb200-eks-ubuntu-training"),  # eks.eidos:44
             ("kernel", 'OS.sysctl["/proc/sys/kernel/osrelease"] >= 6.8', "error",

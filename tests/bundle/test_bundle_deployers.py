@@ -137,7 +137,7 @@ def test_helm_umbrella_chart():
     }
     assert deps["gpu-operator"]["version"] == "v25.3.3" and "alias" not in deps["gpu-operator"]
     assert deps["nvsentinel"]["repository"] == "oci://ghcr.io/nvidia"
-    assert chart["kubeVersion"] == ">= 1.32.4-0"
+    assert chart["kubeVersion"] == ">= 1.33.0-0"
     values = yamlio.load(files["values.yaml"].content.decode())
     assert set(values) == set(deps)  # every values key reaches a dependency by name or alias
     assert values["gpu-operator"]["driver"]["version"] == "580.82.07"

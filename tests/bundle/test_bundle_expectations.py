@@ -19,7 +19,7 @@ manifests):
 
 deploymentOrder: cert-manager, gpu-operator, nvidia-dra-driver-gpu, nvsentinel, prometheus,
 skyhook-operator. Criteria: service=eks, accelerator=gb200, intent=training, os=ubuntu.
-Requirement ``K8s.server.version >= 1.32.4`` (severity error).
+Requirement ``K8s.server.version >= 1.33`` (severity error).
 """
 
 from __future__ import annotations
@@ -259,7 +259,7 @@ def test_helm_umbrella_chart_by_hand(source):
     files = bundle_files("helm", source)
     (chart,) = yaml_docs(files, "Chart.yaml")
     assert chart["name"] == STACK
-    assert chart["kubeVersion"] == ">= 1.32.4-0"  # from K8s.server.version >= 1.32.4
+    assert chart["kubeVersion"] == ">= 1.33.0-0"  # from K8s.server.version >= 1.33
     assert chart["dependencies"] == [
         {
             "name": "cert-manager",

@@ -108,7 +108,7 @@ H100_TRAINING = {
 }
 
 GB200_UBUNTU_TRAINING = {
-    # gb200-eks-training replaces k8s-version with >= 1.32.4; the node runs v1.33.5-eks-3025e55.
+    # gb200-eks-training replaces k8s-version with >= 1.33 (AWS: P6e-GB200 on EKS 1.33 and later); the node runs v1.33.5-eks-3025e55.
     "requirement:k8s-version": "pass",
     # the GB200 recipe pins gpu-operator v25.3.3; the operator image is v25.3.3 -> pass
     "component:gpu-operator": "pass",
