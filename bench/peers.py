@@ -179,9 +179,10 @@ def _eidos_atom(a) -> str:
     return f"{p} matches {_q(const)}"
 
 
-def _cel_atom(a, names) -> str:  # CEL (both CEL engines)
-    kind, path, op, const = a
-    v = names[path]
+def _infix_atom(a, v: str, brackets: str, regex: str) -> str:
+    """One test in an infix language (CEL, Rego): ``v`` the variable as the language names
+    it, ``brackets`` its set literal's delimiters, ``regex`` its match with {v} and {p}."""
+    kind, _, op, const = a
     if kind == "version":
         return f"{v} {op} {version_int(const)}"
     if kind == "int":
@@ -189,10 +190,14 @@ def _cel_atom(a, names) -> str:  # CEL (both CEL engines)
     if kind == "bool":
         return f"{v} == {'true' if const else 'false'}"
     if kind == "set":
-        return f"{v} in [{', '.join(_q(m) for m in const)}]"
+        return f"{v} in {brackets[0]}{', '.join(_q(m) for m in const)}{brackets[1]}"
     if kind == "text":
         return f"{v} {op} {_q(const)}"
-    return f"{v}.matches({_q(const)})"
+    return regex.format(v=v, p=_q(const))
+
+
+def _cel_atom(a, names) -> str:  # CEL (both CEL engines)
+    return _infix_atom(a, names[a[1]], "[]", "{v}.matches({p})")
 
 
 def _rule_engine_atom(a, names) -> str:
@@ -203,19 +208,7 @@ def _rule_engine_atom(a, names) -> str:
 
 
 def _rego_atom(a, names) -> str:
-    kind, path, op, const = a
-    v = "input." + names[path]
-    if kind == "version":
-        return f"{v} {op} {version_int(const)}"
-    if kind == "int":
-        return f"{v} {op} {const}"
-    if kind == "bool":
-        return f"{v} == {'true' if const else 'false'}"
-    if kind == "set":
-        return f"{v} in {{{', '.join(_q(m) for m in const)}}}"
-    if kind == "text":
-        return f"{v} {op} {_q(const)}"
-    return f"regex.match({_q(const)}, {v})"
+    return _infix_atom(a, "input." + names[a[1]], "{}", "regex.match({p}, {v})")
 
 
 def _infix(clauses, atom, and_, or_, not_) -> str:
