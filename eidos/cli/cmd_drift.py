@@ -191,10 +191,7 @@ def _uninstall(args) -> int:
         removed = schedule.uninstall(cluster, args.namespace, args.name)
     finally:
         cluster.close()
-    for r in removed:
-        what = f"{r.kind} {args.namespace}/{r.name}" if r.name else f"{r.kind} in {args.namespace}"
-        console.notice(f"{'deleted' if r.error is None else 'could not delete'} {what}"
-                       + (f": {r.error}" if r.error else ""))
+    console.removals(removed, args.namespace)
     if not removed:
         console.notice(f"no drift objects of {args.name!r} in {args.namespace}")
     return 3 if any(r.error for r in removed) else 0

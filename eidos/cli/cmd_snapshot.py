@@ -256,10 +256,7 @@ def _sweep(args, cluster_factory) -> int:
         results = agent.sweep(cluster, args.namespace, args.cleanup_run)
     finally:
         cluster.close()
-    for r in results:
-        what = f"{r.kind} {args.namespace}/{r.name}" if r.name else f"{r.kind} in {args.namespace}"
-        console.notice(f"{'deleted' if r.error is None else 'could not delete'} {what}"
-                       + (f": {r.error}" if r.error else ""))
+    console.removals(results, args.namespace)
     if not results:
         which = "of any run" if args.cleanup_run == "all" else f"of run {args.cleanup_run}"
         console.notice(f"no agent objects {which} in {args.namespace}")

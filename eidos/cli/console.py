@@ -89,3 +89,11 @@ def interactive(stream: TextIO | None, environ: Mapping[str, str] | None = None)
     except (AttributeError, ValueError, OSError):
         tty = False
     return tty and not is_ci(environ)
+
+
+def removals(results, namespace: str) -> None:
+    """One notice per object a cleanup found (``kind``, ``name``, ``error``): deleted, or
+    why not. ``snapshot --cleanup`` and ``drift uninstall`` report the same way."""
+    for r in results:
+        what = f"{r.kind} {namespace}/{r.name}" if r.name else f"{r.kind} in {namespace}"
+        notice(f"{'deleted' if r.error is None else 'could not delete'} {what}" + (f": {r.error}" if r.error else ""))

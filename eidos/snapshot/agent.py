@@ -538,9 +538,14 @@ def _cleanup_uninterrupted(cluster, opts: AgentOptions) -> list[tuple[str, str, 
             signal.signal(s, old)
 
 
-def leftover_message(opts: AgentOptions, failures) -> str:
+def leftover_message(opts, failures, limit: int | None = None) -> str:
+    """What could not be deleted (at most ``limit`` objects named) and the command that
+    removes it; ``opts`` is the one-node agent's or the fan-out's options."""
+    shown = failures if limit is None else failures[:limit]
     lines = ["could not delete every agent object:"]
-    lines += [f"  {kind} {opts.namespace}/{name}: {why}" for kind, name, why in failures]
+    lines += [f"  {kind} {opts.namespace}/{name}: {why}" for kind, name, why in shown]
+    if len(failures) > len(shown):
+        lines.append(f"  … and {len(failures) - len(shown)} more")
     lines.append(
         f"  remove them with: eidos snapshot --cleanup {opts.run_id} --namespace {opts.namespace}"
     )

@@ -528,13 +528,7 @@ def _finish(run: _Run, *, keep_results: bool, warn: Callable[[str], None]) -> No
         list(pool.map(delete, doomed))
     if failures:
         failures.sort()
-        shown = failures[:10]
-        lines = ["could not delete every agent object:"]
-        lines += [f"  {kind} {opts.namespace}/{name}: {why}" for kind, name, why in shown]
-        if len(failures) > len(shown):
-            lines.append(f"  … and {len(failures) - len(shown)} more")
-        lines.append(f"  remove them with: eidos snapshot --cleanup {opts.run_id} --namespace {opts.namespace}")
-        warn("\n".join(lines))
+        warn(agent.leftover_message(opts, failures, limit=10))
 
 
 def check_out_dir(out: str | None) -> Path | None:

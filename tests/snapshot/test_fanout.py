@@ -526,3 +526,20 @@ def test_rbac_is_owned_by_the_first_job_created_even_when_node_0_is_cordoned(kub
             "apiVersion": "batch/v1", "kind": "Job", "name": o.object_name(1),
             "uid": "0b8f3a52-1d2e-4c6f-9a7b-3c4d5e6f7a80"}]
     assert "ownerReferences" not in seen["ConfigMap"]["metadata"]  # results outlive their Job
+
+
+def test_leftover_message_names_at_most_the_limit_and_how_to_remove_the_rest():
+    # catches a fan-out warning that drops the count of unnamed objects, or names a run
+    # id / namespace other than the run's own in the cleanup command
+    from eidos.snapshot.agent import leftover_message
+
+    o = opts(run_id="f00d02")
+    failures = [("Job", f"eidos-snapshot-f00d02-{i}", "Forbidden") for i in range(13)]
+    text = leftover_message(o, failures, limit=10)
+    lines = text.splitlines()
+    assert lines[0] == "could not delete every agent object:"
+    assert [ln for ln in lines if ln.startswith("  Job ")] == [
+        f"  Job {o.namespace}/eidos-snapshot-f00d02-{i}: Forbidden" for i in range(10)]
+    assert "  … and 3 more" in lines
+    assert lines[-1] == f"  remove them with: eidos snapshot --cleanup f00d02 --namespace {o.namespace}"
+    assert "more" not in leftover_message(o, failures[:2])

@@ -8,7 +8,7 @@ not 215. Per-node sections follow only on ``--verbose`` (or ``--explain``).
 
 from __future__ import annotations
 
-from eidos.validate.reports.table import DEFAULT_WIDTH, _STYLE, Line, _counts, _wrap, to_text
+from eidos.validate.reports.table import DEFAULT_WIDTH, Line, _counts, _wrap, closing_lines, to_text
 
 SHOWN_NODES = 8  # node names listed per group; the rest are counted
 
@@ -33,12 +33,7 @@ def summary_lines(s, *, width: int = DEFAULT_WIDTH, detail: bool = False) -> lis
             for found, names in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
                 out.extend(_wrap("    ", f"{len(names)} found {found}: {_names(names)}", "dim", width,
                                  indent="      "))
-    if s.unreadable:
-        out.append([(f"Unreadable: {len(s.unreadable)} snapshot(s) left out of this report", "bold")])
-        for _, why in s.unreadable:
-            out.extend(_wrap("  ", why, None, width, indent="    "))
-    verdict = "FAIL" if s.exit_code else "PASS"
-    out.append([("Result: ", "bold"), (verdict, _STYLE["fail" if s.exit_code else "pass"])])
+    out.extend(closing_lines(s.unreadable, s.exit_code, width))
     if s.nodes and not detail:
         out.append([("(each node's verdicts: --verbose or --explain)", "dim")])
     elif s.nodes:

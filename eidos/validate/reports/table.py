@@ -180,12 +180,19 @@ def _summary(report, width: int) -> list[Line]:
         for rid, where in failing:
             shown = ", ".join(where[:8]) + (f", … (+{len(where) - 8})" if len(where) > 8 else "")
             out.extend(_wrap("  ", f"{rid}: {len(where)} node(s): {shown}", None, width, indent="    "))
-    if report.unreadable:
-        out.append([(f"Unreadable: {len(report.unreadable)} snapshot(s) left out of this report", "bold")])
-        for _, why in report.unreadable:
+    out.extend(closing_lines(report.unreadable, report.exit_code, width))
+    return out
+
+
+def closing_lines(unreadable, exit_code: int, width: int) -> list[Line]:
+    """The end of a text report, one node or a fleet: the snapshots left out, then the result."""
+    out: list[Line] = []
+    if unreadable:
+        out.append([(f"Unreadable: {len(unreadable)} snapshot(s) left out of this report", "bold")])
+        for _, why in unreadable:
             out.extend(_wrap("  ", why, None, width, indent="    "))
-    verdict = "FAIL" if report.exit_code else "PASS"
-    out.append([("Result: ", "bold"), (verdict, _STYLE["fail" if report.exit_code else "pass"])])
+    verdict = "FAIL" if exit_code else "PASS"
+    out.append([("Result: ", "bold"), (verdict, _STYLE["fail" if exit_code else "pass"])])
     return out
 
 
