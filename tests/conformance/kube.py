@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 import time
 
 import pytest
 from kmock._internal import parsing as kmock_parsing
 
 from tests.snapshot import snaphelpers
-from tests.snapshot.snaphelpers import emulated_cluster
+from tests.snapshot.snaphelpers import BackgroundActor, emulated_cluster
 
 RESOURCES = (
     ("v1/namespaces", "Namespace", False),
@@ -260,7 +259,7 @@ def populate(server, broken: str | None, version: dict) -> None:
     emu["get", re.compile(r".*/pods/no-claim/log$")] << (LEAKY_LOG if broken == "isolation" else ISOLATED_LOG).encode()
 
 
-class FakeKubelet:
+class FakeKubelet(BackgroundActor):
     """Plays the cluster's controllers for eidos' test objects; remembers what eidos created.
 
     * the DRA run's pods (namespace ``eidos-conformance-<id>``): put on ``gpu-node-1``, Succeeded;
@@ -277,20 +276,11 @@ class FakeKubelet:
     def __init__(self, kube):
         self.kube = kube
         self.broken = getattr(kube, "broken", None)
-        self.stop = threading.Event()
+        super().__init__()
         self.pods: dict = {}
         self.claims: dict = {}
         self.namespaces: set = set()
         self.objects: dict = {}  # (resource, ns, name) -> body, everything eidos created in its namespaces
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(5)
 
     def run(self):
         while not self.stop.is_set():

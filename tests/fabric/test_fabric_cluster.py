@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 
 import pytest
@@ -30,7 +29,7 @@ from eidos.fabric.workload import (
 from eidos.snapshot.agent import Interrupted, Progress
 from eidos.snapshot.cluster import Cluster
 from tests.conftest import FIXTURES, run_eidos
-from tests.snapshot.snaphelpers import emulated_cluster
+from tests.snapshot.snaphelpers import BackgroundActor, emulated_cluster
 
 NCCL = FIXTURES / "nccl"
 EXTRA_RESOURCES = (
@@ -77,25 +76,16 @@ def kube(tmp_path, monkeypatch):
         yield server
 
 
-class FakeController:
+class FakeController(BackgroundActor):
     """Runs the workload eidos creates: outcome 'succeed', 'fail' or 'hang'; ``log`` is what
     the test pod prints."""
 
     def __init__(self, kube, outcome="succeed", log=""):
         self.kube, self.outcome, self.log = kube, outcome, log
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
+        super().__init__()
         self.workload = None
         self.kind = None
         self.runtime = None
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(5)
 
     def run(self):
         kube = self.kube

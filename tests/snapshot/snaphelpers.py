@@ -29,6 +29,28 @@ SERVER_VERSION = {
 }
 
 
+class BackgroundActor:
+    """A fake controller, kubelet or agent acting on the emulator in a thread while a test
+    runs (``with Actor(kube): ...``); subclasses write ``run``, which loops until ``stop``."""
+
+    join_timeout = 5
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(self.join_timeout)
+
+
 class KMockThread:
     """A KubernetesEmulator on 127.0.0.1:<random port>, served from a background loop."""
 

@@ -4,11 +4,10 @@ against a kmock API emulator on loopback."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 
 import pytest
-from snaphelpers import rbac_allows
+from snaphelpers import BackgroundActor, rbac_allows
 
 from eidos.errors import EnvironmentFailure, InputError
 from eidos.snapshot import io
@@ -303,7 +302,7 @@ def test_host_paths_are_exactly_what_the_collectors_read(host, clean_env, tmp_pa
 
 
 
-class FakeKubelet:
+class FakeKubelet(BackgroundActor):
     """Plays job controller + kubelet + the agent pod: when the agent Job is resumed, it
     'runs' it: writes the snapshot through the real ``io.write_snapshot`` with the agent's
     own credentials (``AGENT_TOKEN``), then sets the Job's status, or fails it. It records
@@ -312,20 +311,11 @@ class FakeKubelet:
 
     def __init__(self, kube, outcome: str, snapshot_text: str | None = None):
         self.kube, self.outcome, self.text = kube, outcome, snapshot_text
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
+        super().__init__()
         self.seen: dict = {}
         self.violations: list = []
         self.agent_requests = 0
         self.suspended_seen = False
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(5)
 
     def _agent_cluster(self):
         text = self.kube.kubeconfig.read_text().replace("s3cr3t-token-must-not-leak", AGENT_TOKEN)

@@ -4,11 +4,10 @@ that 'runs' each agent Job on the node it is pinned to."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from snaphelpers import rbac_allows
+from snaphelpers import BackgroundActor, rbac_allows
 
 from eidos.errors import EnvironmentFailure, UsageError
 from eidos.snapshot import io
@@ -89,28 +88,21 @@ class RoleBound(Cluster):
         return super()._call(what, fn, *args, **kwargs)
 
 
-class FakeNodes:
+class FakeNodes(BackgroundActor):
     """Job controller + kubelet + agent: each resumed (or never-suspended) Job is run on the
     node its affinity pins it to. ``outcomes`` maps a node to 'fail', 'hang', 'unschedulable'
     or 'wrong-node' (writes a snapshot naming another node); any other node completes, writing
     its snapshot through the real ``io.write_snapshot`` with the agent's own token."""
 
+    join_timeout = 10
+
     def __init__(self, kube, outcomes=None):
         self.kube, self.outcomes = kube, dict(outcomes or {})
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
+        super().__init__()
         self.handled: dict[str, str] = {}  # job name -> node it ran on
         self.roles_seen: dict = {}
         self.suspended_seen = set()
         self.error: BaseException | None = None
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(10)
 
     def run(self):
         try:
