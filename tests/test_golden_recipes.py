@@ -86,8 +86,9 @@ CASES = [
     ("R20", {"service": "gke", "accelerator": "h100", "intent": "training"},
      ["base", "gke", "h100-gke-training"], ["base", "monitoring-hpa"], "gke and h100-gke-training are new"),
     ("R21", {"service": "gke", "accelerator": "h100", "intent": "inference"},
-     ["base", "gke", "monitoring-hpa"], ["base", "monitoring-hpa"],
-     "gke is new; no H100-specific GKE inference overlay (nothing documented beyond the gke one)"),
+     ["base", "gke", "monitoring-hpa", "h100-gke-inference"], ["base", "monitoring-hpa"],
+     "gke and h100-gke-inference are new (AICR v0.11 h100-gke-cos-inference's Kubernetes 1.32 floor); gke before "
+     "monitoring-hpa by name (both specificity 1, depth 1)"),
     ("R22", {"service": "gke", "accelerator": "gb200", "intent": "training"},
      ["base", "gke", "gb200-gke-training"], ["base", "monitoring-hpa"], "gke and gb200-gke-training are new"),
     ("R23", {"service": "aks", "accelerator": "h100", "intent": "training"},
@@ -532,10 +533,19 @@ def test_new_matrix_components_are_the_cited_charts(graph):
     assert "version" not in tcpxo and "chart" not in tcpxo
 
 
-def test_gke_inference_and_oke_h100_fall_back_to_the_service_overlay(graph):
-    """No H100-specific overlay exists for GKE inference or OKE (nothing documented beyond the service's own
-    stack): the cells resolve to the service overlay, never to a neighbouring cell's."""
-    for ident in ("R21", "R25", "R26"):
+def test_gke_h100_inference_gets_its_own_overlay(graph):
+    """rules/gke.eidos: GKE x H100 x inference resolves to h100-gke-inference (AICR v0.11's 1.32 floor for the
+    cell, GKE Inference Gateway's 1.32.3 as a warning), not to a neighbouring cell's overlay."""
+    doc = json.loads(_document(graph, next(c[1] for c in CASES if c[0] == "R21")))
+    assert doc["overlays"][-1] == "h100-gke-inference"
+    assert not {"h100-inference", "h100-gke-training", "h100-gke-cos-inference"} & set(doc["overlays"])
+    assert _k8s(doc) == ["K8s.server.version >= 1.32", "K8s.server.version >= 1.32.3"]
+
+
+def test_oke_h100_falls_back_to_the_service_overlay(graph):
+    """No H100-specific overlay exists for OKE (nothing documented beyond the service's own stack): the cells
+    resolve to the service overlay, never to a neighbouring cell's."""
+    for ident in ("R25", "R26"):
         query = next(c[1] for c in CASES if c[0] == ident)
         overlays = json.loads(_document(graph, query))["overlays"]
         assert not any(o.startswith("h100-") for o in overlays), (ident, overlays)

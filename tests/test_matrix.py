@@ -220,8 +220,16 @@ def test_shipped_cells_read_off_rules():
     # gke.eidos: gke-cos (gke + os == cos) and h100-gke-training (gke + accelerator and
     # intent) both apply; the latter reads more facts
     assert cells["gke", "h100", "cos", "training", None]["overlay"] == "h100-gke-training"
-    # without a GKE overlay for H100 inference, the COS one is the most specific
-    assert cells["gke", "h100", "cos", "inference", None]["overlay"] == "gke-cos"
+    # h100-gke-cos-inference (gke + accelerator, intent -> os == cos) reads four facts;
+    # without an OS, h100-gke-inference (three) is the cell's, with nothing uncovered
+    assert cells["gke", "h100", "cos", "inference", None]["overlay"] == "h100-gke-cos-inference"
+    assert cells["gke", "h100", "cos", "inference", None]["uncovered"] == []
+    assert cells["gke", "h100", None, "inference", None]["overlay"] == "h100-gke-inference"
+    assert cells["gke", "h100", None, "inference", None]["uncovered"] == []
+    # on Ubuntu h100.eidos' h100-inference (three facts, depth 1) applies too; h100-gke-inference
+    # (three facts, depth 2) comes later and names the cell, h100-inference covers the os
+    assert cells["gke", "h100", "ubuntu", "inference", None]["overlay"] == "h100-gke-inference"
+    assert cells["gke", "h100", "ubuntu", "inference", None]["uncovered"] == []
     # eks.eidos h100-eks-inference (eks + accelerator and intent) and h100.eidos
     # h100-inference (accelerator, os, intent) both apply; the later-applied one names it
     assert cells["eks", "h100", "ubuntu", "inference", None]["overlay"] == "h100-eks-inference"
