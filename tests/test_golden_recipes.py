@@ -96,10 +96,12 @@ CASES = [
     ("R24", {"service": "aks", "accelerator": "h100", "intent": "inference"},
      ["base", "monitoring-hpa", "h100-aks-inference"], ["base", "monitoring-hpa"], "h100-aks-inference is new"),
     ("R25", {"service": "oke", "accelerator": "h100", "intent": "training"},
-     ["base", "oke"], ["base", "monitoring-hpa"], "oke is new; no H100-specific OKE overlay (see report)"),
+     ["base", "oke", "h100-oke-training"], ["base", "monitoring-hpa"],
+     "oke and h100-oke-training (Oracle's oci-hpc-oke quickstart: image driver, operator toolkit "
+     "and device plugin, BM.GPU.H100.8 NCCL parameters) are new"),
     ("R26", {"service": "oke", "accelerator": "h100", "intent": "inference"},
-     ["base", "monitoring-hpa", "oke"], ["base", "monitoring-hpa"],
-     "oke is new; monitoring-hpa before oke by name (both specificity 1, depth 1)"),
+     ["base", "monitoring-hpa", "oke", "h100-oke-inference"], ["base", "monitoring-hpa"],
+     "oke and h100-oke-inference are new; monitoring-hpa before oke by name (both specificity 1, depth 1)"),
     ("R27", {"service": "oke", "accelerator": "gb200", "intent": "training"},
      ["base", "oke", "gb200-oke-training"], ["base", "monitoring-hpa"], "oke and gb200-oke-training are new"),
     ("R28", {"service": "eks", "accelerator": "h200", "intent": "training"},
@@ -445,22 +447,41 @@ HAND = {
             "recipes/components/network-operator/manifests/nicclusterpolicy-aks-infiniband.yaml"]},  # aks.eidos:32
     },
     "R25": {  # service=oke accelerator=h100 intent=training
-        "overlays": ["base", "oke"],  # oke.eidos:12; no H100-specific OKE overlay
-        "requirements": [("k8s-version", "K8s.server.version >= 1.25", "warning", "base")],
+        "overlays": ["base", "oke", "h100-oke-training"],  # oke.eidos:34, 53
+        "requirements": [("k8s-version", "K8s.server.version >= 1.25", "warning", "base"),
+                         ("rdma-host-os", 'OS.host.ID == "ubuntu"', "error", "h100-oke-training")],  # oke.eidos:56
         "versions": {"cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
+                     "oke-nccl-parameters": None,  # components.eidos: a manifest bundle, no chart
                      "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
-        "order": ["cert-manager", "gpu-operator", "nvsentinel", "prometheus", "skyhook-operator"],
+        "order": ["cert-manager", "gpu-operator", "nvsentinel", "oke-nccl-parameters", "prometheus",
+                  "skyhook-operator"],
+        "values": {
+            ("gpu-operator", "driver.enabled"): False,  # values-oke.yaml:19, not overridden
+            ("gpu-operator", "toolkit.enabled"): True,  # values-oke-hpc-image.yaml:29 over values-oke.yaml:22
+            ("gpu-operator", "devicePlugin.enabled"): True,  # values-oke-hpc-image.yaml:32 over values-oke.yaml:25
+        },
+        "manifests": {"gpu-operator": ["recipes/components/gpu-operator/manifests/dcgm-exporter.yaml"],
+                      "oke-nccl-parameters": [  # oke.eidos:64
+                          "recipes/components/oke-nccl-parameters/manifests/oci-nccl-parameters-bm-gpu-h100-8.yaml"]},
+    },
+    "R26": {  # service=oke accelerator=h100 intent=inference
+        "overlays": ["base", "monitoring-hpa", "oke", "h100-oke-inference"],  # monitoring.eidos:8, oke.eidos:34, 68
+        "requirements": [("k8s-version", "K8s.server.version >= 1.25", "warning", "base")],  # no OS rule: no RDMA pool
+        "versions": {"cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
+                     "prometheus": "81.2.2", "prometheus-adapter": "4.14.0", "skyhook-operator": "v0.11.1"},
+        "order": ["cert-manager", "gpu-operator", "nvsentinel", "prometheus", "prometheus-adapter",
+                  "skyhook-operator"],
         "values": {
             ("gpu-operator", "driver.enabled"): False,  # values-oke.yaml:19
-            ("gpu-operator", "toolkit.enabled"): False,  # values-oke.yaml:22
-            ("gpu-operator", "devicePlugin.enabled"): False,  # values-oke.yaml:25
+            ("gpu-operator", "toolkit.enabled"): True,  # values-oke-hpc-image.yaml:29
+            ("gpu-operator", "devicePlugin.enabled"): True,  # values-oke-hpc-image.yaml:32
         },
         "manifests": {"gpu-operator": ["recipes/components/gpu-operator/manifests/dcgm-exporter.yaml"]},
     },
     "R27": {  # service=oke accelerator=gb200 intent=training
-        "overlays": ["base", "oke", "gb200-oke-training"],  # oke.eidos:20
-        "requirements": [("k8s-version", "K8s.server.version >= 1.32", "error", "gb200-oke-training")],  # oke:23
-        "versions": {"nvidia-dra-driver-gpu": "25.8.1",  # oke.eidos:26
+        "overlays": ["base", "oke", "gb200-oke-training"],  # oke.eidos:42
+        "requirements": [("k8s-version", "K8s.server.version >= 1.32", "error", "gb200-oke-training")],  # oke:45
+        "versions": {"nvidia-dra-driver-gpu": "25.8.1",  # oke.eidos:48
                      "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
                      "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
         "order": ["cert-manager", "gpu-operator", "nvidia-dra-driver-gpu", "nvsentinel", "prometheus",
@@ -542,13 +563,17 @@ def test_gke_h100_inference_gets_its_own_overlay(graph):
     assert _k8s(doc) == ["K8s.server.version >= 1.32", "K8s.server.version >= 1.32.3"]
 
 
-def test_oke_h100_falls_back_to_the_service_overlay(graph):
-    """No H100-specific overlay exists for OKE (nothing documented beyond the service's own stack): the cells
-    resolve to the service overlay, never to a neighbouring cell's."""
-    for ident in ("R25", "R26"):
-        query = next(c[1] for c in CASES if c[0] == ident)
-        overlays = json.loads(_document(graph, query))["overlays"]
-        assert not any(o.startswith("h100-") for o in overlays), (ident, overlays)
+
+@pytest.mark.parametrize("ident, overlay", [("R25", "h100-oke-training"), ("R26", "h100-oke-inference")])
+def test_oke_h100_cells_get_their_own_overlay_and_no_other_service_s(graph, ident, overlay):
+    """rules/oke.eidos: the OKE H100 cells end in their own overlay, which extends oke, and take nothing
+    from another service's H100 overlays (no EFA plugin, no AKS NicClusterPolicy, no TCPXO)."""
+    query = next(c[1] for c in CASES if c[0] == ident)
+    doc = json.loads(_document(graph, query))
+    assert doc["overlays"][-1] == overlay and "oke" in doc["overlays"]
+    assert [o for o in doc["overlays"] if o.startswith("h100-")] == [overlay]
+    names = {c["name"] for c in doc["components"]}
+    assert not names & {"aws-efa-k8s-device-plugin", "network-operator", "gke-nccl-tcpxo"}
 
 
 @pytest.mark.parametrize("ident, overlay", [("R17", "h100-eks-training"), ("R18", "a100-eks-training"),

@@ -210,7 +210,7 @@ def matrix_cells() -> dict:
 
 
 def test_shipped_cells_read_off_rules():
-    """Derived by reading rules/ (eks.eidos, gke.eidos, aks.eidos, h100.eidos, monitoring.eidos)."""
+    """Derived by reading rules/ (eks.eidos, gke.eidos, aks.eidos, oke.eidos, h100.eidos, monitoring.eidos)."""
     cells = matrix_cells()
     # gb200-eks-ubuntu-training: eks -> eks-training -> gb200-eks-training -> os == ubuntu
     assert cells["eks", "gb200", "ubuntu", "training", None]["overlay"] == "gb200-eks-ubuntu-training"
@@ -235,6 +235,15 @@ def test_shipped_cells_read_off_rules():
     assert cells["eks", "h100", "ubuntu", "inference", None]["overlay"] == "h100-eks-inference"
     # aks.eidos: h100-aks-training (aks + accelerator and intent)
     assert cells["aks", "h100", "ubuntu", "training", None]["overlay"] == "h100-aks-training"
+    # oke.eidos: h100-oke-training / h100-oke-inference (oke + accelerator and intent). On
+    # Ubuntu inference h100-inference (accelerator, os, intent) applies too, with the same
+    # specificity; the OKE one extends oke, is deeper, and comes last
+    assert cells["oke", "h100", None, "training", None]["overlay"] == "h100-oke-training"
+    assert cells["oke", "h100", None, "training", None]["uncovered"] == []
+    assert cells["oke", "h100", "ubuntu", "inference", None]["overlay"] == "h100-oke-inference"
+    assert cells["oke", "h100", "ubuntu", "inference", None]["uncovered"] == []
+    # no other OKE shape has an overlay of its own (docs/matrix.md, "Cells left ...")
+    assert cells["oke", "l40s", None, "training", None]["overlay"] == "oke"
 
 
 def test_docs_matrix_is_the_markdown_output():
