@@ -28,8 +28,9 @@ How each engine is bound (its own documentation):
 * ``cel-python`` (celpy, pure Python): ``Environment(annotations=…,
   runner_class=CompiledRunner)`` (the transpiling runner), ``program`` once, and an
   activation of CEL-typed values built once per input.
-* eidos, four ways: bare compiled closures over the flat record (the closure protocol
-  the matcher and inference use: a Python lookup function per operand); the validate path,
+* eidos, five ways: bare compiled closures over the flat record (the closure protocol
+  the matcher and inference use: a Python lookup function per operand); the validate
+  path's keyed closures over values looked up beforehand (its floor); the validate path,
   ``eidos.validate.evaluate.judge_all`` on the loaded snapshot (its plan for the rule set
   — keyed closures, paths grouped by subtype, status tables — is built on the first call
   and reused, as for every node of a fleet; every status decided, verdict objects built
@@ -291,6 +292,7 @@ def memos(fns) -> list[dict]:
 def _eidos_engines(constraints):
     from eidos.lang.diagnostics import Reporter, SourceFile
     from eidos.lang.expr import Checker, render
+    from eidos.lang.expr.closures import keyed_closure
     from eidos.lang.measurements import MISSING
     from eidos.lang.parser import parse_module
     from eidos.lang.versions import _parse_cached as parsed
@@ -319,6 +321,17 @@ def _eidos_engines(constraints):
 
         return [f(lookup) is True for f in closures]
 
+    # the validate path's own closures (keyed: their lookup is a dict's __getitem__) over
+    # values looked up beforehand: what the validate path costs beyond is reading the
+    # snapshot and deciding statuses
+    plan = judging.plan_of(tuple(rules))
+    keyed = list(plan.fns)  # (no rule of the workload is skipped: every one is evaluated)
+    values = {key: flat.get(key.segments, MISSING) for rule in rules for key in keyed_closure(rule.ir)[1]}
+
+    def keyed_bare():
+        get = values.__getitem__
+        return [f(get) is True for f in keyed]
+
     def validate_path():
         # as `eidos validate` judges a node: every status decided, verdict objects built
         # later, for what is reported (see the "every verdict" figure for their cost)
@@ -330,7 +343,7 @@ def _eidos_engines(constraints):
         return [evaluate(rule, snapshot).status == "pass" for rule in rules]
 
     bare_memos = memos(closures)
-    plan_memos = memos(judging.plan_of(tuple(rules)).fns)
+    plan_memos = memos(plan.fns)
 
     def bare_no_memo():
         for memo in bare_memos:
@@ -353,7 +366,7 @@ def _eidos_engines(constraints):
 
     if not bare_memos or not plan_memos:
         raise RuntimeError("no per-text memo found in the closures: the no-memo rows would measure nothing")
-    return {"eidos (closures)": bare, "eidos (validate path)": validate_path,
+    return {"eidos (closures)": bare, "eidos (keyed closures)": keyed_bare, "eidos (validate path)": validate_path,
             "eidos (evaluate per rule)": per_rule, "eidos (every verdict, with reasons)": every_verdict,
             "eidos (closures, no memo)": bare_no_memo, "eidos (validate path, no memo)": validate_path_no_memo}
 
@@ -549,6 +562,7 @@ def constraint_peers(size: str, cfg: dict):
         if not label.startswith("eidos"):
             yield _m("constraint-peers", size, f"{label} / eidos validate path", us / base, "x")
     yield _m("constraint-peers", size, "eidos validate path / closures", base / times["eidos (closures)"], "x")
+    yield _m("constraint-peers", size, "eidos validate path / keyed closures", base / times["eidos (keyed closures)"], "x")
     cold = times["eidos (validate path, no memo)"]
     for label in ("cel-expr-python (bind + evaluate)", "regopy (bind + evaluate)"):
         if label in times:
