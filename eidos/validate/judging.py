@@ -59,7 +59,7 @@ class RulePlan:
     Built by ``plan_of``; ``judge(rules, snapshot)`` takes the rules it was built for (or
     rules equal to them in closure, severity and skip reason)."""
 
-    __slots__ = ("fns", "tables", "groups", "others", "users")
+    __slots__ = ("fns", "groups", "others", "tables", "users")
 
     def __init__(self, rules) -> None:
         fns, tables = [], []

@@ -88,7 +88,7 @@ def rules_of(specs):
 @st.composite
 def snapshots(draw):
     data: dict = {}
-    for path, (segments, values) in PATHS.items():
+    for segments, values in PATHS.values():
         choice = draw(st.sampled_from([MISSING, *values]))
         if choice is MISSING:
             continue
