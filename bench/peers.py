@@ -28,11 +28,22 @@ How each engine is bound (its own documentation):
 * ``cel-python`` (celpy, pure Python): ``Environment(annotations=…,
   runner_class=CompiledRunner)`` (the transpiling runner), ``program`` once, and an
   activation of CEL-typed values built once per input.
-* eidos, four ways: bare compiled closures over the flat record; the validate path,
-  ``eidos.validate.evaluate.judge_all`` on the loaded snapshot (every status decided,
-  verdict objects built when a report reads them); ``evaluate`` per rule (a verdict object
-  each, reasons deferred: what ``eidos validate`` calls today); and ``evaluate`` per rule
-  with every verdict's reason and values rendered (what ``-o json`` pays).
+* eidos, five ways: bare compiled closures over the flat record (the closure protocol
+  the matcher and inference use: a Python lookup function per operand); the validate
+  path's keyed closures over values looked up beforehand (its floor); the validate path,
+  ``eidos.validate.evaluate.judge_all`` on the loaded snapshot (its plan for the rule set
+  — keyed closures, paths grouped by subtype, status tables — is built on the first call
+  and reused, as for every node of a fleet; every status decided, verdict objects built
+  when a report reads them); ``evaluate`` per rule (a verdict object each, reasons
+  deferred); and ``evaluate`` per rule with every verdict's reason and values rendered
+  (what ``-o json`` pays).
+* eidos without the per-text memo: version comparisons and regular expressions keep their
+  answer per distinct measured text (a fleet measures the same few texts on every node),
+  and version texts are parsed once per process (``versions._parse_cached``), so after the
+  first round every such test of this one-snapshot workload is a memo hit. The "no memo"
+  rows empty every closure's memo and the parse cache before each run (the emptying is
+  timed with them: a few microseconds per 200 constraints), so every answer is computed
+  as for values never seen before.
 
 Timing is CPU time (``time.process_time``) of interleaved rounds, median of the rounds,
 so other work on a shared machine weighs on every engine alike.
@@ -256,12 +267,37 @@ def rego_module(constraints, names) -> str:
 
 
 # ---------------------------------------------------------------- the engines
+def memos(fns) -> list[dict]:
+    """The per-text memos (a closure variable named ``memo``: eidos.lang.expr.registry) of
+    ``fns`` and of the closures they call, each once."""
+    found: dict[int, dict] = {}
+    seen: set[int] = set()
+    stack = list(fns)
+    while stack:
+        fn = stack.pop()
+        if id(fn) in seen or not callable(fn) or not hasattr(fn, "__code__"):
+            continue
+        seen.add(id(fn))
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+            value = cell.cell_contents
+            if name == "memo" and isinstance(value, dict):
+                found[id(value)] = value
+            elif isinstance(value, tuple):
+                stack.extend(value)
+            else:
+                stack.append(value)
+    return list(found.values())
+
+
 def _eidos_engines(constraints):
     from eidos.lang.diagnostics import Reporter, SourceFile
     from eidos.lang.expr import Checker, render
+    from eidos.lang.expr.closures import keyed_closure
     from eidos.lang.measurements import MISSING
     from eidos.lang.parser import parse_module
+    from eidos.lang.versions import _parse_cached as parsed
     from eidos.snapshot.io import load_snapshot
+    from eidos.validate import judging
     from eidos.validate.evaluate import evaluate, judge_all
     from eidos.validate.plan import ClosureCache, RequirementSource, requirement_rules
 
@@ -285,6 +321,17 @@ def _eidos_engines(constraints):
 
         return [f(lookup) is True for f in closures]
 
+    # the validate path's own closures (keyed: their lookup is a dict's __getitem__) over
+    # values looked up beforehand: what the validate path costs beyond is reading the
+    # snapshot and deciding statuses
+    plan = judging.plan_of(tuple(rules))
+    keyed = list(plan.fns)  # (no rule of the workload is skipped: every one is evaluated)
+    values = {key: flat.get(key.segments, MISSING) for rule in rules for key in keyed_closure(rule.ir)[1]}
+
+    def keyed_bare():
+        get = values.__getitem__
+        return [f(get) is True for f in keyed]
+
     def validate_path():
         # as `eidos validate` judges a node: every status decided, verdict objects built
         # later, for what is reported (see the "every verdict" figure for their cost)
@@ -292,9 +339,23 @@ def _eidos_engines(constraints):
         return [status == "pass" for status in judged.statuses]
 
     def per_rule():
-        # what `eidos validate` calls today (eidos/validate/fleet.py): a Verdict per rule,
-        # its reason and values deferred until read
+        # a Verdict per rule, its reason and values deferred until read
         return [evaluate(rule, snapshot).status == "pass" for rule in rules]
+
+    bare_memos = memos(closures)
+    plan_memos = memos(plan.fns)
+
+    def bare_no_memo():
+        for memo in bare_memos:
+            memo.clear()
+        parsed.cache_clear()
+        return bare()
+
+    def validate_path_no_memo():
+        for memo in plan_memos:
+            memo.clear()
+        parsed.cache_clear()
+        return validate_path()
 
     def every_verdict():
         verdicts = [evaluate(rule, snapshot) for rule in rules]
@@ -303,8 +364,11 @@ def _eidos_engines(constraints):
                 raise RuntimeError(f"eidos: {v.expr}: {v.status}: {v.reason}")
         return [v.status == "pass" for v in verdicts]
 
-    return {"eidos (closures)": bare, "eidos (validate path)": validate_path,
-            "eidos (evaluate per rule)": per_rule, "eidos (every verdict, with reasons)": every_verdict}
+    if not bare_memos or not plan_memos:
+        raise RuntimeError("no per-text memo found in the closures: the no-memo rows would measure nothing")
+    return {"eidos (closures)": bare, "eidos (keyed closures)": keyed_bare, "eidos (validate path)": validate_path,
+            "eidos (evaluate per rule)": per_rule, "eidos (every verdict, with reasons)": every_verdict,
+            "eidos (closures, no memo)": bare_no_memo, "eidos (validate path, no memo)": validate_path_no_memo}
 
 
 def _cel_expr_python(constraints, names, record):
@@ -460,6 +524,12 @@ def verdicts(results: list[dict]) -> list[str]:
         ratio = a["value"] / b["value"] if b["value"] else float("inf")
         lines.append(f"{label}: {b['value']:.3f} µs vs {a['value']:.3f} µs = {ratio:.1f}× "
                      f"(target ≥ {minimum:g}×) {'met' if ratio >= minimum else 'NOT MET'}")
+        # the same without the per-text memo (every answer computed), when measured
+        cold = peer.get(f"{fast[:-1]}, no memo): per constraint")
+        if cold is not None:
+            ratio = a["value"] / cold["value"] if cold["value"] else float("inf")
+            lines.append(f"{label}, no memo: {cold['value']:.3f} µs vs {a['value']:.3f} µs = {ratio:.1f}× "
+                         f"(target ≥ {minimum:g}×) {'met' if ratio >= minimum else 'NOT MET'}")
     for r in results:
         if r["scenario"] == "scaling" and r["metric"].startswith("resolve p50, indexed, shape "):
             ok = r["value"] <= RESOLVE_TARGET_MS
@@ -492,3 +562,10 @@ def constraint_peers(size: str, cfg: dict):
         if not label.startswith("eidos"):
             yield _m("constraint-peers", size, f"{label} / eidos validate path", us / base, "x")
     yield _m("constraint-peers", size, "eidos validate path / closures", base / times["eidos (closures)"], "x")
+    yield _m("constraint-peers", size, "eidos validate path / keyed closures", base / times["eidos (keyed closures)"], "x")
+    cold = times["eidos (validate path, no memo)"]
+    for label in ("cel-expr-python (bind + evaluate)", "regopy (bind + evaluate)"):
+        if label in times:
+            yield _m("constraint-peers", size, f"{label} / eidos validate path, no memo", times[label] / cold, "x")
+    yield _m("constraint-peers", size, "eidos validate path, no memo / closures, no memo",
+             cold / times["eidos (closures, no memo)"], "x")

@@ -67,6 +67,15 @@ class Version:
     release: tuple[int, ...]
     prerelease: tuple[Identifier, ...] | None
     vendor: str
+    # the comparison key, computed once: every comparison reads both sides' keys
+    _key: tuple = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        release = list(self.release)
+        while len(release) > 1 and release[-1] == 0:
+            release.pop()
+        pre = (0, self.prerelease) if self.prerelease is not None else (1, ())
+        object.__setattr__(self, "_key", (tuple(release), pre))
 
     @classmethod
     def parse(cls, text: str) -> "Version":
@@ -105,11 +114,7 @@ class Version:
     @property
     def key(self) -> tuple:
         """The comparison key; equal keys mean equal versions."""
-        release = list(self.release)
-        while len(release) > 1 and release[-1] == 0:
-            release.pop()
-        pre = (0, self.prerelease) if self.prerelease is not None else (1, ())
-        return (tuple(release), pre)
+        return self._key
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Version):
@@ -120,16 +125,16 @@ class Version:
         return hash(self.key)
 
     def __lt__(self, other: "Version") -> bool:
-        return self.key < other.key
+        return self._key < other._key
 
     def __le__(self, other: "Version") -> bool:
-        return self.key <= other.key
+        return self._key <= other._key
 
     def __gt__(self, other: "Version") -> bool:
-        return self.key > other.key
+        return self._key > other._key
 
     def __ge__(self, other: "Version") -> bool:
-        return self.key >= other.key
+        return self._key >= other._key
 
     def __str__(self) -> str:
         return self.text
@@ -146,6 +151,8 @@ def _parse_cached(text: str) -> Version:
 
 def parse_version(value: object) -> Version:
     """Coerce a snapshot or query value to a version (ints count as one-part versions)."""
+    if type(value) is str:  # nearly every measured version: Version.parse's own path
+        return _parse_cached(value)
     if isinstance(value, Version):
         return value
     if isinstance(value, bool):

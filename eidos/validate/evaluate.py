@@ -208,53 +208,31 @@ def judge_all(rules, snapshot) -> Judged:
     """The verdicts of ``rules`` on ``snapshot`` (as ``evaluate`` gives them, in order),
     deciding each status at once and building each ``Verdict`` only when it is read.
 
-    Each path is looked up in the snapshot once for all the rules. A rule that holds or
+    The rule set is compiled once into a plan (``judging.RulePlan``: keyed closures, the
+    paths to read grouped by subtype, a status table per rule) that every snapshot judged
+    with the same rules reuses. Each path is read once per snapshot; a rule that holds or
     fails on values that are all present — nearly every rule on a real snapshot — costs
-    one closure call; the others (absent values, evaluation errors, skipped checks) are
-    judged in full by ``evaluate``'s own code at once."""
+    one closure call and one table lookup; the others (absent values, evaluation errors,
+    skipped checks) are judged in full by ``evaluate``'s own code."""
+    from eidos.validate import judging
+
+    return judging.judge_all(rules, snapshot)
+
+
+def _decided(rule: Rule, status: str, found: dict, snapshot) -> Verdict:
+    """The verdict of a rule whose status was decided on values all present: ``found``
+    maps each path's name to its value (``judging``), the reason is built when read."""
     look = snapshot.lookup
-    memo: dict = {}
-
-    def lookup(op):
-        value = memo.get(op.name, _UNSEEN)  # a path's name is its identity (plan.operands_of)
-        if value is _UNSEEN:
-            value = memo[op.name] = look(op.segments)
-        return value
-
-    statuses: list[str] = []
-    decided: list = []  # per rule: the values seen (decided here) or its Verdict
-    append_status, append_decided = statuses.append, decided.append
-    for rule in rules:
-        if rule.skip_reason is None:
-            try:
-                result = rule.fn(lookup)
-            except EvalError:
-                result = None
-            if result is True or result is False:
-                values = [memo.get(op.name) or lookup(op) for op in rule.operands]
-                # `in` compares by identity first; measured values are plain data, whose
-                # `==` with the sentinel is False
-                if MISSING not in values:
-                    append_status("pass" if result else ("fail" if rule.severity == "error" else "warn"))
-                    append_decided(values)
-                    continue
-        verdict = _judge(rule, snapshot)
-        append_status(verdict.status)
-        append_decided(verdict)
-
-    def build(i: int) -> Verdict:
-        known = decided[i]
-        if isinstance(known, Verdict):
-            return known
-        rule, status = rules[i], statuses[i]
-        host = _host_info(rule, known, snapshot)
-        if status == "pass":
-            reason = Deferred(_holds, rule, known, host) if known else "holds"
-        else:
-            reason = Deferred(_expected, rule, known, host)
-        return _verdict(rule, status, known, reason)
-
-    return Judged(tuple(statuses), build)
+    values = []
+    for op in rule.operands:
+        value = found.get(op.name, _UNSEEN)
+        values.append(look(op.segments) if value is _UNSEEN else value)
+    host = _host_info(rule, values, snapshot)
+    if status == "pass":
+        reason = Deferred(_holds, rule, values, host) if values else "holds"
+    else:
+        reason = Deferred(_expected, rule, values, host)
+    return _verdict(rule, status, values, reason)
 
 
 def _judge(rule: Rule, snapshot) -> Verdict:

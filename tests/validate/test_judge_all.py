@@ -1,10 +1,11 @@
 """``judge_all`` (statuses first, verdicts built when read) gives exactly ``evaluate``'s verdicts.
 
-On the real snapshots with the embedded rules, and on small rules covering every status
-(pass, fail, warn, skip, error from a wrong type, error and skip from absent values), each
-verdict ``judge_all`` builds must equal the one ``evaluate`` builds field for field
-(``reason`` and ``actual`` included), its statuses must be theirs, counting must not build
-any verdict, and pickling must give the plain tuple.
+On the real snapshots with the embedded rules (one plan reused across them, as a fleet
+does), and on small rules covering every status (pass, fail, warn, skip, error from a
+wrong type, error and skip from absent values), each verdict ``judge_all`` builds must
+equal the one ``evaluate`` builds field for field (``reason`` and ``actual`` included),
+its statuses must be theirs, counting must not build any verdict, and pickling must give
+the plain tuple. tests/validate/test_judging.py draws rule sets and snapshots at random.
 """
 
 from __future__ import annotations
@@ -79,3 +80,17 @@ def test_judged_indexes_like_a_tuple(graph_of):
     assert judged[-1] == judged[len(judged) - 1] and judged[1:3] == tuple(judged)[1:3]
     with pytest.raises(IndexError):
         judged[len(judged)]
+
+
+def test_one_plan_judges_a_fleet_of_real_snapshots(embedded_graph):
+    # a fleet judges the same rules on every node: the plan is built once and reused, and
+    # nothing one node's values decided leaks into the next node's verdicts
+    from eidos.validate import judging
+
+    first = load_snapshot(str(SNAPSHOTS / "cns-eks-h100.yaml"))
+    rules, _ = _rules_and_view(embedded_graph, first, {"service": "eks"})
+    plan = judging.plan_of(tuple(rules))
+    for name in ["cns-eks-gb200.yaml", "aicr-mock-training.yaml", "cns-eks-h100.yaml", "cns-eks-gb200.yaml"]:
+        view = GpuCapacityView(HostView(load_snapshot(str(SNAPSHOTS / name))))
+        _same(list(rules), view)  # a new list of the same rules, as a fleet builds per node
+        assert judging.plan_of(list(rules)) is plan

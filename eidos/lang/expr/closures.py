@@ -6,12 +6,21 @@ calls its children and hands their values, lazily, to the kind's Kleene function
 same function ``trace`` uses), so ``False and …`` short-circuits; for ``and``, ``or`` and
 ``not`` the same function is built unrolled (``logic.CLOSURE_OF``), which is what makes a
 closure cheap.
+
+A *keyed* closure (``keyed_closure``) is the same expression compiled so that each atom hands
+its lookup a ``Key`` — the operand's name, as a string — instead of the ``Operand``. Its
+lookup can then be ``values.__getitem__`` of a dict of values by name: a C call with a
+cached string hash, where a Python lookup function (or hashing the attrs ``Operand``) costs
+several times the test itself. Validation judges every rule of a node this way
+(``eidos.validate.judging``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+
+import attrs
 
 from eidos.lang.expr.ir import IR, Operand
 from eidos.lang.expr.logic import CLOSURE_OF, kleene_not
@@ -20,12 +29,15 @@ from eidos.lang.expr.registry import REGISTRY
 Lookup = Callable[[Operand], object]  # returns the value, or MISSING
 
 
-def compile_closure(ir: IR) -> Callable[[Lookup], object]:
-    """Build a closure ``f(lookup) -> True | False | None``; calling it may raise EvalError."""
+def compile_closure(ir: IR, key: Callable[[Operand], object] | None = None) -> Callable[[Lookup], object]:
+    """Build a closure ``f(lookup) -> True | False | None``; calling it may raise EvalError.
+
+    With ``key``, each atom hands its lookup ``key(operand)`` instead of the operand (the
+    atom is compiled from a copy of itself holding that object as its operand)."""
     kind = REGISTRY.for_ir(ir)
     if kind.is_atom:
-        return kind.compile(ir)
-    parts = tuple(compile_closure(child) for child in ir.children)
+        return kind.compile(ir if key is None else attrs.evolve(ir, operand=key(ir.operand)))
+    parts = tuple(compile_closure(child, key) for child in ir.children)
     combine = kind.combine
     if not parts:
         value = combine(())
@@ -54,3 +66,44 @@ def closure(ir: IR) -> Callable[[Lookup], object]:
 
 def evaluate(ir: IR, lookup: Lookup):
     return closure(ir)(lookup)
+
+
+class Key(str):
+    """An operand as a keyed closure hands it to its lookup: the operand's name (a ``str``,
+    so a dict of values by name answers it in C, with the string's cached hash), carrying
+    the ``Operand``'s ``kind``, ``name`` and ``segments`` for the atom compilers that read
+    them. One ``Key`` per name for the process (``key_of``), so a dict keyed by them finds
+    each by identity."""
+
+    # (a str subclass cannot have __slots__ fields; these are set once, by key_of)
+    kind: str
+    name: str
+    segments: tuple
+
+
+_KEYS: dict[str, Key] = {}
+
+
+def key_of(operand: Operand) -> Key:
+    """The ``Key`` of an operand's name. A path's name is its identity (``Operand.name`` is
+    rendered from its segments), as it is for validation's per-node lookups."""
+    key = _KEYS.get(operand.name)
+    if key is None:
+        key = Key(operand.name)
+        key.kind, key.name, key.segments = operand.kind, operand.name, tuple(operand.segments)
+        key = _KEYS.setdefault(operand.name, key)
+    return key
+
+
+@lru_cache(maxsize=65536)
+def keyed_closure(ir: IR) -> tuple[Callable[[Callable[[Key], object]], object], tuple[Key, ...]]:
+    """``(f, keys)``: ``f(get)`` is ``closure(ir)`` with every lookup answered by ``get(key)``
+    for the ``Key`` of the operand's name, and ``keys`` are the distinct keys ``f`` may ask
+    for, in source order (so ``get`` can be ``dict.__getitem__`` of a dict holding them)."""
+    keys: dict[str, Key] = {}
+
+    def key(operand: Operand) -> Key:
+        return keys.setdefault(operand.name, key_of(operand))
+
+    fn = compile_closure(ir, key)
+    return fn, tuple(keys.values())
