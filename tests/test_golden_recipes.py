@@ -209,23 +209,23 @@ HAND = {
     "R06": {  # service=eks accelerator=gb200 intent=training os=ubuntu
         "overlays": [
             "base",  # rules/base.eidos:5 `when always`, specificity 0
-            "eks",  # rules/eks.eidos:4 service == eks, specificity 1
-            "eks-training",  # rules/eks.eidos:11 + parent: service, intent -> 2
-            "gb200-eks-training",  # rules/eks.eidos:22 + chain: 3 facts
-            "gb200-eks-ubuntu-training",  # rules/eks.eidos:41 + chain: 4 facts
+            "eks",  # rules/eks.eidos:5 service == eks, specificity 1
+            "eks-training",  # rules/eks.eidos:13 + parent: service, intent -> 2
+            "gb200-eks-training",  # rules/eks.eidos:24 + chain: 3 facts
+            "gb200-eks-ubuntu-training",  # rules/eks.eidos:44 + chain: 4 facts
         ],
         "requirements": [
-            # base's k8s-version (base.eidos:7) replaced by eks:5, eks-training:12, then eks.eidos:23
+            # base's k8s-version (base.eidos:7) replaced by eks:6, eks-training:14, then eks.eidos:25
             ("k8s-version", "K8s.server.version >= 1.33", "error", "gb200-eks-training"),
-            ("os-id", 'OS.host.ID == "ubuntu"', "error", "gb200-eks-ubuntu-training"),  # eks.eidos:42
-            ("os-version", "OS.host.VERSION_ID == 24.04", "error", "gb200-eks-ubuntu-training"),  # eks.eidos:44
+            ("os-id", 'OS.host.ID == "ubuntu"', "error", "gb200-eks-ubuntu-training"),  # eks.eidos:45
+            ("os-version", "OS.host.VERSION_ID == 24.04", "error", "gb200-eks-ubuntu-training"),  # eks.eidos:47
             ("kernel", 'OS.sysctl["/proc/sys/kernel/osrelease"] >= 6.8', "error",
-             "gb200-eks-ubuntu-training"),  # eks.eidos:46
+             "gb200-eks-ubuntu-training"),  # eks.eidos:49
         ],
         "versions": {
             "cert-manager": "v1.17.2",  # rules/components.eidos:6
-            "gpu-operator": "v25.3.3",  # rules/eks.eidos:27 (catalog v25.10.1 at components.eidos:17)
-            "nvidia-dra-driver-gpu": "25.8.1",  # components.eidos:66, included by eks.eidos:37
+            "gpu-operator": "v25.3.3",  # rules/eks.eidos:29 (catalog v25.10.1 at components.eidos:17)
+            "nvidia-dra-driver-gpu": "25.8.1",  # components.eidos:66, included by eks.eidos:39
             "nvsentinel": "v0.6.0",  # components.eidos:44
             "prometheus": "81.2.2",  # components.eidos:76
             "skyhook-operator": "v0.11.1",  # components.eidos:54
@@ -235,42 +235,42 @@ HAND = {
         "order": ["cert-manager", "gpu-operator", "nvidia-dra-driver-gpu", "nvsentinel", "prometheus",
                   "skyhook-operator"],
         "values": {
-            ("gpu-operator", "driver.version"): "580.82.07",  # eks.eidos:29 over values.yaml:68
+            ("gpu-operator", "driver.version"): "580.82.07",  # eks.eidos:31 over values.yaml:68
             ("gpu-operator", "driver.upgradePolicy.maxParallelUpgrades"): 5,  # gpu-operator/values.yaml:72, kept
-            ("gpu-operator", "driver.kernelModuleConfig.name"): "kernel-module-params",  # eks.eidos:30
-            ("gpu-operator", "cdi"): {"enabled": True, "default": False},  # eks.eidos:31
-            ("gpu-operator", "gdrcopy"): {"enabled": True},  # eks.eidos:32; values.yaml pins no version (chart default)
+            ("gpu-operator", "driver.kernelModuleConfig.name"): "kernel-module-params",  # eks.eidos:32
+            ("gpu-operator", "cdi"): {"enabled": True, "default": False},  # eks.eidos:33
+            ("gpu-operator", "gdrcopy"): {"enabled": True},  # eks.eidos:34; values.yaml pins no version (chart default)
             ("gpu-operator", "hostPaths.driverInstallDir"): "/run/nvidia/driver",  # values-eks-training.yaml:22
-            ("skyhook-operator", "customization"): "ubuntu",  # eks.eidos:50 after eks.eidos:35
+            ("skyhook-operator", "customization"): "ubuntu",  # eks.eidos:53 after eks.eidos:37
         },
         "manifests": {
             "gpu-operator": ["recipes/components/gpu-operator/manifests/dcgm-exporter.yaml",  # components.eidos:20
-                             "recipes/components/gpu-operator/manifests/kernel-module-params.yaml"],  # eks.eidos:28
+                             "recipes/components/gpu-operator/manifests/kernel-module-params.yaml"],  # eks.eidos:30
             "skyhook-operator": ["recipes/components/skyhook-operator/manifests/customization-ubuntu.yaml"],  # eks:49
         },
     },
     "R10": {  # service=eks accelerator=h100 os=ubuntu intent=inference
         "overlays": [
             "base",  # base.eidos:5
-            "eks",  # eks.eidos:4, specificity 1, depth 1
+            "eks",  # eks.eidos:5, specificity 1, depth 1
             "monitoring-hpa",  # monitoring.eidos:10, specificity 1, depth 1, after "eks" by name
-            "h100-inference",  # h100.eidos:4, three facts, depth 1
-            "h100-eks-inference",  # eks.eidos:75 + eks: three facts, depth 2
+            "h100-inference",  # h100.eidos:5, three facts, depth 1
+            "h100-eks-inference",  # eks.eidos:78 + eks: three facts, depth 2
         ],
         "requirements": [
-            # siblings eks (eks.eidos:5) and h100-inference (h100.eidos:5) both replace base's
+            # siblings eks (eks.eidos:6) and h100-inference (h100.eidos:6) both replace base's
             # k8s-version: both hold
             ("k8s-version", "K8s.server.version >= 1.28", "error", "eks"),
             ("k8s-version", "K8s.server.version >= 1.31", "error", "h100-inference"),
-            ("os-id", 'OS.host.ID == "ubuntu"', "error", "h100-inference"),  # h100.eidos:8
-            ("os-version", "OS.host.VERSION_ID >= 24.04", "error", "h100-inference"),  # h100.eidos:10
+            ("os-id", 'OS.host.ID == "ubuntu"', "error", "h100-inference"),  # h100.eidos:9
+            ("os-version", "OS.host.VERSION_ID >= 24.04", "error", "h100-inference"),  # h100.eidos:11
             ("kernel", 'OS.sysctl["/proc/sys/kernel/osrelease"] >= 6.8', "error", "h100-inference"),  # h100:12
         ],
         "versions": {
-            "aws-efa-k8s-device-plugin": "v0.5.30",  # components.eidos:109, included by eks.eidos:78
+            "aws-efa-k8s-device-plugin": "v0.5.30",  # components.eidos:109, included by eks.eidos:81
             "cert-manager": "v1.17.2",
             "gpu-operator": "v25.10.1",  # components.eidos:17, no overlay pins it
-            "network-operator": "v25.4.0",  # components.eidos:34, included by h100.eidos:14
+            "network-operator": "v25.4.0",  # components.eidos:34, included by h100.eidos:15
             "nvsentinel": "v0.6.0",
             "prometheus": "81.2.2",
             "prometheus-adapter": "4.14.0",  # components.eidos:87, included by monitoring.eidos:11
@@ -283,7 +283,7 @@ HAND = {
         "values": {
             ("gpu-operator", "driver.version"): "580.105.08",  # gpu-operator/values.yaml:55
             ("gpu-operator", "driver.enabled"): True,  # values.yaml:56
-            ("skyhook-operator", "customization"): "ubuntu",  # h100.eidos:17
+            ("skyhook-operator", "customization"): "ubuntu",  # h100.eidos:18
         },
         "manifests": {
             "gpu-operator": ["recipes/components/gpu-operator/manifests/dcgm-exporter.yaml"],
@@ -315,8 +315,8 @@ HAND = {
                                        "recipes/components/gpu-operator/manifests/gke-resource-quota.yaml"]},  # gke:20
     },
     "R16": {  # service=eks intent=inference
-        "overlays": ["base", "eks", "monitoring-hpa"],  # eks.eidos:4, monitoring.eidos:10
-        "requirements": [("k8s-version", "K8s.server.version >= 1.28", "error", "eks")],  # eks.eidos:5
+        "overlays": ["base", "eks", "monitoring-hpa"],  # eks.eidos:5, monitoring.eidos:10
+        "requirements": [("k8s-version", "K8s.server.version >= 1.28", "error", "eks")],  # eks.eidos:6
         "versions": {"cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
                      "prometheus": "81.2.2", "prometheus-adapter": "4.14.0", "skyhook-operator": "v0.11.1"},
         "order": ["cert-manager", "gpu-operator", "nvsentinel", "prometheus", "prometheus-adapter",
@@ -327,9 +327,9 @@ HAND = {
     # ---- the recipe matrix (issue 13). Sources of every value are in the overlays' doc and
     # the values files' headers; the literals below follow the rule files, line by line.
     "R17": {  # service=eks accelerator=h100 intent=training
-        "overlays": ["base", "eks", "eks-training", "h100-eks-training"],  # eks.eidos:4, 11, 63
-        "requirements": [("k8s-version", "K8s.server.version >= 1.30", "error", "eks-training")],  # eks.eidos:12
-        "versions": {"aws-efa-k8s-device-plugin": "v0.5.30",  # components.eidos:109, eks.eidos:66
+        "overlays": ["base", "eks", "eks-training", "h100-eks-training"],  # eks.eidos:5, 13, 66
+        "requirements": [("k8s-version", "K8s.server.version >= 1.30", "error", "eks-training")],  # eks.eidos:14
+        "versions": {"aws-efa-k8s-device-plugin": "v0.5.30",  # components.eidos:109, eks.eidos:69
                      "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
                      "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
         "order": ["aws-efa-k8s-device-plugin", "cert-manager", "gpu-operator", "nvsentinel", "prometheus",
@@ -343,9 +343,9 @@ HAND = {
                       "gpu-operator": ["recipes/components/gpu-operator/manifests/dcgm-exporter.yaml"]},
     },
     "R18": {  # service=eks accelerator=a100 intent=training
-        "overlays": ["base", "eks", "eks-training", "a100-eks-training"],  # eks.eidos:69
+        "overlays": ["base", "eks", "eks-training", "a100-eks-training"],  # eks.eidos:72
         "requirements": [("k8s-version", "K8s.server.version >= 1.30", "error", "eks-training")],
-        "versions": {"aws-efa-k8s-device-plugin": "v0.5.30",  # eks.eidos:72
+        "versions": {"aws-efa-k8s-device-plugin": "v0.5.30",  # eks.eidos:75
                      "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
                      "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
         "order": ["aws-efa-k8s-device-plugin", "cert-manager", "gpu-operator", "nvsentinel", "prometheus",
@@ -355,8 +355,8 @@ HAND = {
         "manifests": {"aws-efa-k8s-device-plugin": []},
     },
     "R19": {  # service=eks accelerator=h100 intent=inference (no os)
-        "overlays": ["base", "eks", "monitoring-hpa", "h100-eks-inference"],  # eks.eidos:75; h100-inference needs os
-        "requirements": [("k8s-version", "K8s.server.version >= 1.28", "error", "eks")],  # eks.eidos:5
+        "overlays": ["base", "eks", "monitoring-hpa", "h100-eks-inference"],  # eks.eidos:78; h100-inference needs os
+        "requirements": [("k8s-version", "K8s.server.version >= 1.28", "error", "eks")],  # eks.eidos:6
         "versions": {"aws-efa-k8s-device-plugin": "v0.5.30", "prometheus-adapter": "4.14.0",  # eks:78, monitoring:11
                      "cert-manager": "v1.17.2", "gpu-operator": "v25.10.1", "nvsentinel": "v0.6.0",
                      "prometheus": "81.2.2", "skyhook-operator": "v0.11.1"},
@@ -529,15 +529,15 @@ def test_hand_checked_explain_provenance(graph):
         path, _, line = loc.rpartition(":")
         return f"{Path(path).name}:{line}"
 
-    assert at(gpu["provenance"]["version"]) == "eks.eidos:27"
+    assert at(gpu["provenance"]["version"]) == "eks.eidos:29"
     assert at(gpu["provenance"]["declared"]) == "components.eidos:16"
     assert at(gpu["provenance"]["included"]) == "base.eidos:13"
-    assert at(gpu["provenance"]["values"]["driver.version"]) == "eks.eidos:29"
+    assert at(gpu["provenance"]["values"]["driver.version"]) == "eks.eidos:31"
     assert at(gpu["provenance"]["values"]["driver.upgradePolicy.maxParallelUpgrades"]) == "values.yaml:72"
     assert at(gpu["provenance"]["values"]["hostPaths.driverInstallDir"]) == "values-eks-training.yaml:22"
     k8s = doc["requirements"][0]
-    assert at(k8s["source"]) == "eks.eidos:23"
-    assert [at(x) for x in k8s["replaces"]] == ["base.eidos:7", "eks.eidos:5", "eks.eidos:12"]
+    assert at(k8s["source"]) == "eks.eidos:25"
+    assert [at(x) for x in k8s["replaces"]] == ["base.eidos:7", "eks.eidos:6", "eks.eidos:14"]
 
 
 def test_new_matrix_components_are_the_cited_charts(graph):

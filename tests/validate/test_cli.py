@@ -85,7 +85,7 @@ def test_recipe_file_round_trip(tmp_path):
     doc = json.loads(r.stdout)
     by = {v["id"]: v for v in doc["nodes"][0]["verdicts"]}
     assert by["requirement:kernel"]["status"] == "pass"
-    assert by["requirement:kernel"]["source"] == "rules/eks.eidos:46"  # kept from --explain
+    assert by["requirement:kernel"]["source"] == "rules/eks.eidos:49"  # kept from --explain
     assert doc["nodes"][0]["factSources"]["accelerator"] == "recipe"
     assert by["check:gb200-host-os:host-os"]["status"] == "fail"  # checks come from the criteria
     json_recipe = tmp_path / "recipe.json"

@@ -213,7 +213,7 @@ def test_h100_eks_training(embedded_graph):
     assert node.overlays == ("base", "eks", "eks-training", "h100-eks-training")
     assert {k: v.status for k, v in by.items()} == H100_TRAINING
     assert by["requirement:k8s-version"].actual == (("K8s.server.version", "v1.30.14-eks-3025e55"),)
-    assert by["requirement:k8s-version"].source == "rules/eks.eidos:12"
+    assert by["requirement:k8s-version"].source == "rules/eks.eidos:14"
     assert by["check:numa-balancing:numa-balancing-off"].remedy.startswith("Turn it off: sysctl -w kernel.numa_balancing=0")
     assert Report((node,)).exit_code == 0  # only warnings: exit 0 at --fail-on error
     assert Report((node,), fail_on="warning").exit_code == 1
