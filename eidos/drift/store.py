@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import zlib
 
 import attrs
 
@@ -110,7 +111,7 @@ def decode(head: dict, parts: list[dict], name: str) -> str:
         chunks.append(_b64((part.get("binaryData") or {}).get(PART_KEY), part_name(name, i), PART_KEY))
     try:
         raw = gzip.decompress(b"".join(chunks))
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:  # a torn deflate stream raises zlib.error, not OSError
         raise InputError(f"{name}: compressed snapshot is damaged ({err})") from None
     _verify(raw, data, name)
     try:

@@ -73,3 +73,21 @@ def test_round_trip_any_text_any_budget(text, budget):
         raise AssertionError("1000 parts always suffice here") from None
     assert store.decode(*as_configmaps(enc), "cm") == text
 
+
+
+def test_a_torn_deflate_stream_is_an_error_not_a_crash():
+    """A corrupt deflate block makes gzip raise zlib.error (not an OSError); the decoder must turn it
+    into InputError like every other damage (found as a flaky crash of the test above)."""
+    import gzip as _gzip
+
+    text = base64.b64encode(os.urandom(3000)).decode()
+    head, parts = as_configmaps(store.encode(text, max_parts=200, budget=256, part_budget=256))
+    blob = bytearray(_gzip.compress(text.encode()))
+    blob[20:40] = b"\xff" * 20  # inside the deflate data, after the 10-byte gzip header
+    with pytest.raises(Exception) as raw:
+        _gzip.decompress(bytes(blob))
+    assert not isinstance(raw.value, OSError)  # the case the decoder has to catch explicitly
+    head = {**head, "binaryData": {**head["binaryData"], store.GZIP_KEY: base64.b64encode(bytes(blob)).decode()}}
+    head = {**head, "data": {**head["data"], "parts": "1"}}
+    with pytest.raises(InputError, match="damaged"):
+        store.decode(head, [], "cm")
