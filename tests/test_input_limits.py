@@ -293,3 +293,26 @@ def test_an_anchor_defined_twice_is_a_located_error(with_lines):
             yamlio.load(text, "dup.yaml", with_lines=with_lines)
     assert err.value.message.startswith("dup.yaml:2:4: invalid YAML: ")
     assert "defined twice; first defined at line 1" in err.value.message
+
+
+def test_gunzip_bounded_refuses_bombs_truncation_and_torn_streams():
+    """One bounded inflater for every gzip eidos reads from a cluster (Helm release Secrets,
+    drift-store ConfigMaps): a wrong one that inflates first, misses a truncated member or lets
+    zlib.error through fails here."""
+    import gzip
+
+    from eidos.io.limits import GzipError, gunzip_bounded
+
+    text = b"snapshot: 1\n" * 1000
+    packed = gzip.compress(text)
+    assert gunzip_bounded(packed, len(text)) == text
+    with pytest.raises(GzipError, match="more than"):
+        gunzip_bounded(packed, len(text) - 1)
+    with pytest.raises(GzipError, match="more than"):
+        gunzip_bounded(gzip.compress(b"\0" * (64 << 20)), 1 << 20)  # 64 MiB of zeros in ~64 KiB
+    with pytest.raises(GzipError, match="truncated"):
+        gunzip_bounded(packed[: len(packed) // 2], len(text))
+    torn = bytearray(packed)
+    torn[20:40] = b"\xff" * 20
+    with pytest.raises(GzipError, match="not valid gzip"):
+        gunzip_bounded(bytes(torn), len(text))

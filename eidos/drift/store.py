@@ -27,11 +27,11 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import zlib
 
 import attrs
 
 from eidos.errors import EnvironmentFailure, InputError
+from eidos.io.limits import MAX_TEXT_CHARS, GzipError, gunzip_bounded
 
 CONFIGMAP_LIMIT = 1024 * 1024
 # plain text: the API's limit, less room for the bookkeeping keys (format, sha256, …)
@@ -110,8 +110,8 @@ def decode(head: dict, parts: list[dict], name: str) -> str:
     for i, part in enumerate(parts, start=1):
         chunks.append(_b64((part.get("binaryData") or {}).get(PART_KEY), part_name(name, i), PART_KEY))
     try:
-        raw = gzip.decompress(b"".join(chunks))
-    except (OSError, EOFError, zlib.error) as err:  # a torn deflate stream raises zlib.error, not OSError
+        raw = gunzip_bounded(b"".join(chunks), MAX_TEXT_CHARS)
+    except GzipError as err:
         raise InputError(f"{name}: compressed snapshot is damaged ({err})") from None
     _verify(raw, data, name)
     try:

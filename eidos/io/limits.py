@@ -206,3 +206,28 @@ def _json_where(text: str, name: str, pos: int) -> str:
     line = text.count("\n", 0, pos) + 1
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1
     return f"{name}:{line}:{col}"
+
+
+class GzipError(ValueError):
+    """Compressed input that is damaged, truncated or expands past its limit."""
+
+
+def gunzip_bounded(data: bytes, limit: int) -> bytes:
+    """One gzip member of ``data``, refusing more than ``limit`` bytes of output.
+
+    ``gzip.decompress`` inflates everything before anyone can look at the size, so a few
+    kilobytes from a ConfigMap or a Helm release Secret could expand to gigabytes; and a
+    torn deflate stream raises ``zlib.error``, which is not an ``OSError``. Both become a
+    :class:`GzipError` here, as does a stream that ends before its member does."""
+    import zlib
+
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as err:
+        raise GzipError(f"not valid gzip ({err})") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise GzipError(f"decompresses to more than {limit // (1024 * 1024)} MiB; refused (gzip bomb?)")
+    if not inflater.eof:
+        raise GzipError("compressed data ends early (truncated)")
+    return out

@@ -31,9 +31,10 @@ import binascii
 import hashlib
 import json
 import re
-import zlib
 
 import attrs
+
+from eidos.io.limits import GzipError, gunzip_bounded
 
 LABEL_SELECTOR = "owner=helm,status=deployed"
 FIELD_SELECTOR = "type=helm.sh/release.v1"
@@ -62,17 +63,6 @@ class Release:
     values_digest: str
 
 
-def _gunzip_bounded(data: bytes, limit: int) -> bytes:
-    d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        out = d.decompress(data, limit + 1)
-    except zlib.error as err:
-        raise ReleaseError(f"not valid gzip ({err})") from None
-    if len(out) > limit or d.unconsumed_tail:
-        raise ReleaseError(f"decompresses to more than {limit // (1024 * 1024)} MiB; refused (gzip bomb?)")
-    return out
-
-
 def decode_release(field: str, *, max_json: int = MAX_JSON) -> dict:
     """The release JSON from a Secret's ``data.release`` as the API returns it."""
     if not isinstance(field, str):
@@ -85,7 +75,10 @@ def decode_release(field: str, *, max_json: int = MAX_JSON) -> dict:
     except (binascii.Error, ValueError):
         raise ReleaseError("data.release is not base64(base64(...))") from None
     if raw[:3] == _GZIP_MAGIC:
-        raw = _gunzip_bounded(raw, max_json)
+        try:
+            raw = gunzip_bounded(raw, max_json)
+        except GzipError as err:
+            raise ReleaseError(str(err)) from None
     elif len(raw) > max_json:
         raise ReleaseError(f"uncompressed release is over {max_json // (1024 * 1024)} MiB")
     try:
