@@ -21,8 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cattrs
-
 from eidos.io import limits, yamlio
 from eidos.io.inputs import read_input
 from eidos.errors import EnvironmentFailure, InputError, UsageError
@@ -317,8 +315,17 @@ class _Validator:
             "collectors": out_cs,
         }
         try:
-            return _canonical_snapshot(clean) if self.canonical else from_document(clean)
-        except (TypeError, ValueError, cattrs.BaseValidationError) as err:
+            if self.canonical:
+                return _canonical_snapshot(clean)
+            try:
+                return from_document(clean)
+            except Exception as err:  # cattrs' own errors: cattrs is imported only on this path
+                import cattrs
+
+                if isinstance(err, cattrs.BaseValidationError):
+                    raise ValueError(str(err)) from err
+                raise
+        except (TypeError, ValueError) as err:
             # validation above should make this unreachable; if not, say so with the input
             raise InputError(f"{self.name}: not a valid snapshot: {err}") from None
 

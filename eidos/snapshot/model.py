@@ -14,7 +14,7 @@ Two things the reference format lacked are first-class here:
   which order collectors finished.
 
 The classes are frozen attrs classes; (un)structuring to plain dicts goes through one cattrs
-converter. Validation with file locations happens in :mod:`eidos.snapshot.io` before
+converter, built when first needed. Validation with file locations happens in :mod:`eidos.snapshot.io` before
 structuring, so the converter only ever sees well-formed data.
 """
 
@@ -25,8 +25,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from eidos.api import API_VERSION
 from eidos.lang.measurements import MEASUREMENT_TYPES, MISSING
@@ -282,69 +280,89 @@ def _walk(prefix: tuple, value: Any) -> Iterator[tuple[tuple, Any]]:
 
 # ---- (un)structuring ---------------------------------------------------------------------
 
-converter = cattrs.Converter()
+_CONVERTER = None
 
-converter.register_unstructure_hook(
-    Subtype,
-    make_dict_unstructure_fn(
+
+def _converter():
+    """The cattrs converter, built on first use: reading a snapshot builds the model directly
+    (:func:`eidos.snapshot.io.parse_snapshot`), so a warm ``eidos validate`` never imports
+    cattrs (~8 ms of its start-up, issue 17); writing and the careful reader use this."""
+    global _CONVERTER
+    if _CONVERTER is not None:
+        return _CONVERTER
+    import cattrs
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+    converter = cattrs.Converter()
+    converter.register_unstructure_hook(
         Subtype,
-        converter,
-        name=override(rename="subtype"),
-        context=override(omit_if_default=True),
-    ),
-)
-converter.register_structure_hook(
-    Subtype,
-    make_dict_structure_fn(
-        Subtype, converter, name=override(rename="subtype"), _cattrs_forbid_extra_keys=True
-    ),
-)
-converter.register_unstructure_hook(
-    CollectorStatus,
-    make_dict_unstructure_fn(
+        make_dict_unstructure_fn(
+            Subtype,
+            converter,
+            name=override(rename="subtype"),
+            context=override(omit_if_default=True),
+        ),
+    )
+    converter.register_structure_hook(
+        Subtype,
+        make_dict_structure_fn(
+            Subtype, converter, name=override(rename="subtype"), _cattrs_forbid_extra_keys=True
+        ),
+    )
+    converter.register_unstructure_hook(
         CollectorStatus,
-        converter,
-        reason=override(omit_if_default=True),
-        duration_seconds=override(rename="durationSeconds"),
-    ),
-)
-converter.register_structure_hook(
-    CollectorStatus,
-    make_dict_structure_fn(
+        make_dict_unstructure_fn(
+            CollectorStatus,
+            converter,
+            reason=override(omit_if_default=True),
+            duration_seconds=override(rename="durationSeconds"),
+        ),
+    )
+    converter.register_structure_hook(
         CollectorStatus,
-        converter,
-        duration_seconds=override(rename="durationSeconds"),
-        _cattrs_forbid_extra_keys=True,
-    ),
-)
-converter.register_unstructure_hook(
-    Snapshot,
-    make_dict_unstructure_fn(
+        make_dict_structure_fn(
+            CollectorStatus,
+            converter,
+            duration_seconds=override(rename="durationSeconds"),
+            _cattrs_forbid_extra_keys=True,
+        ),
+    )
+    converter.register_unstructure_hook(
         Snapshot,
-        converter,
-        api_version=override(rename="apiVersion", omit_if_default=False),
-        _index=override(omit=True),
-        collectors=override(omit_if_default=True),
-    ),
-)
-converter.register_structure_hook(
-    Snapshot,
-    make_dict_structure_fn(
+        make_dict_unstructure_fn(
+            Snapshot,
+            converter,
+            api_version=override(rename="apiVersion", omit_if_default=False),
+            _index=override(omit=True),
+            collectors=override(omit_if_default=True),
+        ),
+    )
+    converter.register_structure_hook(
         Snapshot,
-        converter,
-        api_version=override(rename="apiVersion"),
-        _index=override(omit=True),
-        _cattrs_forbid_extra_keys=True,
-    ),
-)
-# dict-typed fields hold arbitrary plain data: pass through untouched
-converter.register_structure_hook(dict, lambda v, _t: v)
+        make_dict_structure_fn(
+            Snapshot,
+            converter,
+            api_version=override(rename="apiVersion"),
+            _index=override(omit=True),
+            _cattrs_forbid_extra_keys=True,
+        ),
+    )
+    # dict-typed fields hold arbitrary plain data: pass through untouched
+    converter.register_structure_hook(dict, lambda v, _t: v)
+    _CONVERTER = converter
+    return converter
+
+
+def __getattr__(name: str):
+    if name == "converter":  # the module attribute it used to be
+        return _converter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def to_document(snapshot: Snapshot) -> dict:
     """Plain, ordered dict in document order: kind, apiVersion, metadata, measurements,
     collectors. Absent identity fields (``None``) are left out, as they were read."""
-    raw = converter.unstructure(snapshot)
+    raw = _converter().unstructure(snapshot)
     doc: dict = {}
     if raw.get("kind") is not None:
         doc["kind"] = raw["kind"]
@@ -362,4 +380,4 @@ def to_document(snapshot: Snapshot) -> dict:
 
 def from_document(doc: dict) -> Snapshot:
     """Structure an already validated document (see :func:`eidos.snapshot.io.parse_snapshot`)."""
-    return converter.structure(doc, Snapshot)
+    return _converter().structure(doc, Snapshot)

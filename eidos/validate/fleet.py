@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import attrs
 
@@ -33,8 +33,10 @@ from eidos.validate.evaluate import evaluate
 from eidos.validate.gpucapacity import GpuCapacityView
 from eidos.validate.hostos import HostView
 from eidos.validate.plan import ClosureCache, build_plan, from_resolved
-from eidos.validate.recipe_input import RecipeInput
 from eidos.validate.verdicts import NodeResult, Report
+
+if TYPE_CHECKING:  # read only with --recipe, which imports it (cli.cmd_validate)
+    from eidos.validate.recipe_input import RecipeInput
 
 SNAPSHOT_SUFFIXES = (".yaml", ".yml", ".json")
 FABRIC = "fabric"
@@ -356,9 +358,7 @@ def run_nodes(
     seen: set[str] = set()
     jobs = default_jobs() if jobs is None else max(jobs, 1)
     jobs = min(jobs, len(sources) // MIN_PER_WORKER)
-    import multiprocessing
-
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or not _can_fork():  # one process: multiprocessing is not even imported
         for source in sources:
             outcome = _one(validator, loader, per_node, source, want_seen)
             seen |= outcome.seen
@@ -367,6 +367,12 @@ def run_nodes(
         yield from _pooled(validator, loader, per_node, sources, want_seen, jobs, seen)
     if selection is not None:
         selection.check_known(seen, sorted(seen))
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _pooled(validator, loader, per_node, sources, want_seen, jobs, seen) -> Iterator[Outcome]:
