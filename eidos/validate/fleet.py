@@ -29,7 +29,7 @@ import attrs
 from eidos.errors import EidosError, UsageError
 from eidos.engine.graph import RuleGraph
 from eidos.validate.deployed import deployed_rules
-from eidos.validate.evaluate import evaluate
+from eidos.validate.evaluate import evaluate, judge_all
 from eidos.validate.gpucapacity import GpuCapacityView
 from eidos.validate.hostos import HostView
 from eidos.validate.plan import ClosureCache, build_plan, from_resolved
@@ -187,7 +187,10 @@ class Validator:
         kept = [rule for rule in rules if self.selection.keeps(rule)]
         wanted = {m for r in kept if r.skip_reason for m in _NOT_GIVEN.findall(r.skip_reason)}
         told = tuple(message for fact, message in told if fact in wanted)
-        verdicts = tuple(evaluate(rule, snapshot, explain=self.explain) for rule in kept)
+        if self.explain:  # every verdict traced: a second, recording evaluation per rule
+            verdicts = tuple(evaluate(rule, snapshot, explain=True) for rule in kept)
+        else:  # statuses decided at once, each Verdict built when a report reads it
+            verdicts = judge_all(kept, snapshot)
         return NodeResult(
             node=node_name(snapshot, source),
             snapshot=source,
