@@ -315,17 +315,8 @@ class _Validator:
             "collectors": out_cs,
         }
         try:
-            if self.canonical:
-                return _canonical_snapshot(clean)
-            try:
-                return from_document(clean)
-            except Exception as err:  # cattrs' own errors: cattrs is imported only on this path
-                import cattrs
-
-                if isinstance(err, cattrs.BaseValidationError):
-                    raise ValueError(str(err)) from err
-                raise
-        except (TypeError, ValueError) as err:
+            return _canonical_snapshot(clean) if self.canonical else from_document(clean)
+        except (TypeError, ValueError, KeyError) as err:
             # validation above should make this unreachable; if not, say so with the input
             raise InputError(f"{self.name}: not a valid snapshot: {err}") from None
 
