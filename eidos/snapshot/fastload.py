@@ -108,6 +108,9 @@ def _ruamel_patterns() -> dict[str, list[tuple[str, Any]]]:
 
 
 _PATTERNS: dict | None = None
+# first characters some resolver claims: a plain scalar starting otherwise is a string, which
+# the block reader decides without calling scalar_value (most keys and words of a snapshot)
+TYPED_FIRST = frozenset(ch for *_, first in RUAMEL_1_2_RESOLVERS for ch in first if ch)
 
 
 def scalar_value(text: str) -> Any:
