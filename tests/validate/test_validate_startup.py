@@ -45,5 +45,5 @@ def test_warm_validate_of_one_snapshot_imports_only_what_it_runs(tmp_path):
     assert not top & {"ruamel", "yaml", "cattrs", "multiprocessing", "lark", "kubernetes", "jsonschema"}, \
         sorted(top)
     assert not {m for m in modules if m in ("eidos.lang.parser", "eidos.validate.recipe_input",
-                                            "eidos.validate.reports.stream")}
+                                            "eidos.validate.reports.stream", "eidos.io.yamlio")}
     assert "eidos.snapshot.blockyaml" in modules  # it did read the snapshot, on the fast path
