@@ -202,6 +202,8 @@ def _display(args) -> tuple[bool, int]:
 def _streamed(fmt: str, sources: list[str]) -> bool:
     """Every format streams (every core, flat memory), but table on one snapshot: that is
     the per-node report, not the fleet summary."""
+    if fmt == "table" and len(sources) <= 1:
+        return False  # decided without importing the streaming writer
     from eidos.validate.reports.stream import STREAMED
 
     return fmt in STREAMED and (fmt != "table" or len(sources) > 1)

@@ -23,7 +23,7 @@ import json
 import re
 from typing import Any
 
-from eidos.snapshot.fastload import _MAX_DEPTH, _Unsure, scalar_value
+from eidos.snapshot.fastload import _MAX_DEPTH, TYPED_FIRST, _Unsure, scalar_value
 
 # A plain scalar may not start with an indicator; "-" only when a digit or "." follows it.
 _PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@`")
@@ -240,6 +240,8 @@ class _Block:
             text, rest = content[:cut], content[cut + 2:].lstrip(" ")
         if not text or first in _PLAIN_START or " #" in text or text[-1] in " :" or text[:3] in ("---", "..."):
             raise _Unsure("key")
+        if first not in TYPED_FIRST:
+            return text, rest  # what scalar_value gives: no resolver starts with this character
         key = scalar_value(text)
         return (key if type(key) is str else json.dumps(key)), rest
 
@@ -304,7 +306,7 @@ class _Block:
 def _plain(text: str) -> Any:
     if ": " in text or " #" in text or text[-1] == ":":
         raise _Unsure("plain")
-    return scalar_value(text)
+    return scalar_value(text) if text[0] in TYPED_FIRST else text
 
 
 def _quoted(quote: str, body: str) -> str:

@@ -73,21 +73,44 @@ def gc_paused():
 # ---- YAML scalars: ruamel's YAML 1.2 patterns decide ----------------------------------------
 
 
+# ruamel.yaml's YAML 1.2 implicit resolvers (ruamel.yaml 0.19.1, ``resolver.py``,
+# ``implicit_resolvers``), in its order: (tag, pattern, flags, first characters). Copied
+# rather than read from ruamel at run time: importing ``ruamel.yaml.resolver`` imports the
+# whole ruamel package (its C parser included), a tenth of a warm ``eidos validate`` that
+# otherwise never touches ruamel (issue 17). tests/validate/test_fleet_fastload.py checks the
+# copy against the installed ruamel, so an upgrade that changes them fails there.
+_X = re.X | re.U
+RUAMEL_1_2_RESOLVERS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
+    ("tag:yaml.org,2002:bool", "^(?:true|True|TRUE|false|False|FALSE)$", _X, tuple("tTfF")),
+    ("tag:yaml.org,2002:float", "^(?:\n         [-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
+     "\n        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)\n        |[-+]?\\.[0-9_]+(?:[eE][-+][0-9]+)?"
+     "\n        |[-+]?\\.(?:inf|Inf|INF)\n        |\\.(?:nan|NaN|NAN))$", _X, tuple("-+0123456789.")),
+    ("tag:yaml.org,2002:int", "^(?:[-+]?0b[0-1_]+\n        |[-+]?0o?[0-7_]+\n        |[-+]?[0-9_]+"
+     "\n        |[-+]?0x[0-9a-fA-F_]+)$", _X, tuple("-+0123456789")),
+    ("tag:yaml.org,2002:merge", "^(?:<<)$", re.U, ("<",)),
+    ("tag:yaml.org,2002:null", "^(?: ~\n        |null|Null|NULL\n        | )$", _X, ("~", "n", "N", "")),
+    ("tag:yaml.org,2002:timestamp", "^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]\n        |[0-9][0-9][0-9][0-9] "
+     "-[0-9][0-9]? -[0-9][0-9]?\n        (?:[Tt]|[ \\t]+)[0-9][0-9]?\n        :[0-9][0-9] :[0-9][0-9] "
+     "(?:\\.[0-9]*)?\n        (?:[ \\t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$", _X, tuple("0123456789")),
+    ("tag:yaml.org,2002:value", "^(?:=)$", re.U, ("=",)),
+    ("tag:yaml.org,2002:yaml", "^(?:!|&|\\*)$", re.U, ("!", "&", "*")),
+)
+
+
 def _ruamel_patterns() -> dict[str, list[tuple[str, Any]]]:
     """First character -> [(tag, compiled regexp)] in ruamel's own order, YAML 1.2 only."""
-    from ruamel.yaml.resolver import implicit_resolvers
-
     table: dict[str, list[tuple[str, Any]]] = {}
-    for versions, tag, regexp, first in implicit_resolvers:
-        if (1, 2) not in versions:
-            continue
-        compiled = re.compile(regexp.pattern, regexp.flags)  # LazyEval -> the real pattern
-        for ch in first or [None]:
+    for tag, pattern, flags, first in RUAMEL_1_2_RESOLVERS:
+        compiled = re.compile(pattern, flags)
+        for ch in first:
             table.setdefault(ch, []).append((tag, compiled))
     return table
 
 
 _PATTERNS: dict | None = None
+# first characters some resolver claims: a plain scalar starting otherwise is a string, which
+# the block reader decides without calling scalar_value (most keys and words of a snapshot)
+TYPED_FIRST = frozenset(ch for *_, first in RUAMEL_1_2_RESOLVERS for ch in first if ch)
 
 
 def scalar_value(text: str) -> Any:

@@ -21,9 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cattrs
-
-from eidos.io import limits, yamlio
+from eidos.io import limits
 from eidos.io.inputs import read_input
 from eidos.errors import EnvironmentFailure, InputError, UsageError
 from eidos.lang.measurements import MEASUREMENT_TYPES
@@ -94,6 +92,8 @@ def format_for(destination: str | None, explicit: str | None) -> str:
 
 def dumps(snapshot: Snapshot, fmt: str = "yaml") -> str:
     """The canonical text of a snapshot: the same snapshot always gives the same bytes."""
+    from eidos.io import yamlio  # writing only: a warm validate reads without it (issue 17)
+
     doc = to_document(snapshot)
     if fmt == "json":
         return yamlio.dump_json(doc)
@@ -186,6 +186,8 @@ def parse_snapshot(text: str, name: str = "<input>") -> Snapshot:
             pass  # the careful path below raises it again, with line numbers for YAML
     if is_json:
         return _validated(_load_json(text, name), name, {})
+    from eidos.io import yamlio  # the careful reader: only for what the fast path declined
+
     # The fast C parser first; line numbers cost a slower parse, paid only when the
     # document parses but its shape is wrong and the error message needs them.
     doc = yamlio.load(text, name, max_values=MAX_VALUES)
@@ -318,7 +320,7 @@ class _Validator:
         }
         try:
             return _canonical_snapshot(clean) if self.canonical else from_document(clean)
-        except (TypeError, ValueError, cattrs.BaseValidationError) as err:
+        except (TypeError, ValueError, KeyError) as err:
             # validation above should make this unreachable; if not, say so with the input
             raise InputError(f"{self.name}: not a valid snapshot: {err}") from None
 

@@ -13,8 +13,8 @@ Two things the reference format lacked are first-class here:
   by name. Serialising the same snapshot therefore always gives the same bytes, no matter in
   which order collectors finished.
 
-The classes are frozen attrs classes; (un)structuring to plain dicts goes through one cattrs
-converter. Validation with file locations happens in :mod:`eidos.snapshot.io` before
+The classes are small immutable records (:class:`_Frozen`); :func:`to_document` and
+:func:`from_document` turn them into plain dicts and back. Validation with file locations happens in :mod:`eidos.snapshot.io` before
 structuring, so the converter only ever sees well-formed data.
 """
 
@@ -25,8 +25,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from eidos.api import API_VERSION
 from eidos.lang.measurements import MEASUREMENT_TYPES, MISSING
@@ -76,27 +74,84 @@ def _type_rank(mtype: str) -> tuple:
     return (len(MEASUREMENT_TYPES), mtype)
 
 
-@attrs.frozen
-class Subtype:
-    """One named group of readings, e.g. ``OS.release`` or ``SystemD.containerd.service``."""
+class _Frozen:
+    """Immutable records compared, hashed and shown by their ``_FIELDS``.
 
+    These were frozen attrs classes; attrs generates and compiles four methods per class
+    when the module is imported (~3 M instructions each, callgrind), which every command
+    reading a snapshot paid (issue 17). The behaviour is the one attrs gave them: keyword
+    or positional construction with the same converters and validation, equality and
+    hashing by field (a ``dict`` field makes the hash fail, as before), ``FrozenInstanceError``
+    on assignment, pickling through ``__init__``."""
+
+    __slots__ = ()
+    _FIELDS: tuple[str, ...] = ()
+
+    def __setattr__(self, name, value):
+        raise attrs.exceptions.FrozenInstanceError()
+
+    def __delattr__(self, name):
+        raise attrs.exceptions.FrozenInstanceError()
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, f) for f in self._FIELDS)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self) -> int:
+        return hash((self.__class__, *self._values()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{f}={getattr(self, f)!r}' for f in self._FIELDS)})"
+
+    def __reduce__(self):
+        return (self.__class__, self._values())
+
+
+_put = object.__setattr__
+_DEFAULT: Any = object()  # an argument not given (``None`` given is kept, as attrs kept it)
+
+
+class Subtype(_Frozen):
+    """One named group of readings, e.g. ``OS.release`` or ``SystemD.containerd.service``.
+
+    ``context``: the reference format's optional string context; never filled by its
+    collectors, kept so reading and writing one of its snapshots loses nothing."""
+
+    __slots__ = ("name", "data", "context")
+    _FIELDS = ("name", "data", "context")
     name: str
-    data: dict = attrs.field(factory=dict, converter=canonical)
-    # The reference format's optional string context; never filled by its collectors, kept so
-    # reading and writing one of its snapshots loses nothing.
-    context: dict = attrs.field(factory=dict, converter=canonical)
+    data: dict
+    context: dict
+
+    def __init__(self, name: str, data: dict = _DEFAULT, context: dict = _DEFAULT):
+        _put(self, "name", name)
+        _put(self, "data", canonical({} if data is _DEFAULT else data))
+        _put(self, "context", canonical({} if context is _DEFAULT else context))
 
 
 def _sort_subtypes(subtypes) -> tuple[Subtype, ...]:
     return tuple(sorted(subtypes, key=lambda s: natural_key(s.name)))
 
 
-@attrs.frozen
-class Measurement:
+class Measurement(_Frozen):
     """All subtypes of one measurement type."""
 
+    __slots__ = ("type", "subtypes")
+    _FIELDS = ("type", "subtypes")
     type: str
-    subtypes: tuple[Subtype, ...] = attrs.field(default=(), converter=_sort_subtypes)
+    subtypes: tuple[Subtype, ...]
+
+    def __init__(self, type: str, subtypes=()):  # noqa: A002 - the document's field name
+        _put(self, "type", type)
+        _put(self, "subtypes", _sort_subtypes(subtypes))
 
     def subtype(self, name: str) -> Subtype | None:
         for st in self.subtypes:
@@ -105,16 +160,28 @@ class Measurement:
         return None
 
 
-@attrs.frozen
-class CollectorStatus:
+class CollectorStatus(_Frozen):
     """How one collector fared: ``ok``, ``failed`` (it tried and broke) or ``unavailable``
     (its source does not exist here, e.g. no ``nvidia-smi`` or no cluster)."""
 
+    __slots__ = ("name", "type", "status", "reason", "duration_seconds")
+    _FIELDS = ("name", "type", "status", "reason", "duration_seconds")
     name: str
     type: str
-    status: str = attrs.field(validator=attrs.validators.in_(STATUSES))
-    reason: str | None = None
-    duration_seconds: float = attrs.field(default=0.0, converter=lambda v: round(float(v), 3))
+    status: str
+    reason: str | None
+    duration_seconds: float
+
+    def __init__(self, name: str, type: str, status: str, reason: str | None = None,  # noqa: A002
+                 duration_seconds: float = 0.0):
+        duration = round(float(duration_seconds), 3)
+        if status not in STATUSES:  # what attrs.validators.in_ said
+            raise ValueError(f"'status' must be in {STATUSES!r} (got {status!r})")
+        _put(self, "name", name)
+        _put(self, "type", type)
+        _put(self, "status", status)
+        _put(self, "reason", reason)
+        _put(self, "duration_seconds", duration)
 
     @property
     def ok(self) -> bool:
@@ -129,8 +196,7 @@ def _sort_collectors(cs) -> tuple[CollectorStatus, ...]:
     return tuple(sorted(cs, key=lambda c: (c.name, c.type)))
 
 
-@attrs.frozen
-class Snapshot:
+class Snapshot(_Frozen):
     """A whole snapshot document.
 
     ``api_version`` and ``kind`` are kept as read (``None`` when a document omitted them, as
@@ -138,16 +204,22 @@ class Snapshot:
     not rewrite its identity. Snapshots eidos collects carry ``eidos.dev/v1alpha1``.
     """
 
-    api_version: str | None = API_VERSION
-    kind: str | None = KIND
-    metadata: dict = attrs.field(factory=dict, converter=canonical)
-    measurements: tuple[Measurement, ...] = attrs.field(default=(), converter=_sort_measurements)
-    collectors: tuple[CollectorStatus, ...] = attrs.field(default=(), converter=_sort_collectors)
-    _index: dict = attrs.field(init=False, repr=False, eq=False, hash=False)
+    __slots__ = ("api_version", "kind", "metadata", "measurements", "collectors", "_index")
+    _FIELDS = ("api_version", "kind", "metadata", "measurements", "collectors")
+    api_version: str | None
+    kind: str | None
+    metadata: dict
+    measurements: tuple[Measurement, ...]
+    collectors: tuple[CollectorStatus, ...]
 
-    def __attrs_post_init__(self) -> None:
-        index = {m.type: {st.name: st.data for st in m.subtypes} for m in self.measurements}
-        object.__setattr__(self, "_index", index)
+    def __init__(self, api_version: str | None = API_VERSION, kind: str | None = KIND,
+                 metadata: dict = _DEFAULT, measurements=(), collectors=()):
+        _put(self, "api_version", api_version)
+        _put(self, "kind", kind)
+        _put(self, "metadata", canonical({} if metadata is _DEFAULT else metadata))
+        _put(self, "measurements", _sort_measurements(measurements))
+        _put(self, "collectors", _sort_collectors(collectors))
+        _put(self, "_index", {m.type: {st.name: st.data for st in m.subtypes} for m in self.measurements})
 
     # ---- navigation --------------------------------------------------------------------
 
@@ -237,7 +309,7 @@ class Snapshot:
         if measurement is not None and measurement.subtypes:
             ms.append(measurement)
         cs = [c for c in self.collectors if c.type != mtype] + list(collectors)
-        return attrs.evolve(self, measurements=tuple(ms), collectors=tuple(cs))
+        return Snapshot(self.api_version, self.kind, self.metadata, tuple(ms), tuple(cs))
 
 
 def _first(meta: Mapping, *keys: str) -> str | None:
@@ -281,85 +353,73 @@ def _walk(prefix: tuple, value: Any) -> Iterator[tuple[tuple, Any]]:
 
 
 # ---- (un)structuring ---------------------------------------------------------------------
+# By hand (it was one cattrs converter: ~8 ms of importing cattrs for every command that
+# read a snapshot). Field order and omissions are the converter's: a subtype's ``context``
+# and a collector's ``reason`` only when set, ``collectors`` only when there are any.
 
-converter = cattrs.Converter()
 
-converter.register_unstructure_hook(
-    Subtype,
-    make_dict_unstructure_fn(
-        Subtype,
-        converter,
-        name=override(rename="subtype"),
-        context=override(omit_if_default=True),
-    ),
-)
-converter.register_structure_hook(
-    Subtype,
-    make_dict_structure_fn(
-        Subtype, converter, name=override(rename="subtype"), _cattrs_forbid_extra_keys=True
-    ),
-)
-converter.register_unstructure_hook(
-    CollectorStatus,
-    make_dict_unstructure_fn(
-        CollectorStatus,
-        converter,
-        reason=override(omit_if_default=True),
-        duration_seconds=override(rename="durationSeconds"),
-    ),
-)
-converter.register_structure_hook(
-    CollectorStatus,
-    make_dict_structure_fn(
-        CollectorStatus,
-        converter,
-        duration_seconds=override(rename="durationSeconds"),
-        _cattrs_forbid_extra_keys=True,
-    ),
-)
-converter.register_unstructure_hook(
-    Snapshot,
-    make_dict_unstructure_fn(
-        Snapshot,
-        converter,
-        api_version=override(rename="apiVersion", omit_if_default=False),
-        _index=override(omit=True),
-        collectors=override(omit_if_default=True),
-    ),
-)
-converter.register_structure_hook(
-    Snapshot,
-    make_dict_structure_fn(
-        Snapshot,
-        converter,
-        api_version=override(rename="apiVersion"),
-        _index=override(omit=True),
-        _cattrs_forbid_extra_keys=True,
-    ),
-)
-# dict-typed fields hold arbitrary plain data: pass through untouched
-converter.register_structure_hook(dict, lambda v, _t: v)
+def _subtype_document(st: Subtype) -> dict:
+    out = {"subtype": st.name, "data": _plain_copy(st.data)}
+    if st.context:
+        out["context"] = _plain_copy(st.context)
+    return out
+
+
+def _collector_document(c: CollectorStatus) -> dict:
+    out: dict = {"name": c.name, "type": c.type, "status": c.status}
+    if c.reason is not None:
+        out["reason"] = c.reason
+    out["durationSeconds"] = c.duration_seconds
+    return out
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of plain data (as the converter gave), so a caller editing the document cannot
+    reach into the frozen snapshot."""
+    if type(value) is dict:
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_plain_copy(v) for v in value]
+    return value
 
 
 def to_document(snapshot: Snapshot) -> dict:
     """Plain, ordered dict in document order: kind, apiVersion, metadata, measurements,
     collectors. Absent identity fields (``None``) are left out, as they were read."""
-    raw = converter.unstructure(snapshot)
     doc: dict = {}
-    if raw.get("kind") is not None:
-        doc["kind"] = raw["kind"]
-    if raw.get("apiVersion") is not None:
-        doc["apiVersion"] = raw["apiVersion"]
+    if snapshot.kind is not None:
+        doc["kind"] = snapshot.kind
+    if snapshot.api_version is not None:
+        doc["apiVersion"] = snapshot.api_version
     if snapshot.metadata:
-        doc["metadata"] = raw["metadata"]
+        doc["metadata"] = _plain_copy(snapshot.metadata)
     doc["measurements"] = [
-        {"type": m["type"], "subtypes": m["subtypes"]} for m in raw["measurements"]
+        {"type": m.type, "subtypes": [_subtype_document(st) for st in m.subtypes]} for m in snapshot.measurements
     ]
     if snapshot.collectors:
-        doc["collectors"] = raw["collectors"]
+        doc["collectors"] = [_collector_document(c) for c in snapshot.collectors]
+    return doc
+
+
+def _only(doc: dict, allowed: tuple[str, ...], what: str) -> dict:
+    extra = [k for k in doc if k not in allowed]
+    if extra:
+        raise ValueError(f"{what}: unknown key(s) {', '.join(map(repr, extra))}")
     return doc
 
 
 def from_document(doc: dict) -> Snapshot:
-    """Structure an already validated document (see :func:`eidos.snapshot.io.parse_snapshot`)."""
-    return converter.structure(doc, Snapshot)
+    """Build a Snapshot from an already validated document (see
+    :func:`eidos.snapshot.io.parse_snapshot`, which checks every shape with locations first)."""
+    _only(doc, ("apiVersion", "kind", "metadata", "measurements", "collectors"), "snapshot")
+    measurements = []
+    for m in doc.get("measurements", ()):
+        subtypes = [Subtype(st["subtype"], st.get("data", {}), st.get("context", {}))
+                    for st in m.get("subtypes", ())
+                    if _only(st, ("subtype", "data", "context"), "subtype") is not None]
+        measurements.append(Measurement(m["type"], tuple(subtypes)))
+    collectors = [CollectorStatus(c["name"], c["type"], c["status"], c.get("reason"), c.get("durationSeconds", 0.0))
+                  for c in doc.get("collectors", ())
+                  if _only(c, ("name", "type", "status", "reason", "durationSeconds"), "collector") is not None]
+    return Snapshot(doc.get("apiVersion", API_VERSION), doc.get("kind", KIND), doc.get("metadata", {}),
+                    tuple(measurements), tuple(collectors))

@@ -23,10 +23,12 @@ it is compiled once per distinct text (``ClosureCache``).
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
 
 from eidos.lang.measurements import MISSING
-from eidos.lang.versions import is_version
+from eidos.lang.versions import Version, is_version
 from eidos.validate.plan import ClosureCache, Rule, operands_of
 
 IMAGE_CARRIES_CHART_VERSION = frozenset({"gpu-operator", "network-operator"})
@@ -59,10 +61,6 @@ def _source(component, snapshot) -> tuple[str, tuple]:
     return f'K8s.helm["{component.name}.version"]', ("K8s", "helm", f"{component.name}.version")
 
 
-def _path(component, snapshot) -> str:
-    return _source(component, snapshot)[0]
-
-
 def deployed_version(component, snapshot) -> tuple[str, str] | None:
     """``(path, version)`` the snapshot shows deployed for ``component``, or None.
 
@@ -92,14 +90,44 @@ def _compile(text: str):
     return ir
 
 
+# The spellings :func:`_direct` types without the parser: a key of these characters (no quote,
+# backslash or space, so the path text holds it verbatim), a three-part numeric version
+# (written bare: the language lexes it as a version), any other text of these characters
+# (written quoted: a string). Everything else goes through the parser.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@:+-]{0,252}")
+_PLAIN_VERSION = re.compile(r"[vV]?[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}")
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9._+-]{1,128}")
+
+
+def _direct(segments: tuple, version: str):
+    """The IR :func:`_compile` gives ``<path> == <literal>`` for the plain spellings above,
+    built without the parser, or ``None`` (then :func:`_compile` parses). A warm
+    ``eidos validate`` would otherwise import the parser and read one cached parse per
+    pinned component (issue 17); tests/validate/test_deployed.py checks both agree."""
+    from eidos.lang.ast import format_path
+    from eidos.lang.expr.ir import Cmp, Const, Operand
+
+    if not _PLAIN_KEY.fullmatch(segments[2]):
+        return None
+    if _PLAIN_VERSION.fullmatch(version):
+        text = version.lstrip("vV")  # as _literal writes it
+        const = Const("version", Version.parse(text), text)
+    elif _PLAIN_TEXT.fullmatch(version) and not is_version(version):
+        const = Const("string", version, json.dumps(version))
+    else:
+        return None
+    return Cmp("==", Operand("path", format_path(segments), tuple(segments)), const)
+
+
 def deployed_rules(components, snapshot, graph, cache: ClosureCache) -> list[Rule]:
     """One ``component:<name>`` rule per Helm component of the recipe that pins a version."""
     out: list[Rule] = []
     for c in components:
         if getattr(c, "type", "helm") != "helm" or not c.version:
             continue
-        text = f"{_path(c, snapshot)} == {_literal(c.version)}"
-        ir = _compile(text)
+        path, segments = _source(c, snapshot)
+        text = f"{path} == {_literal(c.version)}"
+        ir = _direct(segments, c.version) or _compile(text)
         if ir is None:
             continue
         ref = c.chart_ref or c.chart or c.name

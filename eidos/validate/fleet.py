@@ -22,19 +22,19 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
-
-import attrs
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from eidos.errors import EidosError, UsageError
 from eidos.engine.graph import RuleGraph
 from eidos.validate.deployed import deployed_rules
-from eidos.validate.evaluate import evaluate
+from eidos.validate.evaluate import evaluate, judge_all
 from eidos.validate.gpucapacity import GpuCapacityView
 from eidos.validate.hostos import HostView
 from eidos.validate.plan import ClosureCache, build_plan, from_resolved
-from eidos.validate.recipe_input import RecipeInput
 from eidos.validate.verdicts import NodeResult, Report
+
+if TYPE_CHECKING:  # read only with --recipe, which imports it (cli.cmd_validate)
+    from eidos.validate.recipe_input import RecipeInput
 
 SNAPSHOT_SUFFIXES = (".yaml", ".yml", ".json")
 FABRIC = "fabric"
@@ -77,18 +77,59 @@ def _show(value) -> str:
 _NOT_GIVEN = re.compile(r"(\w[\w-]*) not given")
 
 
-@attrs.frozen
-class Selection:
+class _Record:
+    """An immutable record compared, hashed and shown by its fields (``__slots__``).
+
+    The three small classes below were frozen attrs classes; attrs generates and compiles
+    each one's methods when the module is imported (~3 M instructions a class, measured with
+    callgrind), paid by every ``eidos validate`` (issue 17). These share one set of methods."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable; make a new one")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, f) for f in self.__slots__)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash((self.__class__.__name__, self._fields()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
+        return f"{type(self).__name__}({shown})"
+
+    def __reduce__(self):  # pickled by its fields (pool workers send Outcomes back)
+        return (self.__class__, self._fields())
+
+
+class Selection(_Record):
     """``--only`` / ``--skip``: which rules a run reports. A name selects a check (all its
     requirements: ``gpudirect-rdma``), one requirement of a check (``gpudirect-rdma/rdma-path``),
-    a recipe requirement (``os-version``) or a verdict id (``check:gpudirect-rdma:rdma-path``)."""
+    a recipe requirement (``os-version``) or a verdict id (``check:gpudirect-rdma:rdma-path``).
 
-    only: tuple[str, ...] = ()
-    skip: tuple[str, ...] = ()
-    #: ``--fabric``: the run judges fabric results (rules of category ``fabric``, on the NCCL
-    #: measurement) and only those; without it fabric rules are left out, as a node snapshot
-    #: carries no NCCL results and every fabric rule would only report their absence
-    fabric: bool = False
+    ``fabric`` (``--fabric``): the run judges fabric results (rules of category ``fabric``, on
+    the NCCL measurement) and only those; without it fabric rules are left out, as a node
+    snapshot carries no NCCL results and every fabric rule would only report their absence."""
+
+    __slots__ = ("only", "skip", "fabric")
+    only: tuple[str, ...]
+    skip: tuple[str, ...]
+    fabric: bool
+
+    def __init__(self, only: tuple[str, ...] = (), skip: tuple[str, ...] = (), fabric: bool = False):
+        put = object.__setattr__
+        put(self, "only", only)
+        put(self, "skip", skip)
+        put(self, "fabric", fabric)
 
     @staticmethod
     def names(rule) -> set[str]:
@@ -185,7 +226,10 @@ class Validator:
         kept = [rule for rule in rules if self.selection.keeps(rule)]
         wanted = {m for r in kept if r.skip_reason for m in _NOT_GIVEN.findall(r.skip_reason)}
         told = tuple(message for fact, message in told if fact in wanted)
-        verdicts = tuple(evaluate(rule, snapshot, explain=self.explain) for rule in kept)
+        if self.explain:  # every verdict traced: a second, recording evaluation per rule
+            verdicts = tuple(evaluate(rule, snapshot, explain=True) for rule in kept)
+        else:  # statuses decided at once, each Verdict built when a report reads it
+            verdicts = judge_all(kept, snapshot)
         return NodeResult(
             node=node_name(snapshot, source),
             snapshot=source,
@@ -273,23 +317,41 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-@attrs.frozen
-class Outcome:
-    """One source's result: what ``per_node`` made of its ``NodeResult``, or why it failed."""
+class Outcome(_Record):
+    """One source's result: what ``per_node`` made of its ``NodeResult``, or why it failed;
+    ``seen``: the rule names of its plan (only when --only/--skip need them)."""
 
+    __slots__ = ("source", "value", "error", "seen")
     source: str
-    value: Any = None
-    error: EidosError | None = None
-    seen: frozenset = frozenset()  # rule names of its plan (only when --only/--skip need them)
+    value: Any
+    error: EidosError | _Failure | None
+    seen: frozenset
+
+    def __init__(self, source: str, value: Any = None, error: EidosError | _Failure | None = None,
+                 seen: frozenset = frozenset()):
+        put = object.__setattr__
+        put(self, "source", source)
+        put(self, "value", value)
+        put(self, "error", error)
+        put(self, "seen", seen)
+
+    def with_error(self, error) -> Outcome:
+        return Outcome(self.source, self.value, error, self.seen)
 
 
-@attrs.frozen
-class _Failure:
+class _Failure(_Record):
     """An ``EidosError`` in a form that crosses processes intact (its ``hint`` included)."""
 
+    __slots__ = ("kind", "message", "hint")
     kind: str
     message: str
     hint: str | None
+
+    def __init__(self, kind: str, message: str, hint: str | None):
+        put = object.__setattr__
+        put(self, "kind", kind)
+        put(self, "message", message)
+        put(self, "hint", hint)
 
     def error(self) -> EidosError:
         import eidos.errors as errors
@@ -318,7 +380,7 @@ def _work_chunk(indices: list[int]) -> list[Outcome]:
     for i in indices:
         o = _one(w["validator"], w["loader"], w["per_node"], w["sources"][i], w["want_seen"])
         if o.error is not None:  # exceptions do not pickle with their keyword arguments
-            o = attrs.evolve(o, error=_Failure(type(o.error).__name__, o.error.message, o.error.hint))
+            o = o.with_error(_Failure(type(o.error).__name__, o.error.message, o.error.hint))
         out.append(o)
     return out
 
@@ -356,9 +418,7 @@ def run_nodes(
     seen: set[str] = set()
     jobs = default_jobs() if jobs is None else max(jobs, 1)
     jobs = min(jobs, len(sources) // MIN_PER_WORKER)
-    import multiprocessing
-
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or not _can_fork():  # one process: multiprocessing is not even imported
         for source in sources:
             outcome = _one(validator, loader, per_node, source, want_seen)
             seen |= outcome.seen
@@ -367,6 +427,12 @@ def run_nodes(
         yield from _pooled(validator, loader, per_node, sources, want_seen, jobs, seen)
     if selection is not None:
         selection.check_known(seen, sorted(seen))
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _pooled(validator, loader, per_node, sources, want_seen, jobs, seen) -> Iterator[Outcome]:
@@ -384,7 +450,7 @@ def _pooled(validator, loader, per_node, sources, want_seen, jobs, seen) -> Iter
             def drain():
                 for o in pending.popleft().get():
                     if isinstance(o.error, _Failure):
-                        o = attrs.evolve(o, error=o.error.error())
+                        o = o.with_error(o.error.error())
                     seen.update(o.seen)
                     yield o
 

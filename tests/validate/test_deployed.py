@@ -59,3 +59,39 @@ def test_eidos_image_keys_are_repositories(embedded_graph):
     assert by["component:gpu-operator"].expr == 'K8s.image["nvcr.io/nvidia/gpu-operator"] == 25.10.1'
     by = _components(embedded_graph, {"K8s": {"image": {"nvcr.io/nvidia/gpu-operator": ["v25.3.0", "v25.10.1"]}}})
     assert by["component:gpu-operator"].status == "skip"
+
+
+# ---- the IR built without the parser (issue 17) is the parser's -------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from eidos.validate import deployed  # noqa: E402
+
+_KEY_CHARS = "abcAZ09._/@:+- \"\\é"
+_VERSION_CHARS = "vV0123456789.-+_abcrZ \"\\é"
+
+
+def _parsed(segments, version):
+    key = segments[2]
+    path = f'K8s.{segments[1]}["{key}"]'
+    return deployed._compile(f"{path} == {deployed._literal(version)}")
+
+
+@given(kind=st.sampled_from(["helm", "image"]), key=st.text(_KEY_CHARS, min_size=1, max_size=12),
+       version=st.one_of(st.text(_VERSION_CHARS, min_size=1, max_size=14),
+                         st.from_regex(r"[vV]?[0-9]{1,4}\.[0-9]{1,3}\.[0-9]{1,3}", fullmatch=True)))
+def test_direct_ir_is_the_parsed_ir(kind, key, version):
+    segments = ("K8s", kind, key)
+    direct = deployed._direct(segments, version)
+    if direct is not None:  # None: the parser decides, as before
+        assert direct == _parsed(segments, version)
+
+
+def test_real_pins_take_the_direct_path():
+    # a direct path that always declined would pass the property above and save nothing
+    for segments, version in [(("K8s", "image", "nvcr.io/nvidia/gpu-operator"), "v25.10.1"),
+                              (("K8s", "helm", "kube-prometheus-stack.version"), "81.2.2"),
+                              (("K8s", "helm", "gpu-operator/gpu-operator.version"), "latest")]:
+        direct = deployed._direct(segments, version)
+        assert direct is not None and direct == _parsed(segments, version), (segments, version)

@@ -117,6 +117,30 @@ def test_plain_words_and_numbers_are_taken_on_the_fast_path():
                                             "g": "5.15.0-1", "h": -3}
 
 
+def test_resolver_copy_is_ruamels_own():
+    """fastload types plain scalars with a copy of ruamel's YAML 1.2 implicit resolvers (so a
+    warm validate never imports ruamel); the copy must be exactly the installed ruamel's:
+    same tags, patterns, flags, first characters, order."""
+    from ruamel.yaml.resolver import implicit_resolvers
+
+    theirs = [(tag, regexp.pattern, regexp.flags, tuple(first or [None]))
+              for versions, tag, regexp, first in implicit_resolvers if (1, 2) in versions]
+    assert [tuple(r) for r in fastload.RUAMEL_1_2_RESOLVERS] == theirs
+
+
+def test_reading_a_snapshot_imports_no_ruamel():
+    """The fast path is the point of the copy above: a well-formed snapshot, read in a fresh
+    interpreter, must not pull ruamel (nor cattrs) in."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from eidos.snapshot.io import load_snapshot; load_snapshot(sys.argv[1]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ruamel', 'cattrs', 'yaml')))")
+    done = subprocess.run([sys.executable, "-c", code, str(FIXTURES / "snapshots" / "cns-eks-gb200.yaml")], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+
+
 @pytest.mark.parametrize("text", [
     "a: &x [1, 2]\nb: *x\n",  # aliases: ruamel's expansion and accounting
     "a: !!str 12\n",  # explicit tags
