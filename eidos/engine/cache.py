@@ -14,7 +14,7 @@ and the rules are compiled again (a cache only ever costs time, never correctnes
 * **Intact.** The header carries the SHA-256 of the payload; a flipped bit, a truncated
   write or a foreign file is detected before a byte of it is decoded.
 * **Safe to decode.** The payload is a pickle read by an unpickler that can build only
-  eidos' own data classes (attrs classes, named tuples and enums of ``eidos.lang``/``eidos.engine``) and
+  eidos' own data classes (records of ``eidos.lang.record``, attrs classes, named tuples and enums of ``eidos.lang``/``eidos.engine``) and
   the built-in containers; any other global, such as ``os.system``, is refused, so a
   planted file cannot run code even if it carries a valid digest.
 * **A private place.** The directory must be owned by the effective user and not writable
@@ -48,11 +48,10 @@ import time
 import warnings
 from pathlib import Path
 
-import attrs
-
 from eidos import __version__
 from eidos.engine.graph import LazyOverlays, RuleGraph
 from eidos.errors import EnvironmentFailure
+from eidos.lang.record import is_record
 
 MAGIC = b"EIDOS-GRAPH\x00v2\n"
 _HEADER = struct.Struct(f">{len(MAGIC)}s32s32s32sQ")  # magic, sha256(payload), source digest, fingerprint, length
@@ -211,7 +210,8 @@ def _allowed_class(module: str, name: str):
     if cls is LazyOverlays:
         return _CheckedOverlays
     named_tuple = issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
-    if attrs.has(cls) or issubclass(cls, enum.Enum) or named_tuple:
+    if is_record(cls) or getattr(cls, "__attrs_attrs__", None) is not None \
+            or issubclass(cls, enum.Enum) or named_tuple:
         return cls
     return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Iterator, Mapping
 
-import attrs
+from eidos.lang import record
 
 from eidos.lang.diagnostics import Diagnostic, Span
 from eidos.lang.expr import IR, AndE, FactType, TrueE, render
@@ -22,7 +22,7 @@ GRAPH_FORMAT = "2"
 ValuePath = tuple[str | int, ...]
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class FactSchema:
     name: str
     kind: str  # enum | int | float | version | string | bool
@@ -43,7 +43,7 @@ class FactSchema:
         return coerce_fact(self, raw)
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Payload:
     """A values or manifest file, read once at compile time."""
 
@@ -54,7 +54,7 @@ class Payload:
     lines: tuple[tuple[ValuePath, int], ...] = ()  # key path -> line, for provenance
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class ValueOp:
     kind: str  # "values" | "set" | "unset"
     path: ValuePath  # key path for set/unset; () for a values file
@@ -62,7 +62,7 @@ class ValueOp:
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class ComponentSpec:
     """A catalog entry with its defaults."""
 
@@ -86,7 +86,7 @@ class ComponentSpec:
     version_span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class ComponentChange:
     """An overlay's mention of a component: include it, then customise."""
 
@@ -102,7 +102,7 @@ class ComponentChange:
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class RequirementSpec:
     name: str | None
     ir: IR
@@ -134,7 +134,7 @@ def extend_condition(parent: IR, parent_text: str, own: IR) -> tuple[IR, str]:
     return AndE(head + tail), f"{head_text} and {tail_text}"
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class OverlaySpec:
     name: str
     parent: str | None
@@ -148,7 +148,7 @@ class OverlaySpec:
     drops: tuple[tuple[str, Span], ...]
     doc: str
     span: Span
-    own: IR = attrs.field(factory=TrueE)  # this overlay's own `when` (the matcher evaluates chains link by link)
+    own: IR = record.field(factory=TrueE)  # this overlay's own `when` (the matcher evaluates chains link by link)
 
     @property
     def order_key(self) -> tuple:
@@ -193,7 +193,7 @@ class LazyOverlays(Mapping):
             else:
                 condition, text = extend_condition(parent.condition, parent.condition_text, spec.own)
                 chain = parent.chain + (spec.name,)
-            parent = self._decoded[spec.name] = attrs.evolve(
+            parent = self._decoded[spec.name] = record.evolve(
                 spec, condition=condition, condition_text=text, chain=chain
             )
         return parent
@@ -214,12 +214,12 @@ class LazyOverlays(Mapping):
     def __reduce__(self):
         for name, spec in self._decoded.items():
             if name not in self._blobs:
-                bare = attrs.evolve(spec, condition=TrueE(), condition_text="", chain=())
+                bare = record.evolve(spec, condition=TrueE(), condition_text="", chain=())
                 self._blobs[name] = pickle.dumps(bare, protocol=pickle.HIGHEST_PROTOCOL)
         return (LazyOverlays, (None, self._blobs))
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class CheckSpec:
     name: str
     condition: IR
@@ -230,7 +230,7 @@ class CheckSpec:
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class InferSpec:
     fact: str
     value: object  # a constant of the fact's type, or an IR Operand (path) to read
@@ -240,7 +240,7 @@ class InferSpec:
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class RuleGraph:
     facts: dict[str, FactSchema]
     components: dict[str, ComponentSpec]

@@ -18,7 +18,7 @@ import os
 import posixpath
 from pathlib import Path
 
-import attrs
+from eidos.lang import record
 
 from eidos import __version__
 from eidos.engine.graph import GRAPH_FORMAT
@@ -30,7 +30,7 @@ MAX_TREE_FILES = 20_000
 MAX_TREE_BYTES = 256 * 1024 * 1024
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Layer:
     root: Path
     label: str  # how paths in this layer are shown to users ("" for the embedded base)
@@ -40,7 +40,7 @@ class Layer:
         return rel if not self.label else posixpath.join(self.label, rel)
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class RuleFile:
     layer: int
     rel: str
@@ -48,7 +48,7 @@ class RuleFile:
     text: str
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class RuleSet:
     layers: tuple[Layer, ...]
     files: tuple[RuleFile, ...]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Iterable, NamedTuple
 
-import attrs
+from eidos.lang import record
 
 
 class Span(NamedTuple):
@@ -36,7 +36,7 @@ class Span(NamedTuple):
 NO_SPAN = Span("<none>", 0, 0)
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Diagnostic:
     code: str
     severity: str  # "error" | "warning"

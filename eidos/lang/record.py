@@ -1,0 +1,275 @@
+"""Frozen, slotted data classes defined without generating code at import (issue 17).
+
+The engine's data (syntax tree, IR, rule graph, recipe) is a few dozen frozen classes.
+Declared with ``attrs.frozen``, each costs about 3 million instructions to *define*:
+attrs writes the source of ``__init__``, ``__eq__``, ``__hash__``, ``__repr__`` and the
+pickling methods and compiles it, then builds the class a second time with slots; and
+``import attrs`` itself is another 150 million (it imports ``inspect``). A warm ``eidos
+recipe`` defines them all yet constructs few: most objects come out of the compiled-rule
+cache through pickle, which never calls ``__init__``.
+
+``@frozen`` gives the same class shape and behaviour without that cost:
+
+* ``__init__`` (the one method whose speed matters when the compiler builds thousands of
+  nodes) is generated and compiled the first time the class is instantiated, to the same
+  code attrs writes (positional or keyword arguments, defaults, ``factory``,
+  ``__attrs_post_init__``);
+* equality, hashing, ``repr`` and pickling are shared functions over the fields
+  (``operator.attrgetter``), so defining a class compiles nothing;
+* instances are frozen (assignment and deletion raise attrs' ``FrozenInstanceError``) and
+  slotted; equality requires the same class and equal fields (those with ``eq=True``), the
+  hash agrees with it, and ``repr`` reads ``Name(field=value, …)`` like attrs';
+* ``attrs.has``, ``attrs.fields``, ``attrs.evolve`` and ``attrs.asdict`` keep working on
+  these classes: ``__attrs_attrs__`` is built with attrs' public ``make_class`` the first
+  time something asks for it (importing attrs only then).
+
+Only what eidos' declarations use is supported: annotated fields, plain defaults and
+:func:`field` (``default``, ``factory``, ``eq``, ``repr``), ``eq=False`` for a class that
+defines its own comparisons, ``__attrs_post_init__``, and inheritance of fields from
+another record. Anything else is a ``TypeError`` at definition, not a silent difference.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+from typing import Any
+
+_MISSING = object()
+_set = object.__setattr__
+
+
+class _Field:
+    """What :func:`field` declares; replaced by the slot when the class is built."""
+
+    __slots__ = ("default", "factory", "eq", "repr")
+
+    def __init__(self, default, factory, eq, repr):  # noqa: A002 - attrs' keyword
+        self.default, self.factory, self.eq, self.repr = default, factory, eq, repr
+
+
+def field(*, default: Any = _MISSING, factory=None, eq: bool = True, repr: bool = True) -> Any:  # noqa: A002
+    """A field with a default, a default ``factory``, or left out of equality or ``repr``."""
+    if default is not _MISSING and factory is not None:
+        raise TypeError("a field takes a default or a factory, not both")
+    return _Field(default, factory, eq, repr)
+
+
+class _Spec:
+    """One field: name, default (or ``_MISSING``), factory, and whether eq/repr see it."""
+
+    __slots__ = ("name", "default", "factory", "eq", "repr")
+
+    def __init__(self, name, default=_MISSING, factory=None, eq=True, repr=True):  # noqa: A002
+        self.name, self.default, self.factory, self.eq, self.repr = name, default, factory, eq, repr
+
+    @property
+    def mandatory(self) -> bool:
+        return self.default is _MISSING and self.factory is None
+
+
+def _is_classvar(annotation) -> bool:
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return text.startswith(("ClassVar", "typing.ClassVar", "t.ClassVar"))
+
+
+def frozen(cls=None, /, *, eq: bool = True):
+    """Make ``cls`` a frozen, slotted record (see the module docstring)."""
+    if cls is None:
+        return lambda c: _build(c, eq)
+    return _build(cls, eq)
+
+
+def _build(cls: type, eq: bool) -> type:
+    specs: list[_Spec] = []
+    for base in reversed(cls.__mro__[1:]):
+        for spec in base.__dict__.get("__record_specs__", ()):
+            specs = [s for s in specs if s.name != spec.name] + [spec]
+    ns = dict(cls.__dict__)
+    own = []
+    for name, annotation in ns.get("__annotations__", {}).items():
+        if _is_classvar(annotation):
+            continue
+        value = ns.pop(name, _MISSING)
+        if isinstance(value, _Field):
+            spec = _Spec(name, value.default, value.factory, value.eq, value.repr)
+        else:
+            spec = _Spec(name, value)
+        own.append(spec)
+    own_names = {s.name for s in own}
+    specs = [s for s in specs if s.name not in own_names] + own
+    seen_default = False
+    for spec in specs:
+        if spec.mandatory and seen_default:
+            raise ValueError(f"{cls.__qualname__}: no mandatory attributes allowed after an attribute "
+                             f"with a default value or factory; {spec.name!r} is one")
+        seen_default = seen_default or not spec.mandatory
+    for key, value in ns.items():
+        code = getattr(value, "__code__", None)
+        if code is not None and "__class__" in code.co_freevars:
+            raise TypeError(f"{cls.__qualname__}.{key}: zero-argument super() in a record is not supported")
+    for key in ("__dict__", "__weakref__"):
+        ns.pop(key, None)
+    names = tuple(s.name for s in specs)
+    ns["__slots__"] = tuple(s.name for s in own)
+    ns["__record_specs__"] = tuple(specs)
+    ns["__record_fields__"] = names
+    ns["__match_args__"] = names
+    ns["__init__"] = _lazy_init()
+    ns["__setattr__"] = _frozen_setattr
+    ns["__delattr__"] = _frozen_delattr
+    ns["__getstate__"] = _getstate(names)
+    ns["__setstate__"] = _setstate(names)
+    ns["__repr__"] = _repr(tuple(s.name for s in specs if s.repr))
+    ns["__attrs_attrs__"] = _AttrsView()
+    if eq:
+        ns["__eq__"], ns["__hash__"] = _eq_hash(cls.__qualname__, tuple(s.name for s in specs if s.eq))
+    return type(cls)(cls.__name__, cls.__bases__, ns)
+
+
+def is_record(cls) -> bool:
+    """True for a class :func:`frozen` built (not for attrs classes)."""
+    return isinstance(cls, type) and "__record_specs__" in cls.__dict__
+
+
+def fields(cls) -> tuple[str, ...]:
+    """The field names of a record class, in ``__init__`` order."""
+    return cls.__record_fields__
+
+
+def evolve(inst, **changes):
+    """A copy of ``inst`` with ``changes`` (like ``attrs.evolve``, without importing attrs)."""
+    for name in inst.__record_fields__:
+        if name not in changes:
+            changes[name] = getattr(inst, name)
+    return inst.__class__(**changes)
+
+
+# ---------------------------------------------------------------- the shared methods
+def _frozen_setattr(self, name, value):
+    from attrs.exceptions import FrozenInstanceError  # only on this error path
+
+    raise FrozenInstanceError()
+
+
+def _frozen_delattr(self, name):
+    from attrs.exceptions import FrozenInstanceError
+
+    raise FrozenInstanceError()
+
+
+def _values(names: tuple[str, ...]):
+    """A function giving the tuple of ``names``' values (attrgetter gives a bare value for one)."""
+    if not names:
+        return lambda self: ()
+    if len(names) == 1:
+        get = attrgetter(names[0])
+        return lambda self: (get(self),)
+    return attrgetter(*names)
+
+
+def _getstate(names):
+    values = _values(names)
+
+    def __getstate__(self):
+        return values(self)
+
+    return __getstate__
+
+
+def _setstate(names):
+    def __setstate__(self, state):
+        for name, value in zip(names, state):
+            _set(self, name, value)
+
+    return __setstate__
+
+
+def _repr(names):
+    get = [attrgetter(n) for n in names]
+    pairs = tuple(zip(names, get))
+
+    def __repr__(self):
+        inner = ", ".join(f"{name}={value(self)!r}" for name, value in pairs)
+        return f"{self.__class__.__qualname__.rsplit('>.', 1)[-1]}({inner})"
+
+    return __repr__
+
+
+def _eq_hash(qualname: str, names: tuple[str, ...]):
+    key = _values(names) if len(names) != 1 else attrgetter(names[0])
+    seed = hash(f"eidos.record {qualname}")
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return key(self) == key(other)
+
+    def __hash__(self):
+        return hash((seed, key(self)))
+
+    return __eq__, __hash__
+
+
+def _lazy_init():
+    """An ``__init__`` that compiles the class's real one on first use and installs it."""
+
+    def __init__(self, *args, **kwargs):
+        cls = owner(self)
+        init = _compile_init(cls)
+        type.__setattr__(cls, "__init__", init)
+        init(self, *args, **kwargs)
+
+    def owner(self):
+        for cls in type(self).__mro__:
+            if cls.__dict__.get("__init__") is __init__:
+                return cls
+        raise TypeError("record __init__ called on a foreign object")  # pragma: no cover
+
+    return __init__
+
+
+def _compile_init(cls: type):
+    """The same ``__init__`` attrs generates for a frozen slotted class."""
+    specs = cls.__record_specs__
+    env: dict[str, Any] = {"_set": _set, "_MISSING": _MISSING}
+    params, body = [], []
+    for spec in specs:
+        if spec.factory is not None:
+            env[f"_f_{spec.name}"] = spec.factory
+            params.append(f"{spec.name}=_MISSING")
+            body.append(f"    if {spec.name} is _MISSING:\n        {spec.name} = _f_{spec.name}()")
+        elif spec.default is not _MISSING:
+            env[f"_d_{spec.name}"] = spec.default
+            params.append(f"{spec.name}=_d_{spec.name}")
+        else:
+            params.append(spec.name)
+        body.append(f"    _set(self, {spec.name!r}, {spec.name})")
+    if hasattr(cls, "__attrs_post_init__"):
+        body.append("    self.__attrs_post_init__()")
+    source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass") + "\n"
+    code = compile(source, f"<record __init__ {cls.__module__}.{cls.__qualname__}>", "exec")
+    exec(code, env)  # noqa: S102 - source built above from the class's own field names
+    init = env["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    return init
+
+
+class _AttrsView:
+    """``__attrs_attrs__`` on demand: built with ``attr.make_class`` the first time attrs'
+    own functions (``has``, ``fields``, ``evolve``, ``asdict``) look at the class."""
+
+    def __get__(self, obj, owner):
+        import attr
+
+        these = {}
+        for spec in owner.__record_specs__:
+            if spec.factory is not None:
+                default = attr.Factory(spec.factory)
+            else:
+                default = attr.NOTHING if spec.default is _MISSING else spec.default
+            these[spec.name] = attr.ib(default=default, eq=spec.eq, repr=spec.repr)
+        shadow = attr.make_class(owner.__name__, these, frozen=True, slots=True)
+        value = shadow.__attrs_attrs__
+        type.__setattr__(owner, "__attrs_attrs__", value)
+        return value
