@@ -1,0 +1,152 @@
+"""eidos.lang.record: frozen records behave like the attrs classes they replace (issue 17).
+
+Each property is checked against a twin declared with ``attrs.frozen``, so a record whose
+equality ignores a field, whose hash disagrees with its equality, whose repr or defaults
+differ, or that can be mutated or mis-pickled fails here.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from eidos.engine import cache
+from eidos.lang import record
+from eidos.lang.expr import ir
+
+
+@record.frozen
+class Point:
+    x: int
+    y: object
+    label: str = "p"
+    tags: list = record.field(factory=list)
+    note: str = record.field(default="", eq=False, repr=False)
+
+
+@attrs.frozen(slots=True)
+class PointTwin:
+    x: int
+    y: object
+    label: str = "p"
+    tags: list = attrs.field(factory=list)
+    note: str = attrs.field(default="", eq=False, repr=False)
+
+
+@record.frozen
+class Empty:
+    pass
+
+
+@record.frozen
+class Checked:
+    low: int
+    high: int
+
+    def __attrs_post_init__(self):
+        if self.low > self.high:
+            raise ValueError("low above high")
+
+
+@record.frozen
+class Derived(Checked):
+    name: str = "d"
+
+
+values = st.one_of(st.integers(-3, 3), st.text(max_size=2), st.tuples(st.integers(0, 2)))
+
+
+@given(values, values, values, values, st.text(max_size=2), st.text(max_size=2))
+def test_equality_hash_and_repr_match_attrs(x1, y1, x2, y2, note1, note2):
+    a, b = Point(x1, y1, tags=(), note=note1), Point(x2, y2, tags=(), note=note2)
+    ta, tb = PointTwin(x1, y1, tags=(), note=note1), PointTwin(x2, y2, tags=(), note=note2)
+    assert (a == b) is (ta == tb)
+    assert (a != b) is (ta != tb)
+    if a == b:
+        assert hash(a) == hash(b)
+    assert repr(a) == repr(ta).replace("PointTwin(", "Point(")
+
+
+def test_defaults_factory_keywords_and_errors_match_attrs():
+    p, t = Point(1, y=2), PointTwin(1, y=2)
+    assert (p.label, p.tags, p.note) == (t.label, t.tags, t.note)
+    assert Point(1, 2).tags is not Point(1, 2).tags  # a fresh list each time, like attrs' factory
+    assert Point(1, 2, "q", [3]) == Point(x=1, y=2, label="q", tags=[3])
+    with pytest.raises(TypeError):
+        Point(1)
+    with pytest.raises(TypeError):
+        Point(1, 2, nope=3)
+    assert Point(1, 2) != PointTwin(1, 2) and Point(1, 2) != (1, 2)
+    for unhashable in (Point(1, 2), PointTwin(1, 2)):  # a list field: attrs' hash raises too
+        with pytest.raises(TypeError):
+            hash(unhashable)
+
+
+def test_frozen_slotted_and_post_init():
+    p = Point(1, 2)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        p.x = 3  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        del p.x
+    with pytest.raises(AttributeError):
+        p.other = 1  # type: ignore[attr-defined]
+    assert not hasattr(p, "__dict__")
+    with pytest.raises(ValueError, match="low above high"):
+        Checked(2, 1)
+    d = Derived(1, 2, "n")
+    assert record.fields(Derived) == ("low", "high", "name") and d.low == 1 and d.name == "n"
+    with pytest.raises(ValueError, match="low above high"):
+        Derived(3, 1)
+    assert Empty() == Empty() and hash(Empty()) == hash(Empty()) and repr(Empty()) == "Empty()"
+
+
+def test_declaration_errors():
+    with pytest.raises(ValueError, match="mandatory"):
+        @record.frozen
+        class Bad:
+            a: int = 0
+            b: int
+    with pytest.raises(TypeError, match="super"):
+        @record.frozen
+        class UsesSuper:
+            a: int
+
+            def __repr__(self):
+                return super().__repr__()
+
+
+def test_attrs_functions_still_work():
+    p = Point(1, 2, tags=[1], note="n")
+    assert attrs.has(Point)
+    assert [f.name for f in attrs.fields(Point)] == ["x", "y", "label", "tags", "note"]
+    assert attrs.fields(Point).label.default == "p"
+    assert attrs.evolve(p, x=5) == Point(5, 2, tags=[1]) and attrs.evolve(p, x=5).note == "n"
+    assert record.evolve(p, label="z") == attrs.evolve(p, label="z")
+    assert attrs.asdict(p) == {"x": 1, "y": 2, "label": "p", "tags": [1], "note": "n"}
+
+
+def test_pickles_and_copies_round_trip_through_the_cache_decoder():
+    node = ir.AndE((ir.Cmp("==", ir.Operand("fact", "os"), ir.Const("enum", "ubuntu", "ubuntu")), ir.TrueE()))
+    data = pickle.dumps(node, protocol=pickle.HIGHEST_PROTOCOL)
+    back = cache.safe_loads(data)
+    assert back == node and hash(back) == hash(node) and type(back.items[0]) is ir.Cmp
+    assert copy.deepcopy(node) == node and copy.copy(node) == node
+    with pytest.raises(pickle.UnpicklingError):
+        cache.safe_loads(pickle.dumps(Point(1, 2)))  # a record outside eidos.lang/eidos.engine
+
+
+def test_no_code_is_compiled_until_a_class_is_instantiated():
+    @record.frozen
+    class Lazy:
+        a: int
+
+    stub = Lazy.__dict__["__init__"]
+    assert stub.__code__.co_filename == record.__file__
+    Lazy(1)
+    real = Lazy.__dict__["__init__"]
+    assert real is not stub and "record __init__" in real.__code__.co_filename
