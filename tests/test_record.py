@@ -150,3 +150,26 @@ def test_no_code_is_compiled_until_a_class_is_instantiated():
     Lazy(1)
     real = Lazy.__dict__["__init__"]
     assert real is not stub and "record __init__" in real.__code__.co_filename
+
+
+def test_validators_run_after_every_field_is_set_and_before_post_init():
+    seen = []
+
+    def positive(inst, field, value):
+        seen.append((field.name, inst.a, inst.b))
+        if value <= 0:
+            raise ValueError(f"{field.name} must be positive")
+
+    @record.frozen
+    class Validated:
+        a: int = record.field(default=1, validator=positive)
+        b: int = record.field(default=2, validator=positive)
+
+        def __attrs_post_init__(self):
+            seen.append("post")
+
+    Validated(3, 4)
+    assert seen == [("a", 3, 4), ("b", 3, 4), "post"]
+    with pytest.raises(ValueError, match="b must be positive"):
+        Validated(1, 0)
+    assert record.defaults(Validated) == {"a": 1, "b": 2}

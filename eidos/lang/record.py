@@ -24,7 +24,7 @@ cache through pickle, which never calls ``__init__``.
   time something asks for it (importing attrs only then).
 
 Only what eidos' declarations use is supported: annotated fields, plain defaults and
-:func:`field` (``default``, ``factory``, ``eq``, ``repr``), ``eq=False`` for a class that
+:func:`field` (``default``, ``factory``, ``eq``, ``repr``, ``validator``), ``eq=False`` for a class that
 defines its own comparisons, ``__attrs_post_init__``, and inheritance of fields from
 another record. Anything else is a ``TypeError`` at definition, not a silent difference.
 """
@@ -41,26 +41,31 @@ _set = object.__setattr__
 class _Field:
     """What :func:`field` declares; replaced by the slot when the class is built."""
 
-    __slots__ = ("default", "factory", "eq", "repr")
+    __slots__ = ("default", "factory", "eq", "repr", "validator")
 
-    def __init__(self, default, factory, eq, repr):  # noqa: A002 - attrs' keyword
+    def __init__(self, default, factory, eq, repr, validator):  # noqa: A002 - attrs' keyword
         self.default, self.factory, self.eq, self.repr = default, factory, eq, repr
+        self.validator = validator
 
 
-def field(*, default: Any = _MISSING, factory=None, eq: bool = True, repr: bool = True) -> Any:  # noqa: A002
-    """A field with a default, a default ``factory``, or left out of equality or ``repr``."""
+def field(*, default: Any = _MISSING, factory=None, eq: bool = True, repr: bool = True,  # noqa: A002
+          validator=None) -> Any:
+    """A field with a default, a default ``factory``, left out of equality or ``repr``, or
+    checked by ``validator(instance, field, value)`` (``field.name`` is its name; run after
+    every field is set and before ``__attrs_post_init__``, as attrs does)."""
     if default is not _MISSING and factory is not None:
         raise TypeError("a field takes a default or a factory, not both")
-    return _Field(default, factory, eq, repr)
+    return _Field(default, factory, eq, repr, validator)
 
 
 class _Spec:
     """One field: name, default (or ``_MISSING``), factory, and whether eq/repr see it."""
 
-    __slots__ = ("name", "default", "factory", "eq", "repr")
+    __slots__ = ("name", "default", "factory", "eq", "repr", "validator")
 
-    def __init__(self, name, default=_MISSING, factory=None, eq=True, repr=True):  # noqa: A002
+    def __init__(self, name, default=_MISSING, factory=None, eq=True, repr=True, validator=None):  # noqa: A002
         self.name, self.default, self.factory, self.eq, self.repr = name, default, factory, eq, repr
+        self.validator = validator
 
     @property
     def mandatory(self) -> bool:
@@ -91,7 +96,7 @@ def _build(cls: type, eq: bool) -> type:
             continue
         value = ns.pop(name, _MISSING)
         if isinstance(value, _Field):
-            spec = _Spec(name, value.default, value.factory, value.eq, value.repr)
+            spec = _Spec(name, value.default, value.factory, value.eq, value.repr, value.validator)
         else:
             spec = _Spec(name, value)
         own.append(spec)
@@ -134,6 +139,11 @@ def is_record(cls) -> bool:
 def fields(cls) -> tuple[str, ...]:
     """The field names of a record class, in ``__init__`` order."""
     return cls.__record_fields__
+
+
+def defaults(cls) -> dict[str, Any]:
+    """Each field's plain default, by name (fields without one, or with a factory, are left out)."""
+    return {s.name: s.default for s in cls.__record_specs__ if s.default is not _MISSING}
 
 
 def evolve(inst, **changes):
@@ -244,6 +254,10 @@ def _compile_init(cls: type):
         else:
             params.append(spec.name)
         body.append(f"    _set(self, {spec.name!r}, {spec.name})")
+    for spec in specs:
+        if spec.validator is not None:
+            env[f"_v_{spec.name}"], env[f"_s_{spec.name}"] = spec.validator, spec
+            body.append(f"    _v_{spec.name}(self, _s_{spec.name}, {spec.name})")
     if hasattr(cls, "__attrs_post_init__"):
         body.append("    self.__attrs_post_init__()")
     source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass") + "\n"
@@ -268,7 +282,7 @@ class _AttrsView:
                 default = attr.Factory(spec.factory)
             else:
                 default = attr.NOTHING if spec.default is _MISSING else spec.default
-            these[spec.name] = attr.ib(default=default, eq=spec.eq, repr=spec.repr)
+            these[spec.name] = attr.ib(default=default, eq=spec.eq, repr=spec.repr, validator=spec.validator)
         shadow = attr.make_class(owner.__name__, these, frozen=True, slots=True)
         value = shadow.__attrs_attrs__
         type.__setattr__(owner, "__attrs_attrs__", value)
