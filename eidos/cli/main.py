@@ -45,8 +45,8 @@ def build_parser(argv: list[str] | None, *, complete: bool = False) -> Parser:
     """The argparse tree for ``argv``.
 
     Only the command named in ``argv`` does expensive set-up (loading the rule base to
-    derive fact flags); when a known command is chosen the others are registered by name
-    only, without importing their modules. Without a chosen command (``eidos --help``) every
+    derive fact flags); when a known command is chosen the others are not registered at
+    all, nor their modules imported. Without a chosen command (``eidos --help``) every
     module registers with ``argv=None`` and may add just its name and help, since argparse
     never parses a command that was not chosen. With ``complete``, every command registers
     everything, as the completion scripts need the whole tree.
@@ -58,10 +58,9 @@ def build_parser(argv: list[str] | None, *, complete: bool = False) -> Parser:
     chosen = next((a for a in argv or () if not a.startswith("-")), None)
     for name, module_name in COMMANDS.items():
         if chosen in COMMANDS and name != chosen and not complete:
-            # argparse parses only the chosen command and names the others only in the top
-            # level's help, which a chosen command never prints: not even importing them
-            # saves a tenth of a warm 'eidos recipe' (issue 17)
-            sub.add_parser(name)
+            # argparse parses only the chosen command, and the top level's help lists only
+            # commands registered with a help text: the others are not even registered (an
+            # ArgumentParser each was a tenth of a warm 'eidos recipe', issue 17)
             continue
         try:
             module = importlib.import_module(module_name)
