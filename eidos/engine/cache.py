@@ -40,7 +40,6 @@ import hashlib
 import io
 import os
 import pickle
-import secrets
 import stat
 import struct
 import sys
@@ -354,6 +353,8 @@ def _sweep_stale(dir_fd: int) -> None:
 
 def _write_entry(dir_fd: int, name: str, data: bytes) -> None:
     """Write ``data`` to ``name`` in the checked directory: a private temporary file renamed into place."""
+    import secrets  # only when writing (random, hmac and base64 are a warm run's 2 %)
+
     from eidos.io.output import guarded
 
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)

@@ -27,12 +27,9 @@ import contextlib
 import errno
 import os
 import re
-import shutil
 import signal
 import stat
 import sys
-import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -70,6 +67,8 @@ class Guard:
             yield
 
     def _remove_all(self) -> None:
+        import shutil  # loaded by guarded() already: a clean-up never imports
+
         for path, dir_fd, tree in reversed(self._cleanup):
             try:
                 if tree:
@@ -107,6 +106,11 @@ def guarded() -> Iterator[Guard]:
     signal cannot fall between creating a file and registering it. Outside the main
     thread signals cannot be handled, but exceptions still clean up.
     """
+    # Imported here, not at the top, so that writing a document to stdout (a warm 'eidos
+    # recipe') loads none of them (issue 17); here, before any handler is installed.
+    import shutil  # noqa: F401 - used by Guard._remove_all
+    import threading
+
     guard = Guard()
     fired: list[int] = []
 
@@ -238,6 +242,8 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         if not stat.S_ISREG(st.st_mode):
             raise _refuse(target, _refuse_kind(st) or "is not a regular file")
         mode = stat.S_IMODE(st.st_mode)
+    import tempfile
+
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with guarded() as guard:
@@ -328,6 +334,7 @@ def replace_directory(target: Path, fill: Callable[[Path], None], *, recheck: Ca
     ``recheck(target)`` runs again just before the swap (the target may have changed while
     the files were written). ``label`` names the output in errors ("bundle")."""
     import secrets
+    import shutil
     import tempfile
 
     parent = target.parent
