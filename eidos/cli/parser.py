@@ -15,6 +15,7 @@ import sys
 
 from eidos.errors import UsageError
 
+
 def help_width() -> int:
     """What argparse's formatter uses: ``shutil.get_terminal_size().columns - 2``.
 

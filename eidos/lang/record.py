@@ -41,14 +41,14 @@ _set = object.__setattr__
 class _Field:
     """What :func:`field` declares; replaced by the slot when the class is built."""
 
-    __slots__ = ("default", "factory", "eq", "repr", "validator")
+    __slots__ = ("default", "eq", "factory", "repr", "validator")
 
-    def __init__(self, default, factory, eq, repr, validator):  # noqa: A002 - attrs' keyword
+    def __init__(self, default, factory, eq, repr, validator):
         self.default, self.factory, self.eq, self.repr = default, factory, eq, repr
         self.validator = validator
 
 
-def field(*, default: Any = _MISSING, factory=None, eq: bool = True, repr: bool = True,  # noqa: A002
+def field(*, default: Any = _MISSING, factory=None, eq: bool = True, repr: bool = True,
           validator=None) -> Any:
     """A field with a default, a default ``factory``, left out of equality or ``repr``, or
     checked by ``validator(instance, field, value)`` (``field.name`` is its name; run after
@@ -61,9 +61,9 @@ def field(*, default: Any = _MISSING, factory=None, eq: bool = True, repr: bool 
 class _Spec:
     """One field: name, default (or ``_MISSING``), factory, and whether eq/repr see it."""
 
-    __slots__ = ("name", "default", "factory", "eq", "repr", "validator")
+    __slots__ = ("default", "eq", "factory", "name", "repr", "validator")
 
-    def __init__(self, name, default=_MISSING, factory=None, eq=True, repr=True, validator=None):  # noqa: A002
+    def __init__(self, name, default=_MISSING, factory=None, eq=True, repr=True, validator=None):
         self.name, self.default, self.factory, self.eq, self.repr = name, default, factory, eq, repr
         self.validator = validator
 
