@@ -150,6 +150,11 @@ def test_no_code_is_compiled_until_a_class_is_instantiated():
     Lazy(1)
     real = Lazy.__dict__["__init__"]
     assert real is not stub and "record __init__" in real.__code__.co_filename
+    for name, use in (("__eq__", lambda: Lazy(1) == Lazy(1)), ("__hash__", lambda: hash(Lazy(2)))):
+        assert Lazy.__dict__[name].__code__.co_filename == record.__file__
+        use()
+        assert f"record {name}" in Lazy.__dict__[name].__code__.co_filename
+    assert Lazy(1) == Lazy(1) and Lazy(1) != Lazy(2) and hash(Lazy(3)) == hash(Lazy(3))
 
 
 def test_validators_run_after_every_field_is_set_and_before_post_init():

@@ -10,12 +10,13 @@ cache through pickle, which never calls ``__init__``.
 
 ``@frozen`` gives the same class shape and behaviour without that cost:
 
-* ``__init__`` (the one method whose speed matters when the compiler builds thousands of
-  nodes) is generated and compiled the first time the class is instantiated, to the same
-  code attrs writes (positional or keyword arguments, defaults, ``factory``,
-  ``__attrs_post_init__``);
-* equality, hashing, ``repr`` and pickling are shared functions over the fields
-  (``operator.attrgetter``), so defining a class compiles nothing;
+* ``__init__``, ``__eq__`` and ``__hash__`` (the methods whose speed matters when the
+  compiler builds thousands of nodes and closures are cached per IR node) are generated
+  and compiled the first time each is called, to the same code attrs writes (positional
+  or keyword arguments, defaults, ``factory``, validators, ``__attrs_post_init__``;
+  same class, then field by field; a per-class seed hashed with the fields);
+* ``repr`` and pickling (by field values, through ``__getstate__``/``__setstate__``) are
+  shared functions over the fields, so defining a class compiles nothing;
 * instances are frozen (assignment and deletion raise attrs' ``FrozenInstanceError``) and
   slotted; equality requires the same class and equal fields (those with ``eq=True``), the
   hash agrees with it, and ``repr`` reads ``Name(field=value, …)`` like attrs';
@@ -119,7 +120,7 @@ def _build(cls: type, eq: bool) -> type:
     ns["__record_specs__"] = tuple(specs)
     ns["__record_fields__"] = names
     ns["__match_args__"] = names
-    ns["__init__"] = _lazy_init()
+    ns["__init__"] = _lazy("__init__", _compile_init)
     ns["__setattr__"] = _frozen_setattr
     ns["__delattr__"] = _frozen_delattr
     ns["__getstate__"] = _getstate(names)
@@ -127,7 +128,8 @@ def _build(cls: type, eq: bool) -> type:
     ns["__repr__"] = _repr(tuple(s.name for s in specs if s.repr))
     ns["__attrs_attrs__"] = _AttrsView()
     if eq:
-        ns["__eq__"], ns["__hash__"] = _eq_hash(cls.__qualname__, tuple(s.name for s in specs if s.eq))
+        ns["__eq__"] = _lazy("__eq__", _compile_eq)
+        ns["__hash__"] = _lazy("__hash__", _compile_hash)
     return type(cls)(cls.__name__, cls.__bases__, ns)
 
 
@@ -205,37 +207,54 @@ def _repr(names):
     return __repr__
 
 
-def _eq_hash(qualname: str, names: tuple[str, ...]):
-    key = _values(names) if len(names) != 1 else attrgetter(names[0])
-    seed = hash(f"eidos.record {qualname}")
+def _lazy(name: str, make):
+    """A method that, on first call, builds the class's real one with ``make(cls)``,
+    installs it and calls it: what is never called is never compiled."""
 
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return key(self) == key(other)
-
-    def __hash__(self):
-        return hash((seed, key(self)))
-
-    return __eq__, __hash__
-
-
-def _lazy_init():
-    """An ``__init__`` that compiles the class's real one on first use and installs it."""
-
-    def __init__(self, *args, **kwargs):
-        cls = owner(self)
-        init = _compile_init(cls)
-        type.__setattr__(cls, "__init__", init)
-        init(self, *args, **kwargs)
-
-    def owner(self):
+    def stub(self, *args, **kwargs):
         for cls in type(self).__mro__:
-            if cls.__dict__.get("__init__") is __init__:
-                return cls
-        raise TypeError("record __init__ called on a foreign object")  # pragma: no cover
+            if cls.__dict__.get(name) is stub:
+                break
+        else:  # pragma: no cover - only reachable by calling the stub on a foreign object
+            raise TypeError(f"record {name} called on a foreign object")
+        real = make(cls)
+        type.__setattr__(cls, name, real)
+        return real(self, *args, **kwargs)
 
-    return __init__
+    stub.__name__ = stub.__qualname__ = name
+    return stub
+
+
+def _compile(cls: type, name: str, source: str, env: dict[str, Any]):
+    code = compile(source, f"<record {name} {cls.__module__}.{cls.__qualname__}>", "exec")
+    exec(code, env)  # noqa: S102 - source built by this module from the class's own field names
+    method = env[name]
+    method.__qualname__ = f"{cls.__qualname__}.{name}"
+    method.__module__ = cls.__module__
+    return method
+
+
+def _eq_names(cls: type) -> list[str]:
+    return [s.name for s in cls.__record_specs__ if s.eq]
+
+
+def _compile_eq(cls: type):
+    """attrs' ``__eq__``: same class, then each eq field compared in turn (``==`` and
+    ``and``, as attrs 26 writes it: no identity shortcut, first difference stops)."""
+    test = " and ".join(f"self.{n} == other.{n}" for n in _eq_names(cls)) or "True"
+    source = ("def __eq__(self, other):\n"
+              "    if other.__class__ is not self.__class__:\n"
+              "        return NotImplemented\n"
+              f"    return {test}\n")
+    return _compile(cls, "__eq__", source, {})
+
+
+def _compile_hash(cls: type):
+    """attrs' ``__hash__``: a per-class seed and the eq fields, hashed as one tuple."""
+    fields = "".join(f", self.{n}" for n in _eq_names(cls))
+    seed = hash(f"eidos.record {cls.__module__}.{cls.__qualname__}")
+    source = f"def __hash__(self):\n    return hash(({seed}{fields}))\n"
+    return _compile(cls, "__hash__", source, {})
 
 
 def _compile_init(cls: type):
@@ -261,12 +280,7 @@ def _compile_init(cls: type):
     if hasattr(cls, "__attrs_post_init__"):
         body.append("    self.__attrs_post_init__()")
     source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass") + "\n"
-    code = compile(source, f"<record __init__ {cls.__module__}.{cls.__qualname__}>", "exec")
-    exec(code, env)  # noqa: S102 - source built above from the class's own field names
-    init = env["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__module__ = cls.__module__
-    return init
+    return _compile(cls, "__init__", source, env)
 
 
 class _AttrsView:
