@@ -39,13 +39,19 @@ import gc
 import hashlib
 import io
 import os
-import pickle
 import stat
 import struct
 import sys
 import time
 import warnings
 from pathlib import Path
+
+try:  # what pickle.Unpickler is, without executing pickle.py (its import is 1 % of a warm run)
+    from _pickle import Unpickler as _BaseUnpickler
+    from _pickle import UnpicklingError
+except ImportError:  # pragma: no cover - an interpreter without the C pickle
+    from pickle import Unpickler as _BaseUnpickler
+    from pickle import UnpicklingError
 
 from eidos import __version__
 from eidos.engine.graph import LazyOverlays, RuleGraph
@@ -215,17 +221,17 @@ def _allowed_class(module: str, name: str):
     return None
 
 
-class _Unpickler(pickle.Unpickler):
+class _Unpickler(_BaseUnpickler):
     """Builds eidos' data classes and containers; refuses every other global."""
 
     def find_class(self, module: str, name: str):
         cls = _allowed_class(module, name)
         if cls is None:
-            raise pickle.UnpicklingError(f"cache refers to {module}.{name}, which it may not build")
+            raise UnpicklingError(f"cache refers to {module}.{name}, which it may not build")
         return cls
 
     def persistent_load(self, pid):  # pragma: no cover - eidos never writes persistent ids
-        raise pickle.UnpicklingError("cache holds a persistent id")
+        raise UnpicklingError("cache holds a persistent id")
 
 
 def safe_loads(data: bytes, offset: int = 0):
@@ -239,7 +245,7 @@ def safe_loads(data: bytes, offset: int = 0):
     return _Unpickler(stream).load()
 
 
-_DECODE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError,
+_DECODE_ERRORS = (UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError,
                   TypeError, ValueError, MemoryError, RecursionError, UnicodeDecodeError, struct.error)
 
 class _CheckedOverlays(LazyOverlays):
@@ -260,6 +266,8 @@ class _CheckedOverlays(LazyOverlays):
 # ---------------------------------------------------------------- load and store
 def encode(graph) -> bytes:
     """The bytes of a cache entry for ``graph``: header (digests, length) then the pickle."""
+    import pickle
+
     payload = pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)
     return _HEADER.pack(MAGIC, hashlib.sha256(payload).digest(), bytes.fromhex(graph.source_hash),
                         engine_fingerprint(), len(payload)) + payload

@@ -7,11 +7,9 @@ graph, so resolving a recipe never touches the file system.
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterator, Mapping
 
 from eidos.lang import record
-
 from eidos.lang.diagnostics import Diagnostic, Span
 from eidos.lang.expr import IR, AndE, FactType, TrueE, render
 
@@ -200,6 +198,8 @@ class LazyOverlays(Mapping):
 
     def _load(self, name: str) -> OverlaySpec:
         """Decode one stored overlay; the cache overrides this with its restricted decoder."""
+        import pickle
+
         return pickle.loads(self._blobs[name])
 
     def __iter__(self) -> Iterator[str]:
@@ -212,6 +212,8 @@ class LazyOverlays(Mapping):
         return name in self._decoded or name in self._blobs
 
     def __reduce__(self):
+        import pickle  # only when a graph is written: loading one never imports pickle.py
+
         for name, spec in self._decoded.items():
             if name not in self._blobs:
                 bare = record.evolve(spec, condition=TrueE(), condition_text="", chain=())
