@@ -87,7 +87,7 @@ def frozen(cls=None, /, *, eq: bool = True):
 
 def _build(cls: type, eq: bool) -> type:
     specs: list[_Spec] = []
-    for base in reversed(cls.__mro__[1:]):
+    for base in cls.__mro__[-2:0:-1]:  # inherited fields first, as attrs orders them
         for spec in base.__dict__.get("__record_specs__", ()):
             specs = [s for s in specs if s.name != spec.name] + [spec]
     ns = dict(cls.__dict__)
@@ -96,40 +96,38 @@ def _build(cls: type, eq: bool) -> type:
         if _is_classvar(annotation):
             continue
         value = ns.pop(name, _MISSING)
-        if isinstance(value, _Field):
-            spec = _Spec(name, value.default, value.factory, value.eq, value.repr, value.validator)
+        if value.__class__ is _Field:
+            own.append(_Spec(name, value.default, value.factory, value.eq, value.repr, value.validator))
         else:
-            spec = _Spec(name, value)
-        own.append(spec)
-    own_names = {s.name for s in own}
-    specs = [s for s in specs if s.name not in own_names] + own
+            own.append(_Spec(name, value))
+    if specs:
+        own_names = {s.name for s in own}
+        specs = [s for s in specs if s.name not in own_names]
+    specs += own
     seen_default = False
     for spec in specs:
-        if spec.mandatory and seen_default:
-            raise ValueError(f"{cls.__qualname__}: no mandatory attributes allowed after an attribute "
-                             f"with a default value or factory; {spec.name!r} is one")
-        seen_default = seen_default or not spec.mandatory
+        if spec.default is _MISSING and spec.factory is None:
+            if seen_default:
+                raise ValueError(f"{cls.__qualname__}: no mandatory attributes allowed after an attribute "
+                                 f"with a default value or factory; {spec.name!r} is one")
+        else:
+            seen_default = True
     for key, value in ns.items():
         code = getattr(value, "__code__", None)
         if code is not None and "__class__" in code.co_freevars:
             raise TypeError(f"{cls.__qualname__}.{key}: zero-argument super() in a record is not supported")
-    for key in ("__dict__", "__weakref__"):
-        ns.pop(key, None)
-    names = tuple(s.name for s in specs)
-    ns["__slots__"] = tuple(s.name for s in own)
+    ns.pop("__dict__", None)
+    ns.pop("__weakref__", None)
+    names = tuple([s.name for s in specs])
+    ns["__slots__"] = tuple([s.name for s in own])
     ns["__record_specs__"] = tuple(specs)
-    ns["__record_fields__"] = names
-    ns["__match_args__"] = names
-    ns["__init__"] = _lazy("__init__", _compile_init)
-    ns["__setattr__"] = _frozen_setattr
-    ns["__delattr__"] = _frozen_delattr
-    ns["__getstate__"] = _getstate(names)
-    ns["__setstate__"] = _setstate(names)
-    ns["__repr__"] = _repr(tuple(s.name for s in specs if s.repr))
-    ns["__attrs_attrs__"] = _AttrsView()
+    ns["__record_fields__"] = ns["__match_args__"] = names
+    ns["__record_values__"] = _values(names)
+    ns["__record_repr__"] = tuple([s.name for s in specs if s.repr])
+    # the methods are shared by every record: defining a class creates no function
+    ns.update(_METHODS)
     if eq:
-        ns["__eq__"] = _lazy("__eq__", _compile_eq)
-        ns["__hash__"] = _lazy("__hash__", _compile_hash)
+        ns.update(_EQ_METHODS)
     return type(cls)(cls.__name__, cls.__bases__, ns)
 
 
@@ -179,37 +177,26 @@ def _values(names: tuple[str, ...]):
     return attrgetter(*names)
 
 
-def _getstate(names):
-    values = _values(names)
-
-    def __getstate__(self):
-        return values(self)
-
-    return __getstate__
+def _getstate(self):
+    return self.__class__.__record_values__(self)
 
 
-def _setstate(names):
-    def __setstate__(self, state):
-        for name, value in zip(names, state):
-            _set(self, name, value)
-
-    return __setstate__
+def _setstate(self, state):
+    for name, value in zip(self.__class__.__record_fields__, state):
+        _set(self, name, value)
 
 
-def _repr(names):
-    get = [attrgetter(n) for n in names]
-    pairs = tuple(zip(names, get))
-
-    def __repr__(self):
-        inner = ", ".join(f"{name}={value(self)!r}" for name, value in pairs)
-        return f"{self.__class__.__qualname__.rsplit('>.', 1)[-1]}({inner})"
-
-    return __repr__
+def _repr(self):
+    cls = self.__class__
+    inner = ", ".join([f"{name}={getattr(self, name)!r}" for name in cls.__record_repr__])
+    return f"{cls.__qualname__.rsplit('>.', 1)[-1]}({inner})"
 
 
 def _lazy(name: str, make):
     """A method that, on first call, builds the class's real one with ``make(cls)``,
-    installs it and calls it: what is never called is never compiled."""
+    installs it and calls it: what is never called is never compiled. One stub per method
+    name serves every record: the class it stands in for is the first in the instance's
+    MRO that still holds it."""
 
     def stub(self, *args, **kwargs):
         for cls in type(self).__mro__:
@@ -301,3 +288,18 @@ class _AttrsView:
         value = shadow.__attrs_attrs__
         type.__setattr__(owner, "__attrs_attrs__", value)
         return value
+
+
+_METHODS = {
+    "__init__": _lazy("__init__", _compile_init),
+    "__setattr__": _frozen_setattr,
+    "__delattr__": _frozen_delattr,
+    "__getstate__": _getstate,
+    "__setstate__": _setstate,
+    "__repr__": _repr,
+    "__attrs_attrs__": _AttrsView(),
+}
+_EQ_METHODS = {
+    "__eq__": _lazy("__eq__", _compile_eq),
+    "__hash__": _lazy("__hash__", _compile_hash),
+}
