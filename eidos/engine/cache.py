@@ -88,16 +88,26 @@ class CacheDamaged(EnvironmentFailure):
 _fingerprint: bytes | None = None
 
 
-def _fingerprint_files() -> list[Path]:
-    files: list[Path] = []
+def _fingerprint_files() -> list[tuple[str, str]]:
+    """(name as hashed: the path below the eidos package, path to read) of every file that
+    shapes a compiled graph. Strings, not Path objects: this runs on every warm start."""
+    root = os.fspath(_EIDOS_ROOT)
+    files: list[tuple[str, str]] = []
     for package in FINGERPRINT_PACKAGES:
-        for dirpath, dirnames, filenames in os.walk(_EIDOS_ROOT / package):
+        for dirpath, dirnames, filenames in os.walk(os.path.join(root, package)):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            files.extend(Path(dirpath) / name for name in sorted(filenames) if name.endswith(".py"))
-    files.extend(_EIDOS_ROOT / rel for rel in FINGERPRINT_MODULES)
+            below = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            files.extend((f"{below}/{name}", os.path.join(dirpath, name))
+                         for name in sorted(filenames) if name.endswith(".py"))
+    files.extend((rel, os.path.join(root, rel)) for rel in FINGERPRINT_MODULES)
     from eidos.io.resources import grammar_path
 
-    files.append(grammar_path())
+    grammar = grammar_path()
+    try:
+        rel = grammar.relative_to(_EIDOS_ROOT).as_posix()
+    except ValueError:
+        rel = grammar.name
+    files.append((rel, os.fspath(grammar)))
     return files
 
 
@@ -111,13 +121,10 @@ def engine_fingerprint() -> bytes:
     global _fingerprint
     if _fingerprint is None:
         hasher = hashlib.sha256(f"eidos {__version__}\0".encode())
-        for path in _fingerprint_files():
+        for rel, path in _fingerprint_files():
             try:
-                rel = path.relative_to(_EIDOS_ROOT).as_posix()
-            except ValueError:
-                rel = path.name
-            try:
-                data = path.read_bytes()
+                with open(path, "rb") as fh:
+                    data = fh.read()
             except OSError as err:
                 data = f"unreadable: {err.errno}".encode()
             hasher.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
