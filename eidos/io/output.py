@@ -27,7 +27,6 @@ import contextlib
 import errno
 import os
 import re
-import signal
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -35,7 +34,22 @@ from pathlib import Path
 
 from eidos.errors import EnvironmentFailure, UsageError
 
-GUARDED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+def _guarded_signals() -> tuple:
+    """SIGINT, SIGTERM and SIGHUP where the platform has them: what a guarded write catches.
+
+    ``signal`` is imported here, not at the top: its import builds three enums, and
+    writing a document to stdout (a warm ``eidos recipe``) never needs it (issue 17)."""
+    import signal
+
+    return tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def __getattr__(name: str):
+    if name == "GUARDED_SIGNALS":  # the public constant, computed on first use
+        value = globals()["GUARDED_SIGNALS"] = _guarded_signals()
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 _STREAM = re.compile(r"/(?:dev/(?:(?P<std>stdout|stderr)|fd/(?P<fd>\d+))|proc/self/fd/(?P<pfd>\d+))")
 
 
@@ -82,10 +96,12 @@ class Guard:
 
 @contextlib.contextmanager
 def _blocked() -> Iterator[None]:
+    import signal
+
     if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, GUARDED_SIGNALS)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _guarded_signals())
     try:
         yield
     finally:
@@ -109,6 +125,7 @@ def guarded() -> Iterator[Guard]:
     # Imported here, not at the top, so that writing a document to stdout (a warm 'eidos
     # recipe') loads none of them (issue 17); here, before any handler is installed.
     import shutil  # noqa: F401 - used by Guard._remove_all
+    import signal
     import threading
 
     guard = Guard()
@@ -122,7 +139,7 @@ def guarded() -> Iterator[Guard]:
     previous: dict[int, object] = {}
     if threading.current_thread() is threading.main_thread():
         with _blocked():
-            for signum in GUARDED_SIGNALS:
+            for signum in _guarded_signals():
                 handler = signal.getsignal(signum)
                 if handler in (signal.SIG_DFL, signal.default_int_handler):
                     previous[signum] = signal.signal(signum, on_signal)
