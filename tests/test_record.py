@@ -178,3 +178,37 @@ def test_validators_run_after_every_field_is_set_and_before_post_init():
     with pytest.raises(ValueError, match="b must be positive"):
         Validated(1, 0)
     assert record.defaults(Validated) == {"a": 1, "b": 2}
+
+
+def test_methods_the_class_writes_itself_are_kept_as_attrs_does():
+    @record.frozen
+    class Own:
+        text: str
+
+        def __repr__(self):
+            return f"Own({self.text!r})"
+
+        def __eq__(self, other):
+            return isinstance(other, Own) and self.text.lower() == other.text.lower()
+
+        def __hash__(self):
+            return hash(self.text.lower())
+
+    @attrs.frozen(slots=True)
+    class OwnTwin:
+        text: str
+
+        def __repr__(self):
+            return f"Own({self.text!r})"
+
+    assert repr(Own("A")) == repr(OwnTwin("A")) == "Own('A')"
+    assert Own("A") == Own("a") and hash(Own("A")) == hash(Own("a"))
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        Own("A").text = "b"  # type: ignore[misc]
+
+
+def test_version_keeps_its_own_repr_and_order():
+    from eidos.lang.versions import Version
+
+    assert repr(Version.parse("1.2.3-rc1")) == "Version('1.2.3-rc1')"
+    assert Version.parse("1.2") == Version.parse("1.2.0") and Version.parse("1.2.0-rc1") < Version.parse("1.2.0")

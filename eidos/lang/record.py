@@ -124,9 +124,14 @@ def _build(cls: type, eq: bool) -> type:
     ns["__record_fields__"] = ns["__match_args__"] = names
     ns["__record_values__"] = _values(names)
     ns["__record_repr__"] = tuple([s.name for s in specs if s.repr])
-    # the methods are shared by every record: defining a class creates no function
-    ns.update(_METHODS)
-    if eq:
+    # The methods are shared by every record: defining a class creates no function. As
+    # attrs' auto_detect does, a method the class body writes itself is kept (Version
+    # has its own __repr__; one with its own __eq__ keeps its hash too).
+    own_body = cls.__dict__
+    for key, method in _METHODS.items():
+        if key in _FROZEN or key not in own_body:
+            ns[key] = method
+    if eq and "__eq__" not in own_body:
         ns.update(_EQ_METHODS)
     return type(cls)(cls.__name__, cls.__bases__, ns)
 
@@ -299,6 +304,7 @@ _METHODS = {
     "__repr__": _repr,
     "__attrs_attrs__": _AttrsView(),
 }
+_FROZEN = frozenset({"__setattr__", "__delattr__", "__attrs_attrs__"})  # never the class's own
 _EQ_METHODS = {
     "__eq__": _lazy("__eq__", _compile_eq),
     "__hash__": _lazy("__hash__", _compile_hash),
