@@ -212,3 +212,33 @@ def test_version_keeps_its_own_repr_and_order():
 
     assert repr(Version.parse("1.2.3-rc1")) == "Version('1.2.3-rc1')"
     assert Version.parse("1.2") == Version.parse("1.2.0") and Version.parse("1.2.0-rc1") < Version.parse("1.2.0")
+
+
+def test_warm_recipe_and_bundle_import_no_attrs(tmp_path):
+    # the point of records (issue 17): a warm recipe or bundle neither imports attrs nor
+    # compiles a class's methods at definition; an engine or bundle module going back to
+    # attrs.frozen, or anything on the path importing attrs, fails this
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from eidos.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "    rc = main(sys.argv[1:])\n"
+        "print(json.dumps({'rc': rc, 'modules': sorted(sys.modules)}))\n"
+    )
+    env = dict(os.environ, EIDOS_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("EIDOS_NO_CACHE", None)
+    query = ["--service", "eks", "--accelerator", "gb200", "--os", "ubuntu", "--intent", "training"]
+    for argv in (["recipe", *query], ["bundle", *query, "--out", str(tmp_path / "b"), "--force"]):
+        for _ in range(2):  # the first run compiles the rules (and may import anything); the second is warm
+            out = subprocess.run([sys.executable, "-c", probe, *argv], env=env, cwd=root, check=True,
+                                 capture_output=True, text=True, timeout=300)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        assert result["rc"] == 0
+        assert not {m for m in result["modules"] if m.split(".")[0] in ("attr", "attrs")}, argv[0]
