@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import attrs
+from eidos.lang import record
 
 from eidos.errors import UsageError
 
@@ -78,7 +78,7 @@ def _prefix(_inst, _attr, value: str) -> None:
         )
 
 
-@attrs.frozen
+@record.frozen
 class ArgoCDSettings:
     """Namespace and project of the Applications, their destination, and a name prefix.
 
@@ -86,11 +86,11 @@ class ArgoCDSettings:
     the other); with neither, components deploy to the cluster Argo CD runs in.
     """
 
-    namespace: str = attrs.field(default=DEFAULT_NAMESPACE, validator=_namespace)
-    project: str = attrs.field(default=DEFAULT_PROJECT, validator=_project)
-    destination_server: str = attrs.field(default="", validator=_server)
-    destination_name: str = attrs.field(default="", validator=_cluster_name)
-    name_prefix: str = attrs.field(default="", validator=_prefix)
+    namespace: str = record.field(default=DEFAULT_NAMESPACE, validator=_namespace)
+    project: str = record.field(default=DEFAULT_PROJECT, validator=_project)
+    destination_server: str = record.field(default="", validator=_server)
+    destination_name: str = record.field(default="", validator=_cluster_name)
+    name_prefix: str = record.field(default="", validator=_prefix)
 
     def __attrs_post_init__(self) -> None:
         if self.destination_server and self.destination_name:
@@ -126,7 +126,7 @@ class ArgoCDSettings:
             "name_prefix": "namePrefix",
         }
         return {
-            keys[field.name]: getattr(self, field.name)
-            for field in attrs.fields(type(self))
-            if getattr(self, field.name) != field.default
+            keys[name]: getattr(self, name)
+            for name, default in record.defaults(type(self)).items()
+            if getattr(self, name) != default
         }

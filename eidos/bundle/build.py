@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import attrs
+from eidos.lang import record
 
 from eidos.bundle import argocd, flux, helm, script, yamlout
 from eidos.bundle.argosettings import ArgoCDSettings
@@ -34,18 +34,18 @@ _REPO_URL = re.compile(r"^(https?://|ssh://|git@)[^\s]+$")
 PayloadReader = Callable[[str], str]
 
 
-@attrs.frozen
+@record.frozen
 class BundleOptions:
     deployer: str
     sets: tuple[str, ...] = ()
-    scheduling: SchedulingRequest = attrs.field(factory=SchedulingRequest)
+    scheduling: SchedulingRequest = record.field(factory=SchedulingRequest)
     repo: str = ""
     revision: str = ""
     repo_path: str = ""
-    argocd: ArgoCDSettings = attrs.field(factory=ArgoCDSettings)
+    argocd: ArgoCDSettings = record.field(factory=ArgoCDSettings)
 
 
-@attrs.frozen(eq=False)
+@record.frozen(eq=False)
 class Bundle:
     deployer: str
     files: FileSet
@@ -142,7 +142,7 @@ def make_bundle(
         )
         warnings += notes
         warnings += inject(component, values, options.scheduling)
-        components.append(attrs.evolve(component, values=values))
+        components.append(record.evolve(component, values=values))
     warnings += unused_roles(components, options.scheduling)
     recipe = recipe.with_components(components)
     ctx = Context(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-import attrs
+from eidos.lang import record
 
 from eidos import __version__
 from eidos.bundle import yamlout
@@ -21,7 +21,7 @@ CHART_VERSION = __version__  # version of every chart eidos itself writes (umbre
 CRITERIA_ORDER = ("service", "accelerator", "intent", "os", "platform")
 
 
-@attrs.frozen
+@record.frozen
 class GitOps:
     """Where the bundle will live: Argo CD and Flux read it back from this Git location."""
 
@@ -33,12 +33,12 @@ class GitOps:
         return "/".join(p for p in (self.path, *parts) if p)
 
 
-@attrs.frozen(eq=False)
+@record.frozen(eq=False)
 class Context:
     recipe: Recipe
     payloads: dict[str, str]  # recipe manifest path -> text
     gitops: GitOps | None = None
-    argocd: ArgoCDSettings = attrs.field(factory=ArgoCDSettings)  # -d argocd only
+    argocd: ArgoCDSettings = record.field(factory=ArgoCDSettings)  # -d argocd only
 
     @property
     def components(self) -> tuple[Component, ...]:

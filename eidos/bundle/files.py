@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import attrs
+from eidos.lang import record
 
 
-@attrs.frozen
+@record.frozen
 class File:
     content: bytes
     executable: bool = False

@@ -12,7 +12,7 @@ import copy
 import re
 from typing import Any
 
-import attrs
+from eidos.lang import record
 
 from eidos.api import API_VERSION
 from eidos.engine.recipe import ROLES, Component, RoleScheduling, Scheduling, deployment_order
@@ -30,7 +30,7 @@ _MANIFEST_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(yaml|yml|tpl|txt|jso
 _REPO_SCHEMES = ("https://", "http://", "oci://")
 
 
-@attrs.frozen(eq=False)
+@record.frozen(eq=False)
 class Recipe:
     document: dict[str, Any]
     criteria: dict[str, Any]
@@ -41,7 +41,7 @@ class Recipe:
         return next(c for c in self.components if c.name == name)
 
     def with_components(self, components: list[Component]) -> Recipe:
-        return attrs.evolve(self, components=tuple(components))
+        return record.evolve(self, components=tuple(components))
 
 
 class _Where:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
+from eidos.lang import record
 
 from eidos.bundle.model import ROLES, Component
 from eidos.bundle.values import format_path, get, parse_path, set_path
@@ -20,7 +20,7 @@ from eidos.errors import UsageError
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
-@attrs.frozen
+@record.frozen
 class NodeRole:
     """What the user asked for one node role (system or accelerated)."""
 
@@ -32,7 +32,7 @@ class NodeRole:
         return not self.node_selector and not self.tolerations
 
 
-@attrs.frozen
+@record.frozen
 class SchedulingRequest:
     system: NodeRole = NodeRole()
     accelerated: NodeRole = NodeRole()

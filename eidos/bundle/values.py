@@ -25,7 +25,7 @@ import math
 import re
 from typing import Any
 
-import attrs
+from eidos.lang import record
 
 from eidos.engine import values as paths
 from eidos.engine.values import MISSING as _MISSING
@@ -62,7 +62,7 @@ def _unescaped(text: str, char: str) -> list[int]:
     return found
 
 
-@attrs.frozen
+@record.frozen
 class SetOverride:
     """One parsed ``--set``; ``component`` is the key as typed (a name or an alias)."""
 

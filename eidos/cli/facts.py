@@ -47,7 +47,11 @@ def add_fact_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) 
     # The command was chosen: rules that do not compile, or an unreadable --rules
     # directory, are reported now (exit 2 with every diagnostic), before argparse
     # would complain about fact flags it has not been told about.
-    graph = _load_graph(_rules_from_argv(argv), use_cache="--no-cache" not in argv)
+    rules, use_cache = _rules_from_argv(argv), "--no-cache" not in argv
+    graph = _load_graph(rules, use_cache=use_cache)
+    # the command resolves with this graph: load_graph_from_args takes it from the
+    # namespace instead of reading and hashing every rule file a second time (issue 17)
+    parser.set_defaults(_rule_graph=(tuple(rules), use_cache, graph))
     for name in sorted(graph.facts):
         spec = graph.facts[name]
         flags = [f"--{name}"] + FLAG_ALIASES.get(name, [])
@@ -86,7 +90,11 @@ def facts_from_args(args: argparse.Namespace, graph) -> tuple[dict, dict]:
 
 
 def load_graph_from_args(args: argparse.Namespace):
-    return _load_graph(args.rules or [], use_cache=not getattr(args, "no_cache", False))
+    rules, use_cache = args.rules or [], not getattr(args, "no_cache", False)
+    loaded = getattr(args, "_rule_graph", None)  # loaded for the fact flags, same invocation
+    if loaded is not None and loaded[:2] == (tuple(rules), use_cache):
+        return loaded[2]
+    return _load_graph(rules, use_cache=use_cache)
 
 
 # The parser needs the graph for the fact flags and the command needs it again to resolve:

@@ -9,6 +9,7 @@ through :mod:`eidos.cli.console`.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -44,8 +45,8 @@ def build_parser(argv: list[str] | None, *, complete: bool = False) -> Parser:
     """The argparse tree for ``argv``.
 
     Only the command named in ``argv`` does expensive set-up (loading the rule base to
-    derive fact flags); when a known command is chosen the others are registered by name
-    only, without importing their modules. Without a chosen command (``eidos --help``) every
+    derive fact flags); when a known command is chosen the others are not registered at
+    all, nor their modules imported. Without a chosen command (``eidos --help``) every
     module registers with ``argv=None`` and may add just its name and help, since argparse
     never parses a command that was not chosen. With ``complete``, every command registers
     everything, as the completion scripts need the whole tree.
@@ -57,10 +58,9 @@ def build_parser(argv: list[str] | None, *, complete: bool = False) -> Parser:
     chosen = next((a for a in argv or () if not a.startswith("-")), None)
     for name, module_name in COMMANDS.items():
         if chosen in COMMANDS and name != chosen and not complete:
-            # argparse parses only the chosen command and names the others only in the top
-            # level's help, which a chosen command never prints: not even importing them
-            # saves a tenth of a warm 'eidos recipe' (issue 17)
-            sub.add_parser(name)
+            # argparse parses only the chosen command, and the top level's help lists only
+            # commands registered with a help text: the others are not even registered (an
+            # ArgumentParser each was a tenth of a warm 'eidos recipe', issue 17)
             continue
         try:
             module = importlib.import_module(module_name)
@@ -78,11 +78,24 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; ``argv`` None means this process is that command (the entry points)."""
+    process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     warnings.showwarning = _show_warning
+    if process:
+        # Start-up (imports, the cached rule graph) allocates objects that live until exit
+        # and no garbage cycles: collecting meanwhile walks them again and again, and the
+        # collection at interpreter shutdown walks them all once more (together a tenth of
+        # a warm 'eidos recipe', issue 17). So: no collection while the parser is built
+        # (the chosen command loads the rule base there), then what was built is frozen
+        # (later collections skip it) and the command runs with collection on as usual.
+        gc.disable()
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
+        if process:
+            gc.freeze()
+            gc.enable()
         if not getattr(args, "command", None):
             parser.print_help(sys.stderr)
             return EXIT_USAGE
@@ -113,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         console.error(f"internal error: {type(err).__name__}: {err}",
                       hint="rerun with EIDOS_DEBUG=1 for a traceback and report it")
         return EXIT_ENVIRONMENT
+    finally:
+        if process:
+            gc.freeze()  # the process exits next: spare the shutdown collection the walk
+            gc.enable()
 
 
 if __name__ == "__main__":  # pragma: no cover

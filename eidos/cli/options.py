@@ -10,7 +10,6 @@ working with a warning.
 from __future__ import annotations
 
 import argparse
-import difflib
 import shlex
 from collections.abc import Sequence
 
@@ -89,6 +88,8 @@ def finish_output(args: argparse.Namespace, formats: Sequence[str]) -> None:
                 f"{flag} {value}: not a format ({', '.join(formats)}) and --out is given",
                 hint=f"{flag} chooses the format; --out {shlex.quote(args.out)} the destination",
             )
+        import difflib  # only on this error path
+
         close = None if looks_like_path(value) else difflib.get_close_matches(value, formats, n=1)
         console.warning(
             f"{flag} as a destination is deprecated; use --out {shlex.quote(value)}",

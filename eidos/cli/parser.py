@@ -9,9 +9,30 @@ was actually built — so the fact flags derived from the rule schema are sugges
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
+import sys
 
 from eidos.errors import UsageError
+
+
+def help_width() -> int:
+    """What argparse's formatter uses: ``shutil.get_terminal_size().columns - 2``.
+
+    The same steps as shutil: ``$COLUMNS`` when it is a positive integer, else the size
+    of the terminal on the original stdout, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns - 2
+
 
 # The format flag; a value that looks like a path given to it was probably meant for --out.
 _FORMAT_FLAGS = frozenset({"-o", "--output"})
@@ -23,6 +44,12 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs["exit_on_error"] = False  # ArgumentError reaches parse_known_args below
         super().__init__(*args, **kwargs)
+
+    def _get_formatter(self):
+        # argparse builds a formatter for every add_argument (to check the metavar) and
+        # the default one imports shutil (with bz2, lzma, fnmatch) for the terminal width:
+        # a few per cent of a warm 'eidos recipe' (issue 17). Same width, without shutil.
+        return self.formatter_class(prog=self.prog, width=help_width())
 
     # -- errors -----------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ the interpreter and platform.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 
 from eidos import __version__
@@ -29,6 +28,8 @@ def rule_base_line() -> str:
 
 
 def version_text() -> str:
+    import platform  # only for --version: its import compiles nine regular expressions
+
     py = sys.version_info
     lines = [
         f"eidos {__version__}",

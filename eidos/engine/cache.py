@@ -14,7 +14,7 @@ and the rules are compiled again (a cache only ever costs time, never correctnes
 * **Intact.** The header carries the SHA-256 of the payload; a flipped bit, a truncated
   write or a foreign file is detected before a byte of it is decoded.
 * **Safe to decode.** The payload is a pickle read by an unpickler that can build only
-  eidos' own data classes (attrs classes, named tuples and enums of ``eidos.lang``/``eidos.engine``) and
+  eidos' own data classes (records of ``eidos.lang.record``, attrs classes, named tuples and enums of ``eidos.lang``/``eidos.engine``) and
   the built-in containers; any other global, such as ``os.system``, is refused, so a
   planted file cannot run code even if it carries a valid digest.
 * **A private place.** The directory must be owned by the effective user and not writable
@@ -39,8 +39,6 @@ import gc
 import hashlib
 import io
 import os
-import pickle
-import secrets
 import stat
 import struct
 import sys
@@ -48,11 +46,17 @@ import time
 import warnings
 from pathlib import Path
 
-import attrs
+try:  # what pickle.Unpickler is, without executing pickle.py (its import is 1 % of a warm run)
+    from _pickle import Unpickler as _BaseUnpickler
+    from _pickle import UnpicklingError
+except ImportError:  # pragma: no cover - an interpreter without the C pickle
+    from pickle import Unpickler as _BaseUnpickler
+    from pickle import UnpicklingError
 
 from eidos import __version__
 from eidos.engine.graph import LazyOverlays, RuleGraph
 from eidos.errors import EnvironmentFailure
+from eidos.lang.record import is_record
 
 MAGIC = b"EIDOS-GRAPH\x00v2\n"
 _HEADER = struct.Struct(f">{len(MAGIC)}s32s32s32sQ")  # magic, sha256(payload), source digest, fingerprint, length
@@ -84,16 +88,26 @@ class CacheDamaged(EnvironmentFailure):
 _fingerprint: bytes | None = None
 
 
-def _fingerprint_files() -> list[Path]:
-    files: list[Path] = []
+def _fingerprint_files() -> list[tuple[str, str]]:
+    """(name as hashed: the path below the eidos package, path to read) of every file that
+    shapes a compiled graph. Strings, not Path objects: this runs on every warm start."""
+    root = os.fspath(_EIDOS_ROOT)
+    files: list[tuple[str, str]] = []
     for package in FINGERPRINT_PACKAGES:
-        for dirpath, dirnames, filenames in os.walk(_EIDOS_ROOT / package):
+        for dirpath, dirnames, filenames in os.walk(os.path.join(root, package)):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            files.extend(Path(dirpath) / name for name in sorted(filenames) if name.endswith(".py"))
-    files.extend(_EIDOS_ROOT / rel for rel in FINGERPRINT_MODULES)
+            below = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            files.extend((f"{below}/{name}", os.path.join(dirpath, name))
+                         for name in sorted(filenames) if name.endswith(".py"))
+    files.extend((rel, os.path.join(root, rel)) for rel in FINGERPRINT_MODULES)
     from eidos.io.resources import grammar_path
 
-    files.append(grammar_path())
+    grammar = grammar_path()
+    try:
+        rel = grammar.relative_to(_EIDOS_ROOT).as_posix()
+    except ValueError:
+        rel = grammar.name
+    files.append((rel, os.fspath(grammar)))
     return files
 
 
@@ -107,13 +121,10 @@ def engine_fingerprint() -> bytes:
     global _fingerprint
     if _fingerprint is None:
         hasher = hashlib.sha256(f"eidos {__version__}\0".encode())
-        for path in _fingerprint_files():
+        for rel, path in _fingerprint_files():
             try:
-                rel = path.relative_to(_EIDOS_ROOT).as_posix()
-            except ValueError:
-                rel = path.name
-            try:
-                data = path.read_bytes()
+                with open(path, "rb") as fh:
+                    data = fh.read()
             except OSError as err:
                 data = f"unreadable: {err.errno}".encode()
             hasher.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
@@ -211,22 +222,23 @@ def _allowed_class(module: str, name: str):
     if cls is LazyOverlays:
         return _CheckedOverlays
     named_tuple = issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
-    if attrs.has(cls) or issubclass(cls, enum.Enum) or named_tuple:
+    if is_record(cls) or getattr(cls, "__attrs_attrs__", None) is not None \
+            or issubclass(cls, enum.Enum) or named_tuple:
         return cls
     return None
 
 
-class _Unpickler(pickle.Unpickler):
+class _Unpickler(_BaseUnpickler):
     """Builds eidos' data classes and containers; refuses every other global."""
 
     def find_class(self, module: str, name: str):
         cls = _allowed_class(module, name)
         if cls is None:
-            raise pickle.UnpicklingError(f"cache refers to {module}.{name}, which it may not build")
+            raise UnpicklingError(f"cache refers to {module}.{name}, which it may not build")
         return cls
 
     def persistent_load(self, pid):  # pragma: no cover - eidos never writes persistent ids
-        raise pickle.UnpicklingError("cache holds a persistent id")
+        raise UnpicklingError("cache holds a persistent id")
 
 
 def safe_loads(data: bytes, offset: int = 0):
@@ -240,7 +252,7 @@ def safe_loads(data: bytes, offset: int = 0):
     return _Unpickler(stream).load()
 
 
-_DECODE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError,
+_DECODE_ERRORS = (UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError,
                   TypeError, ValueError, MemoryError, RecursionError, UnicodeDecodeError, struct.error)
 
 class _CheckedOverlays(LazyOverlays):
@@ -261,6 +273,8 @@ class _CheckedOverlays(LazyOverlays):
 # ---------------------------------------------------------------- load and store
 def encode(graph) -> bytes:
     """The bytes of a cache entry for ``graph``: header (digests, length) then the pickle."""
+    import pickle
+
     payload = pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)
     return _HEADER.pack(MAGIC, hashlib.sha256(payload).digest(), bytes.fromhex(graph.source_hash),
                         engine_fingerprint(), len(payload)) + payload
@@ -354,6 +368,8 @@ def _sweep_stale(dir_fd: int) -> None:
 
 def _write_entry(dir_fd: int, name: str, data: bytes) -> None:
     """Write ``data`` to ``name`` in the checked directory: a private temporary file renamed into place."""
+    import secrets  # only when writing (random, hmac and base64 are a warm run's 2 %)
+
     from eidos.io.output import guarded
 
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)

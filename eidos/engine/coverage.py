@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import attrs
+from eidos.lang import record
 
 from eidos.engine.analysis import extend_terms
 from eidos.engine.fact_space import MAX_COMBINATIONS, Axis, combinations, size
@@ -53,7 +53,7 @@ def _holds(condition, facts: Mapping[str, object]):
     return closure(condition)(lambda operand: facts.get(operand.name, MISSING))
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class NearCell:
     """An overlay that admits a fact value the query's recipe is not specific to."""
 
@@ -62,7 +62,7 @@ class NearCell:
     distance: int  # how many of the query's other facts it contradicts
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Gap:
     """One given enum fact value no applied overlay reads."""
 
@@ -85,7 +85,7 @@ class Gap:
         return f"{head} has recipes for: {cells}{more}"
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Cell:
     """One cell of the matrix: the axis facts (None: not given) and what it resolves to."""
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from itertools import product
 
-import attrs
+from eidos.lang import record
 
 # Past this many combinations a full walk is refused (lint skips it, verify and matrix
 # say so): the shipped schema has about 6,000.
 MAX_COMBINATIONS = 20_000
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Axis:
     """One enum fact and the values a walk gives it; ``None`` stands for "not given"."""
 

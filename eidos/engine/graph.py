@@ -7,11 +7,9 @@ graph, so resolving a recipe never touches the file system.
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterator, Mapping
 
-import attrs
-
+from eidos.lang import record
 from eidos.lang.diagnostics import Diagnostic, Span
 from eidos.lang.expr import IR, AndE, FactType, TrueE, render
 
@@ -22,7 +20,7 @@ GRAPH_FORMAT = "2"
 ValuePath = tuple[str | int, ...]
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class FactSchema:
     name: str
     kind: str  # enum | int | float | version | string | bool
@@ -43,7 +41,7 @@ class FactSchema:
         return coerce_fact(self, raw)
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Payload:
     """A values or manifest file, read once at compile time."""
 
@@ -54,7 +52,7 @@ class Payload:
     lines: tuple[tuple[ValuePath, int], ...] = ()  # key path -> line, for provenance
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class ValueOp:
     kind: str  # "values" | "set" | "unset"
     path: ValuePath  # key path for set/unset; () for a values file
@@ -62,7 +60,7 @@ class ValueOp:
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class ComponentSpec:
     """A catalog entry with its defaults."""
 
@@ -86,7 +84,7 @@ class ComponentSpec:
     version_span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class ComponentChange:
     """An overlay's mention of a component: include it, then customise."""
 
@@ -102,7 +100,7 @@ class ComponentChange:
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class RequirementSpec:
     name: str | None
     ir: IR
@@ -134,7 +132,7 @@ def extend_condition(parent: IR, parent_text: str, own: IR) -> tuple[IR, str]:
     return AndE(head + tail), f"{head_text} and {tail_text}"
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class OverlaySpec:
     name: str
     parent: str | None
@@ -148,7 +146,7 @@ class OverlaySpec:
     drops: tuple[tuple[str, Span], ...]
     doc: str
     span: Span
-    own: IR = attrs.field(factory=TrueE)  # this overlay's own `when` (the matcher evaluates chains link by link)
+    own: IR = record.field(factory=TrueE)  # this overlay's own `when` (the matcher evaluates chains link by link)
 
     @property
     def order_key(self) -> tuple:
@@ -193,13 +191,15 @@ class LazyOverlays(Mapping):
             else:
                 condition, text = extend_condition(parent.condition, parent.condition_text, spec.own)
                 chain = parent.chain + (spec.name,)
-            parent = self._decoded[spec.name] = attrs.evolve(
+            parent = self._decoded[spec.name] = record.evolve(
                 spec, condition=condition, condition_text=text, chain=chain
             )
         return parent
 
     def _load(self, name: str) -> OverlaySpec:
         """Decode one stored overlay; the cache overrides this with its restricted decoder."""
+        import pickle
+
         return pickle.loads(self._blobs[name])
 
     def __iter__(self) -> Iterator[str]:
@@ -212,14 +212,16 @@ class LazyOverlays(Mapping):
         return name in self._decoded or name in self._blobs
 
     def __reduce__(self):
+        import pickle  # only when a graph is written: loading one never imports pickle.py
+
         for name, spec in self._decoded.items():
             if name not in self._blobs:
-                bare = attrs.evolve(spec, condition=TrueE(), condition_text="", chain=())
+                bare = record.evolve(spec, condition=TrueE(), condition_text="", chain=())
                 self._blobs[name] = pickle.dumps(bare, protocol=pickle.HIGHEST_PROTOCOL)
         return (LazyOverlays, (None, self._blobs))
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class CheckSpec:
     name: str
     condition: IR
@@ -230,7 +232,7 @@ class CheckSpec:
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class InferSpec:
     fact: str
     value: object  # a constant of the fact's type, or an IR Operand (path) to read
@@ -240,7 +242,7 @@ class InferSpec:
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class RuleGraph:
     facts: dict[str, FactSchema]
     components: dict[str, ComponentSpec]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-import attrs
+from eidos.lang import record
 
 from eidos import __version__
 from eidos.api import API_VERSION
@@ -26,7 +26,7 @@ class RecipeError(InputError):
     """The rules, applied to these facts, do not give a consistent recipe."""
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class ResolvedRequirement:
     name: str | None
     text: str
@@ -35,11 +35,11 @@ class ResolvedRequirement:
     remedy: str
     overlay: str
     span: Span
-    ir: object = attrs.field(eq=False, repr=False)
+    ir: object = record.field(eq=False, repr=False)
     replaced: tuple[str, ...] = ()  # locations of requirements this one replaced
 
 
-@attrs.frozen
+@record.frozen
 class RoleScheduling:
     """Value paths where one node role's selectors and tolerations belong."""
 
@@ -47,7 +47,7 @@ class RoleScheduling:
     tolerations: tuple[str, ...] = ()
 
 
-@attrs.frozen
+@record.frozen
 class Scheduling:
     system: RoleScheduling = RoleScheduling()
     accelerated: RoleScheduling = RoleScheduling()
@@ -65,7 +65,7 @@ class Scheduling:
         return [(r, self.role(r)) for r in sorted(ROLES) if self.role(r).node_selector or self.role(r).tolerations]
 
 
-@attrs.frozen
+@record.frozen
 class Component:
     """One deployable unit of a recipe: what the matcher resolves and what bundlers read.
 
@@ -91,7 +91,7 @@ class Component:
     source: str = ""
     tag: str = ""
     path: str = ""
-    provenance: dict = attrs.field(factory=dict, eq=False)
+    provenance: dict = record.field(factory=dict, eq=False)
 
     @property
     def is_oci(self) -> bool:
@@ -112,7 +112,7 @@ class Component:
         return [(p, p.rsplit("/", 1)[-1]) for p in self.manifests]
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class OverlayVerdict:
     name: str
     applied: bool
@@ -122,7 +122,7 @@ class OverlayVerdict:
     reason: str
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Recipe:
     criteria: dict
     overlays: tuple[str, ...]

@@ -27,18 +27,29 @@ import contextlib
 import errno
 import os
 import re
-import shutil
-import signal
 import stat
 import sys
-import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from eidos.errors import EnvironmentFailure, UsageError
 
-GUARDED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+def _guarded_signals() -> tuple:
+    """SIGINT, SIGTERM and SIGHUP where the platform has them: what a guarded write catches.
+
+    ``signal`` is imported here, not at the top: its import builds three enums, and
+    writing a document to stdout (a warm ``eidos recipe``) never needs it (issue 17)."""
+    import signal
+
+    return tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def __getattr__(name: str):
+    if name == "GUARDED_SIGNALS":  # the public constant, computed on first use
+        value = globals()["GUARDED_SIGNALS"] = _guarded_signals()
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 _STREAM = re.compile(r"/(?:dev/(?:(?P<std>stdout|stderr)|fd/(?P<fd>\d+))|proc/self/fd/(?P<pfd>\d+))")
 
 
@@ -70,6 +81,8 @@ class Guard:
             yield
 
     def _remove_all(self) -> None:
+        import shutil  # loaded by guarded() already: a clean-up never imports
+
         for path, dir_fd, tree in reversed(self._cleanup):
             try:
                 if tree:
@@ -83,10 +96,12 @@ class Guard:
 
 @contextlib.contextmanager
 def _blocked() -> Iterator[None]:
+    import signal
+
     if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, GUARDED_SIGNALS)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _guarded_signals())
     try:
         yield
     finally:
@@ -107,6 +122,12 @@ def guarded() -> Iterator[Guard]:
     signal cannot fall between creating a file and registering it. Outside the main
     thread signals cannot be handled, but exceptions still clean up.
     """
+    # Imported here, not at the top, so that writing a document to stdout (a warm 'eidos
+    # recipe') loads none of them (issue 17); here, before any handler is installed.
+    import shutil  # noqa: F401 - used by Guard._remove_all
+    import signal
+    import threading
+
     guard = Guard()
     fired: list[int] = []
 
@@ -118,7 +139,7 @@ def guarded() -> Iterator[Guard]:
     previous: dict[int, object] = {}
     if threading.current_thread() is threading.main_thread():
         with _blocked():
-            for signum in GUARDED_SIGNALS:
+            for signum in _guarded_signals():
                 handler = signal.getsignal(signum)
                 if handler in (signal.SIG_DFL, signal.default_int_handler):
                     previous[signum] = signal.signal(signum, on_signal)
@@ -238,6 +259,8 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         if not stat.S_ISREG(st.st_mode):
             raise _refuse(target, _refuse_kind(st) or "is not a regular file")
         mode = stat.S_IMODE(st.st_mode)
+    import tempfile
+
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with guarded() as guard:
@@ -328,6 +351,7 @@ def replace_directory(target: Path, fill: Callable[[Path], None], *, recheck: Ca
     ``recheck(target)`` runs again just before the swap (the target may have changed while
     the files were written). ``label`` names the output in errors ("bundle")."""
     import secrets
+    import shutil
     import tempfile
 
     parent = target.parent

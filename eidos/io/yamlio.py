@@ -178,11 +178,14 @@ def _is_number(text: str) -> bool:
 
 def ambiguous(text: str) -> bool:
     """True when a YAML 1.1 or 1.2 reader could read the plain string as a non-string."""
-    return (
-        text.lower() in _YAML11_WORDS
-        or _is_number(text)
-        or bool(_SEXAGESIMAL.match(text) or _TIMESTAMP.match(text) or _FLOAT11.match(text))
-    )
+    if text.lower() in _YAML11_WORDS:
+        return True
+    plain = text.replace("_", "")
+    if not _DIGIT.search(plain):
+        # most strings (issue 17): without a digit, no sexagesimal or timestamp matches,
+        # _FLOAT11 only as dots and signs ("."), and _is_number only inf/nan spellings
+        return bool(_NON_FINITE.fullmatch(plain.strip()) or _FLOAT11.match(text))
+    return _is_number(text) or bool(_SEXAGESIMAL.match(text) or _TIMESTAMP.match(text) or _FLOAT11.match(text))
 
 
 def _fits_literal_block(text: str) -> bool:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import Union
 
-import attrs
+from eidos.lang import record
 
 from eidos.lang.diagnostics import Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Name:
     """An identifier or string as written, with where it was written."""
 
@@ -32,7 +32,7 @@ class ExprNode:
     __slots__ = ()
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Literal:
     """A constant. ``kind`` is one of: string, int, float, version, bool, symbol, null,
     list, map. ``value`` holds the Python value (Version text for versions, a tuple of
@@ -43,13 +43,13 @@ class Literal:
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class FactRef:
     name: str
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class PathRef:
     """A measurement path: ``segments[0]`` is the measurement type (K8s, GPU, OS, …)."""
 
@@ -63,7 +63,7 @@ class PathRef:
 Operand = Union[FactRef, PathRef]
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Compare(ExprNode):
     op: str
     left: Operand
@@ -71,7 +71,7 @@ class Compare(ExprNode):
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class InSet(ExprNode):
     operand: Operand
     items: tuple[Literal, ...]
@@ -79,7 +79,7 @@ class InSet(ExprNode):
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class InRange(ExprNode):
     operand: Operand
     low: Literal
@@ -89,14 +89,14 @@ class InRange(ExprNode):
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Matches(ExprNode):
     operand: Operand
     pattern: str
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class TextTest(ExprNode):
     """``operand startswith|endswith|contains "text"``."""
 
@@ -106,31 +106,31 @@ class TextTest(ExprNode):
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Exists(ExprNode):
     path: PathRef
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Not(ExprNode):
     operand: "Expr"
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class And(ExprNode):
     items: tuple["Expr", ...]
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Or(ExprNode):
     items: tuple["Expr", ...]
     span: Span
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Always(ExprNode):
     span: Span
 

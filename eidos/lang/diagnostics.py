@@ -6,10 +6,9 @@ renders as text for people, JSON for tools and SARIF-like annotations for CI.
 
 from __future__ import annotations
 
-import difflib
 from typing import Iterable, NamedTuple
 
-import attrs
+from eidos.lang import record
 
 
 class Span(NamedTuple):
@@ -36,7 +35,7 @@ class Span(NamedTuple):
 NO_SPAN = Span("<none>", 0, 0)
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Diagnostic:
     code: str
     severity: str  # "error" | "warning"
@@ -141,6 +140,8 @@ class Reporter:
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest known spelling, if any is close enough to be useful."""
+    import difflib  # only on this error path
+
     match = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'?" if match else None
 

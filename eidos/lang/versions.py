@@ -27,7 +27,7 @@ import re
 from functools import lru_cache
 from typing import Union
 
-import attrs
+from eidos.lang import record
 
 from eidos.lang.limits import MAX_VERSION_CHARS
 
@@ -59,7 +59,7 @@ def _identifiers(text: str) -> tuple[Identifier, ...]:
     return tuple(out)
 
 
-@attrs.frozen(slots=True, eq=False, order=False)
+@record.frozen(eq=False)
 class Version:
     """A parsed version; ``text`` keeps the spelling the user wrote."""
 

@@ -12,7 +12,7 @@ import math
 import re
 from typing import NoReturn
 
-import attrs
+from eidos.lang import record
 
 from eidos.lang import ast
 from eidos.lang.diagnostics import Reporter, Span, did_you_mean
@@ -22,7 +22,7 @@ from eidos.lang.measurements import MEASUREMENT_TYPES
 from eidos.lang.versions import Version, VersionError
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class FactType:
     """The slice of a fact declaration the type checker needs."""
 

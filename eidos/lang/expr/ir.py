@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Union
 
-import attrs
+from eidos.lang import record
 
 
 class Node:
@@ -33,7 +33,7 @@ class Atom(Node):
     __slots__ = ()
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Operand:
     kind: str  # "fact" | "path"
     name: str  # fact name, or rendered path
@@ -43,7 +43,7 @@ class Operand:
         return self.name
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Const:
     vtype: str  # version | int | float | string | bool | enum
     value: object
@@ -53,21 +53,21 @@ class Const:
         return self.text
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Cmp(Atom):
     op: str
     operand: Operand
     const: Const
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class In(Atom):
     operand: Operand
     consts: tuple[Const, ...]
     negated: bool
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Range(Atom):
     operand: Operand
     low: Const
@@ -76,13 +76,13 @@ class Range(Atom):
     negated: bool
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Match(Atom):
     operand: Operand
     pattern: str
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class TextTest(Atom):
     """``startswith`` / ``endswith`` / ``contains``: a plain substring test."""
 
@@ -91,12 +91,12 @@ class TextTest(Atom):
     text: str
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Exist(Atom):
     operand: Operand
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class NotE(Node):
     item: IR
 
@@ -105,7 +105,7 @@ class NotE(Node):
         return (self.item,)
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class AndE(Node):
     items: tuple[IR, ...]
 
@@ -114,7 +114,7 @@ class AndE(Node):
         return self.items
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class OrE(Node):
     items: tuple[IR, ...]
 
@@ -123,7 +123,7 @@ class OrE(Node):
         return self.items
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class TrueE(Node):
     """``always``: the empty conjunction."""
 

@@ -27,7 +27,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import attrs
+from eidos.lang import record
 
 from eidos.lang import ast
 from eidos.lang.expr import regex
@@ -42,7 +42,7 @@ from eidos.lang.versions import Version
 OR, AND, NOT, ATOM = 1, 2, 3, 9
 
 
-@attrs.frozen
+@record.frozen
 class Kind:
     """One kind of expression, declared once (see the module docstring)."""
 
@@ -56,7 +56,7 @@ class Kind:
     combine: Callable | None = None  # connectives: Kleene function over the children's values
     precedence: int = ATOM  # how tightly the rendered form binds
     child_precedence: int = 0  # children binding looser than this are parenthesised
-    ops: Mapping[str, Any] = attrs.field(factory=dict)  # an operator family: spelling -> function
+    ops: Mapping[str, Any] = record.field(factory=dict)  # an operator family: spelling -> function
     token: str | None = None  # the grammar terminal that spells ``ops``
 
     def __attrs_post_init__(self):

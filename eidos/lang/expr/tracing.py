@@ -8,7 +8,7 @@ what each test found. Both visit each node once: time is linear in the expressio
 
 from __future__ import annotations
 
-import attrs
+from eidos.lang import record
 
 from eidos.lang.expr.closures import Lookup, closure
 from eidos.lang.expr.coercion import EvalError
@@ -33,7 +33,7 @@ def render(ir: IR, parent: str | int = "") -> str:
     return f"({text})" if kind.precedence < need else text
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class AtomResult:
     """One leaf of an explanation: what was tested, what was found, what it gave."""
 
