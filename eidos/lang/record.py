@@ -24,6 +24,8 @@ cache through pickle, which never calls ``__init__``.
   these classes: ``__attrs_attrs__`` is built with attrs' public ``make_class`` the first
   time something asks for it (importing attrs only then).
 
+A class may also declare ``__slots__`` of its own for derived state that is not a field.
+
 Only what eidos' declarations use is supported: annotated fields, plain defaults and
 :func:`field` (``default``, ``factory``, ``eq``, ``repr``, ``validator``), ``eq=False`` for a class that
 defines its own comparisons, ``__attrs_post_init__``, and inheritance of fields from
@@ -118,8 +120,14 @@ def _build(cls: type, eq: bool) -> type:
             raise TypeError(f"{cls.__qualname__}.{key}: zero-argument super() in a record is not supported")
     ns.pop("__dict__", None)
     ns.pop("__weakref__", None)
+    # Slots the body declares itself hold derived state (Version's comparison key): not
+    # fields, so not in __init__, equality, repr or pickles; the class fills them itself.
+    extra = ns.pop("__slots__", ())
+    extra = (extra,) if isinstance(extra, str) else tuple(extra)
+    for name in extra:
+        ns.pop(name, None)  # the member descriptor of the class being rebuilt
     names = tuple([s.name for s in specs])
-    ns["__slots__"] = tuple([s.name for s in own])
+    ns["__slots__"] = tuple([s.name for s in own]) + extra
     ns["__record_specs__"] = tuple(specs)
     ns["__record_fields__"] = ns["__match_args__"] = names
     ns["__record_values__"] = _values(names)

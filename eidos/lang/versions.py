@@ -67,8 +67,14 @@ class Version:
     release: tuple[int, ...]
     prerelease: tuple[Identifier, ...] | None
     vendor: str
-    # the comparison key, computed once: every comparison reads both sides' keys
-    _key: tuple = attrs.field(init=False, repr=False)
+    # the comparison key, computed once (every comparison reads both sides' keys): derived
+    # state, not a field, so it is rebuilt when a pickled Version is read back
+    __slots__ = ("_key",)
+
+    def __setstate__(self, state) -> None:
+        for name, value in zip(self.__record_fields__, state):
+            object.__setattr__(self, name, value)
+        self.__attrs_post_init__()
 
     def __attrs_post_init__(self) -> None:
         release = list(self.release)
