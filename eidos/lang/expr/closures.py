@@ -20,8 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-import attrs
-
+from eidos.lang import record
 from eidos.lang.expr.ir import IR, Operand
 from eidos.lang.expr.logic import CLOSURE_OF, kleene_not
 from eidos.lang.expr.registry import REGISTRY
@@ -36,7 +35,7 @@ def compile_closure(ir: IR, key: Callable[[Operand], object] | None = None) -> C
     atom is compiled from a copy of itself holding that object as its operand)."""
     kind = REGISTRY.for_ir(ir)
     if kind.is_atom:
-        return kind.compile(ir if key is None else attrs.evolve(ir, operand=key(ir.operand)))
+        return kind.compile(ir if key is None else record.evolve(ir, operand=key(ir.operand)))
     parts = tuple(compile_closure(child, key) for child in ir.children)
     combine = kind.combine
     if not parts:
