@@ -13,7 +13,8 @@ Two things the reference format lacked are first-class here:
   by name. Serialising the same snapshot therefore always gives the same bytes, no matter in
   which order collectors finished.
 
-The classes are small immutable records (:class:`_Frozen`); :func:`to_document` and
+The classes are frozen records (:mod:`eidos.lang.record`, each with its own converting
+``__init__``); :func:`to_document` and
 :func:`from_document` turn them into plain dicts and back. Validation with file locations happens in :mod:`eidos.snapshot.io` before
 structuring, so the converter only ever sees well-formed data.
 """
@@ -24,9 +25,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import attrs
-
 from eidos.api import API_VERSION
+from eidos.lang import record
 from eidos.lang.measurements import MEASUREMENT_TYPES, MISSING
 
 REFERENCE_API_VERSION = "cns.nvidia.com/v1alpha1"
@@ -74,59 +74,17 @@ def _type_rank(mtype: str) -> tuple:
     return (len(MEASUREMENT_TYPES), mtype)
 
 
-class _Frozen:
-    """Immutable records compared, hashed and shown by their ``_FIELDS``.
-
-    These were frozen attrs classes; attrs generates and compiles four methods per class
-    when the module is imported (~3 M instructions each, callgrind), which every command
-    reading a snapshot paid (issue 17). The behaviour is the one attrs gave them: keyword
-    or positional construction with the same converters and validation, equality and
-    hashing by field (a ``dict`` field makes the hash fail, as before), ``FrozenInstanceError``
-    on assignment, pickling through ``__init__``."""
-
-    __slots__ = ()
-    _FIELDS: tuple[str, ...] = ()
-
-    def __setattr__(self, name, value):
-        raise attrs.exceptions.FrozenInstanceError()
-
-    def __delattr__(self, name):
-        raise attrs.exceptions.FrozenInstanceError()
-
-    def _values(self) -> tuple:
-        return tuple(getattr(self, f) for f in self._FIELDS)
-
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    def __hash__(self) -> int:
-        return hash((self.__class__, *self._values()))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{f}={getattr(self, f)!r}' for f in self._FIELDS)})"
-
-    def __reduce__(self):
-        return (self.__class__, self._values())
-
-
 _put = object.__setattr__
 _DEFAULT: Any = object()  # an argument not given (``None`` given is kept, as attrs kept it)
 
 
-class Subtype(_Frozen):
+@record.frozen
+class Subtype:
     """One named group of readings, e.g. ``OS.release`` or ``SystemD.containerd.service``.
 
     ``context``: the reference format's optional string context; never filled by its
     collectors, kept so reading and writing one of its snapshots loses nothing."""
 
-    __slots__ = ("name", "data", "context")
-    _FIELDS = ("name", "data", "context")
     name: str
     data: dict
     context: dict
@@ -141,11 +99,10 @@ def _sort_subtypes(subtypes) -> tuple[Subtype, ...]:
     return tuple(sorted(subtypes, key=lambda s: natural_key(s.name)))
 
 
-class Measurement(_Frozen):
+@record.frozen
+class Measurement:
     """All subtypes of one measurement type."""
 
-    __slots__ = ("type", "subtypes")
-    _FIELDS = ("type", "subtypes")
     type: str
     subtypes: tuple[Subtype, ...]
 
@@ -160,12 +117,11 @@ class Measurement(_Frozen):
         return None
 
 
-class CollectorStatus(_Frozen):
+@record.frozen
+class CollectorStatus:
     """How one collector fared: ``ok``, ``failed`` (it tried and broke) or ``unavailable``
     (its source does not exist here, e.g. no ``nvidia-smi`` or no cluster)."""
 
-    __slots__ = ("name", "type", "status", "reason", "duration_seconds")
-    _FIELDS = ("name", "type", "status", "reason", "duration_seconds")
     name: str
     type: str
     status: str
@@ -196,7 +152,8 @@ def _sort_collectors(cs) -> tuple[CollectorStatus, ...]:
     return tuple(sorted(cs, key=lambda c: (c.name, c.type)))
 
 
-class Snapshot(_Frozen):
+@record.frozen
+class Snapshot:
     """A whole snapshot document.
 
     ``api_version`` and ``kind`` are kept as read (``None`` when a document omitted them, as
@@ -204,8 +161,7 @@ class Snapshot(_Frozen):
     not rewrite its identity. Snapshots eidos collects carry ``eidos.dev/v1alpha1``.
     """
 
-    __slots__ = ("api_version", "kind", "metadata", "measurements", "collectors", "_index")
-    _FIELDS = ("api_version", "kind", "metadata", "measurements", "collectors")
+    __slots__ = ("_index",)  # derived from measurements: not a field, rebuilt by __init__
     api_version: str | None
     kind: str | None
     metadata: dict
@@ -220,6 +176,9 @@ class Snapshot(_Frozen):
         _put(self, "measurements", _sort_measurements(measurements))
         _put(self, "collectors", _sort_collectors(collectors))
         _put(self, "_index", {m.type: {st.name: st.data for st in m.subtypes} for m in self.measurements})
+
+    def __reduce__(self):  # through __init__, which rebuilds the derived _index
+        return (self.__class__, self.__record_values__(self))
 
     # ---- navigation --------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from eidos.errors import EidosError, UsageError
 from eidos.engine.graph import RuleGraph
+from eidos.lang import record
 from eidos.validate.deployed import deployed_rules
 from eidos.validate.evaluate import evaluate, judge_all
 from eidos.validate.gpucapacity import GpuCapacityView
@@ -77,41 +78,8 @@ def _show(value) -> str:
 _NOT_GIVEN = re.compile(r"(\w[\w-]*) not given")
 
 
-class _Record:
-    """An immutable record compared, hashed and shown by its fields (``__slots__``).
-
-    The three small classes below were frozen attrs classes; attrs generates and compiles
-    each one's methods when the module is imported (~3 M instructions a class, measured with
-    callgrind), paid by every ``eidos validate`` (issue 17). These share one set of methods."""
-
-    __slots__ = ()
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"{type(self).__name__} is immutable; make a new one")
-
-    def __delattr__(self, name):
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def _fields(self) -> tuple:
-        return tuple(getattr(self, f) for f in self.__slots__)
-
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash((self.__class__.__name__, self._fields()))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
-        return f"{type(self).__name__}({shown})"
-
-    def __reduce__(self):  # pickled by its fields (pool workers send Outcomes back)
-        return (self.__class__, self._fields())
-
-
-class Selection(_Record):
+@record.frozen
+class Selection:
     """``--only`` / ``--skip``: which rules a run reports. A name selects a check (all its
     requirements: ``gpudirect-rdma``), one requirement of a check (``gpudirect-rdma/rdma-path``),
     a recipe requirement (``os-version``) or a verdict id (``check:gpudirect-rdma:rdma-path``).
@@ -120,16 +88,9 @@ class Selection(_Record):
     the NCCL measurement) and only those; without it fabric rules are left out, as a node
     snapshot carries no NCCL results and every fabric rule would only report their absence."""
 
-    __slots__ = ("only", "skip", "fabric")
-    only: tuple[str, ...]
-    skip: tuple[str, ...]
-    fabric: bool
-
-    def __init__(self, only: tuple[str, ...] = (), skip: tuple[str, ...] = (), fabric: bool = False):
-        put = object.__setattr__
-        put(self, "only", only)
-        put(self, "skip", skip)
-        put(self, "fabric", fabric)
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    fabric: bool = False
 
     @staticmethod
     def names(rule) -> set[str]:
@@ -317,41 +278,27 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-class Outcome(_Record):
+@record.frozen
+class Outcome:
     """One source's result: what ``per_node`` made of its ``NodeResult``, or why it failed;
     ``seen``: the rule names of its plan (only when --only/--skip need them)."""
 
-    __slots__ = ("source", "value", "error", "seen")
     source: str
-    value: Any
-    error: EidosError | _Failure | None
-    seen: frozenset
-
-    def __init__(self, source: str, value: Any = None, error: EidosError | _Failure | None = None,
-                 seen: frozenset = frozenset()):
-        put = object.__setattr__
-        put(self, "source", source)
-        put(self, "value", value)
-        put(self, "error", error)
-        put(self, "seen", seen)
+    value: Any = None
+    error: EidosError | _Failure | None = None
+    seen: frozenset = frozenset()
 
     def with_error(self, error) -> Outcome:
         return Outcome(self.source, self.value, error, self.seen)
 
 
-class _Failure(_Record):
+@record.frozen
+class _Failure:
     """An ``EidosError`` in a form that crosses processes intact (its ``hint`` included)."""
 
-    __slots__ = ("kind", "message", "hint")
     kind: str
     message: str
     hint: str | None
-
-    def __init__(self, kind: str, message: str, hint: str | None):
-        put = object.__setattr__
-        put(self, "kind", kind)
-        put(self, "message", message)
-        put(self, "hint", hint)
 
     def error(self) -> EidosError:
         import eidos.errors as errors
