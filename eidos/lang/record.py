@@ -54,7 +54,9 @@ class _Field:
 def field(*, default: Any = _MISSING, factory=None, eq: bool = True, repr: bool = True,
           validator=None) -> Any:
     """A field with a default, a default ``factory``, left out of equality or ``repr``, or
-    checked by ``validator(instance, field, value)`` (``field.name`` is its name; run after
+    checked by ``validator(instance, field, value)``. As in attrs, ``eq`` may also be a key
+    function (equality and hash compare ``eq(value)``) and ``repr`` a function giving the
+    text shown; a field named ``_x`` is the ``__init__`` (and :func:`evolve`) argument ``x`` (``field.name`` is its name; run after
     every field is set and before ``__attrs_post_init__``, as attrs does)."""
     if default is not _MISSING and factory is not None:
         raise TypeError("a field takes a default or a factory, not both")
@@ -64,11 +66,12 @@ def field(*, default: Any = _MISSING, factory=None, eq: bool = True, repr: bool 
 class _Spec:
     """One field: name, default (or ``_MISSING``), factory, and whether eq/repr see it."""
 
-    __slots__ = ("default", "eq", "factory", "name", "repr", "validator")
+    __slots__ = ("alias", "default", "eq", "factory", "name", "repr", "validator")
 
     def __init__(self, name, default=_MISSING, factory=None, eq=True, repr=True, validator=None):
         self.name, self.default, self.factory, self.eq, self.repr = name, default, factory, eq, repr
         self.validator = validator
+        self.alias = name.lstrip("_")  # attrs' init name for a private attribute
 
     @property
     def mandatory(self) -> bool:
@@ -131,7 +134,7 @@ def _build(cls: type, eq: bool) -> type:
     ns["__record_specs__"] = tuple(specs)
     ns["__record_fields__"] = ns["__match_args__"] = names
     ns["__record_values__"] = _values(names)
-    ns["__record_repr__"] = tuple([s.name for s in specs if s.repr])
+    ns["__record_repr__"] = tuple([(s.name, s.repr if callable(s.repr) else repr) for s in specs if s.repr])
     # The methods are shared by every record: defining a class creates no function. As
     # attrs' auto_detect does, a method the class body writes itself is kept (Version
     # has its own __repr__; one with its own __eq__ keeps its hash too).
@@ -161,9 +164,9 @@ def defaults(cls) -> dict[str, Any]:
 
 def evolve(inst, **changes):
     """A copy of ``inst`` with ``changes`` (like ``attrs.evolve``, without importing attrs)."""
-    for name in inst.__record_fields__:
-        if name not in changes:
-            changes[name] = getattr(inst, name)
+    for spec in inst.__record_specs__:
+        if spec.alias not in changes:
+            changes[spec.alias] = getattr(inst, spec.name)
     return inst.__class__(**changes)
 
 
@@ -201,7 +204,7 @@ def _setstate(self, state):
 
 def _repr(self):
     cls = self.__class__
-    inner = ", ".join([f"{name}={getattr(self, name)!r}" for name in cls.__record_repr__])
+    inner = ", ".join([f"{name}={show(getattr(self, name))}" for name, show in cls.__record_repr__])
     return f"{cls.__qualname__.rsplit('>.', 1)[-1]}({inner})"
 
 
@@ -234,27 +237,40 @@ def _compile(cls: type, name: str, source: str, env: dict[str, Any]):
     return method
 
 
-def _eq_names(cls: type) -> list[str]:
-    return [s.name for s in cls.__record_specs__ if s.eq]
+def _eq_terms(cls: type, env: dict[str, Any]) -> list[str]:
+    """The expression each eq field is compared and hashed by (``{}``: ``self`` or ``other``);
+    a key function given as ``eq`` is put in ``env`` and applied to the value."""
+    terms = []
+    for s in cls.__record_specs__:
+        if not s.eq:
+            continue
+        if callable(s.eq):
+            env[f"_k_{s.name}"] = s.eq
+            terms.append(f"_k_{s.name}({{}}.{s.name})")
+        else:
+            terms.append(f"{{}}.{s.name}")
+    return terms
 
 
 def _compile_eq(cls: type):
     """attrs' ``__eq__``: same class, then each eq field compared in turn (``==`` and
     ``and``, as attrs 26 writes it: no identity shortcut, first difference stops)."""
-    test = " and ".join(f"self.{n} == other.{n}" for n in _eq_names(cls)) or "True"
+    env: dict[str, Any] = {}
+    test = " and ".join(f"{term.format('self')} == {term.format('other')}" for term in _eq_terms(cls, env)) or "True"
     source = ("def __eq__(self, other):\n"
               "    if other.__class__ is not self.__class__:\n"
               "        return NotImplemented\n"
               f"    return {test}\n")
-    return _compile(cls, "__eq__", source, {})
+    return _compile(cls, "__eq__", source, env)
 
 
 def _compile_hash(cls: type):
     """attrs' ``__hash__``: a per-class seed and the eq fields, hashed as one tuple."""
-    fields = "".join(f", self.{n}" for n in _eq_names(cls))
+    env: dict[str, Any] = {}
+    fields = "".join(f", {term.format('self')}" for term in _eq_terms(cls, env))
     seed = hash(f"eidos.record {cls.__module__}.{cls.__qualname__}")
     source = f"def __hash__(self):\n    return hash(({seed}{fields}))\n"
-    return _compile(cls, "__hash__", source, {})
+    return _compile(cls, "__hash__", source, env)
 
 
 def _compile_init(cls: type):
@@ -263,20 +279,21 @@ def _compile_init(cls: type):
     env: dict[str, Any] = {"_set": _set, "_MISSING": _MISSING}
     params, body = [], []
     for spec in specs:
+        arg = spec.alias
         if spec.factory is not None:
-            env[f"_f_{spec.name}"] = spec.factory
-            params.append(f"{spec.name}=_MISSING")
-            body.append(f"    if {spec.name} is _MISSING:\n        {spec.name} = _f_{spec.name}()")
+            env[f"_f_{arg}"] = spec.factory
+            params.append(f"{arg}=_MISSING")
+            body.append(f"    if {arg} is _MISSING:\n        {arg} = _f_{arg}()")
         elif spec.default is not _MISSING:
-            env[f"_d_{spec.name}"] = spec.default
-            params.append(f"{spec.name}=_d_{spec.name}")
+            env[f"_d_{arg}"] = spec.default
+            params.append(f"{arg}=_d_{arg}")
         else:
-            params.append(spec.name)
-        body.append(f"    _set(self, {spec.name!r}, {spec.name})")
+            params.append(arg)
+        body.append(f"    _set(self, {spec.name!r}, {arg})")
     for spec in specs:
         if spec.validator is not None:
-            env[f"_v_{spec.name}"], env[f"_s_{spec.name}"] = spec.validator, spec
-            body.append(f"    _v_{spec.name}(self, _s_{spec.name}, {spec.name})")
+            env[f"_v_{spec.alias}"], env[f"_s_{spec.alias}"] = spec.validator, spec
+            body.append(f"    _v_{spec.alias}(self, _s_{spec.alias}, {spec.alias})")
     if hasattr(cls, "__attrs_post_init__"):
         body.append("    self.__attrs_post_init__()")
     source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass") + "\n"

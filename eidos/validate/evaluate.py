@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import json
 
-import attrs
-
+from eidos.lang import record
 from eidos.lang.expr import EvalError, Exist, atoms, trace
 from eidos.lang.measurements import MISSING
 from eidos.validate import hostos
@@ -184,7 +183,7 @@ def _absence_measured(rule: Rule, snapshot, missing: list) -> bool:
 def _explained(rule: Rule, verdict: Verdict, snapshot) -> Verdict:
     """``verdict`` with why the rule applied and every test its expression made (--explain)."""
     if verdict.status == "skip" and rule.skip_reason is not None:
-        return attrs.evolve(verdict, applies=rule.skip_reason)
+        return record.evolve(verdict, applies=rule.skip_reason)
     look = snapshot.lookup
     _, atoms = trace(rule.ir, lambda op: look(op.segments))
     steps = []
@@ -192,7 +191,7 @@ def _explained(rule: Rule, verdict: Verdict, snapshot) -> Verdict:
         got = "absent" if a.actual is MISSING or a.actual is None else show(a.actual)
         gave = {True: "true", False: "false", None: "unknown"}.get(a.result, str(a.result))
         steps.append(f"{a.text}: found {got} -> {gave}" + (f" ({a.error})" if a.error else ""))
-    return attrs.evolve(verdict, applies=rule.applies, trace=tuple(steps))
+    return record.evolve(verdict, applies=rule.applies, trace=tuple(steps))
 
 
 def evaluate(rule: Rule, snapshot, *, explain: bool = False) -> Verdict:

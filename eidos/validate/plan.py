@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-import attrs
-
+from eidos.lang import record
 from eidos.lang.expr import IR, EvalError, Operand, atoms, closure, render, trace
 from eidos.engine.graph import CheckSpec, RuleGraph
 from eidos.lang.measurements import MISSING
@@ -21,12 +20,12 @@ _TYPE_CATEGORY = {"K8s": "kubernetes", "GPU": "gpu", "OS": "os", "SystemD": "sys
 _SUBTYPE_CATEGORY = {("OS", "kmod"): "kernel-modules"}
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class RequirementSource:
     """A requirement as the planner needs it, whether from a resolved recipe or a recipe file."""
 
     name: str | None
-    ir: IR = attrs.field(eq=False, repr=False)
+    ir: IR = record.field(eq=False, repr=False)
     text: str
     severity: str
     message: str
@@ -51,7 +50,7 @@ class ClosureCache:
         return len(self._fns)
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Rule:
     """One requirement (of the recipe or of a check), ready to run on any snapshot."""
 
@@ -65,9 +64,9 @@ class Rule:
     message: str
     remedy: str
     source: str
-    ir: IR = attrs.field(eq=False, repr=False)
-    fn: Callable = attrs.field(eq=False, repr=False)
-    operands: tuple[Operand, ...] = attrs.field(eq=False, repr=False)
+    ir: IR = record.field(eq=False, repr=False)
+    fn: Callable = record.field(eq=False, repr=False)
+    operands: tuple[Operand, ...] = record.field(eq=False, repr=False)
     skip_reason: str | None = None  # set when the check does not apply to the facts
     applies: str = ""  # why it applies to these facts, in the user's terms (for --explain)
 

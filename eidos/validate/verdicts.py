@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
-import attrs
+from eidos.lang import record
 
 STATUSES = ("pass", "fail", "warn", "skip", "error")
 SEVERITIES = ("error", "warning", "info")
@@ -52,7 +52,7 @@ def _resolved(value):
     return value.fn(*value.args) if type(value) is Deferred else value
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Verdict:
     """One rule judged on one node.
 
@@ -67,8 +67,8 @@ class Verdict:
     severity: str  # error | warning | info
     status: str  # pass | fail | warn | skip | error
     # (path, value) in expression order; value None if absent
-    _actual: tuple[tuple[str, object], ...] = attrs.field(eq=_resolved, repr=lambda v: repr(_resolved(v)))
-    _reason: str = attrs.field(eq=_resolved, repr=lambda v: repr(_resolved(v)))
+    _actual: tuple[tuple[str, object], ...] = record.field(eq=_resolved, repr=lambda v: repr(_resolved(v)))
+    _reason: str = record.field(eq=_resolved, repr=lambda v: repr(_resolved(v)))
     message: str
     remedy: str
     source: str  # file:line of the rule
@@ -116,7 +116,7 @@ class Verdict:
         return {path: value for path, value in self.actual}
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class NodeResult:
     """Every verdict for one snapshot, with what the verdicts were computed from."""
 
@@ -204,7 +204,7 @@ def overall(verdicts: Iterable[Verdict]) -> str:
     return "pass"
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class Report:
     """The outcome of one ``eidos validate`` run."""
 

@@ -3,7 +3,8 @@
 A fresh interpreter runs the CLI in-process with a warm compiled-rule cache and reports
 ``sys.modules``. Aimed at the plausible regressions of the validate path: the snapshot
 reader going back to ruamel (its resolver patterns) or cattrs (the model's converter), one
-snapshot forking a pool (multiprocessing), a pinned component's version check parsing its
+snapshot forking a pool (multiprocessing), a verdict class defined with attrs (attrs import and
+code generation were half of a warm validate: records, eidos.lang.record), a pinned component's version check parsing its
 condition (eidos.lang.parser, Lark), one table importing the fleet's streaming writer.
 """
 
@@ -42,7 +43,7 @@ def test_warm_validate_of_one_snapshot_imports_only_what_it_runs(tmp_path):
     rc, modules = _modules(env, *argv)
     assert rc == 1  # the fixture's GB200 node runs Ubuntu 22.04: one failure
     top = {m.split(".")[0] for m in modules}
-    assert not top & {"ruamel", "yaml", "cattrs", "multiprocessing", "lark", "kubernetes", "jsonschema"}, \
+    assert not top & {"ruamel", "yaml", "attr", "attrs", "cattrs", "multiprocessing", "lark", "kubernetes", "jsonschema"}, \
         sorted(top)
     assert not {m for m in modules if m in ("eidos.lang.parser", "eidos.validate.recipe_input",
                                             "eidos.validate.reports.stream", "eidos.io.yamlio")}

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-import attrs
-
+from eidos.lang import record
 from eidos.validate.evaluate import show
 from eidos.validate.verdicts import STATUSES
 
 
-@attrs.frozen(slots=True)
+@record.frozen
 class NodeSummary:
     """One node reduced to what the fleet summary and the heat map need."""
 
