@@ -144,3 +144,12 @@ def test_version_length_is_bounded():
     with pytest.raises(VersionError):
         parse_version(10**5000)
     assert parse_version(570) == Version.parse("570")
+
+
+@given(st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=6))
+def test_comparison_key_drops_exactly_the_trailing_zeros(parts):
+    """Oracle: strip zeros from the end one by one, keeping at least one part."""
+    expected = list(parts)
+    while len(expected) > 1 and expected[-1] == 0:
+        expected.pop()
+    assert Version.parse(".".join(map(str, parts))).key[0] == tuple(expected)

@@ -77,11 +77,14 @@ class Version:
         self.__attrs_post_init__()
 
     def __attrs_post_init__(self) -> None:
-        release = list(self.release)
-        while len(release) > 1 and release[-1] == 0:
-            release.pop()
+        release = self.release
+        if len(release) > 1 and release[-1] == 0:  # trailing zeros do not count: 1.32.0 == 1.32
+            end = len(release) - 1
+            while end > 1 and release[end - 1] == 0:
+                end -= 1
+            release = release[:end]
         pre = (0, self.prerelease) if self.prerelease is not None else (1, ())
-        object.__setattr__(self, "_key", (tuple(release), pre))
+        object.__setattr__(self, "_key", (release, pre))
 
     @classmethod
     def parse(cls, text: str) -> "Version":
@@ -102,7 +105,7 @@ class Version:
         m = _VERSION_RE.match(raw)
         if not m:
             raise VersionError(f"'{text}' is not a version (expected digits separated by dots, e.g. 1.32.4)")
-        release = tuple(int(p) for p in m.group("release").split("."))
+        release = tuple(map(int, m.group("release").split(".")))
         suffix = m.group("suffix") or ""
         prerelease: tuple[Identifier, ...] | None = None
         vendor = ""
