@@ -244,7 +244,12 @@ def validate(
             progress(i, total, source)
         err = outcome.error
         if err is None:
-            nodes.append(outcome.value)
+            node = outcome.value
+            if total > 1 and type(node.verdicts) is not tuple:
+                # a node's lazy verdicts keep its whole snapshot until read: a report holding
+                # many nodes holds their verdicts instead (as evaluate per rule built them)
+                node = record.evolve(node, verdicts=tuple(node.verdicts))
+            nodes.append(node)
             continue
         if on_error is None:
             raise err

@@ -169,6 +169,8 @@ class Judged(Sequence):
         verdict = self._built.get(index)
         if verdict is None:
             verdict = self._built[index] = self._build(index)
+            if len(self._built) == len(self.statuses):
+                self._build = None  # every verdict built: let go of the snapshot it reads
         return verdict
 
     def __eq__(self, other) -> bool:

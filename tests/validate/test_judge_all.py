@@ -94,3 +94,25 @@ def test_one_plan_judges_a_fleet_of_real_snapshots(embedded_graph):
         view = GpuCapacityView(HostView(load_snapshot(str(SNAPSHOTS / name))))
         _same(list(rules), view)  # a new list of the same rules, as a fleet builds per node
         assert judging.plan_of(list(rules)) is plan
+
+
+def test_lazy_verdicts_let_go_of_the_snapshot(graph_of, embedded_graph, tmp_path):
+    """A node's Judged verdicts keep what builds them (and the snapshot it reads) only until
+    every verdict is built; an in-memory report of several nodes holds plain verdict tuples.
+    A Judged that kept its builder forever, or a fleet report of Judged sequences, would hold
+    every snapshot of the fleet in memory."""
+    from eidos.validate.fleet import validate
+
+    rules, view = _rules_and_view(graph_of(RULES), snap(GOOD), {"service": "eks", "accelerator": "gb200"})
+    judged = judge_all(rules, view)
+    tuple(judged[: len(judged) - 1])
+    assert judged._build is not None  # one verdict still to build
+    tuple(judged)
+    assert judged._build is None and tuple(judged) == tuple(evaluate(rule, view) for rule in rules)
+
+    sources = [str(SNAPSHOTS / "cns-eks-h100.yaml"), str(SNAPSHOTS / "cns-eks-gb200.yaml")]
+    many = validate(embedded_graph, sources, flag_facts={"service": "eks"})
+    assert [type(node.verdicts) for node in many.nodes] == [tuple, tuple]
+    one = validate(embedded_graph, sources[:1], flag_facts={"service": "eks"})
+    assert type(one.nodes[0].verdicts) is not tuple  # one node: still built when read
+    assert one.nodes[0].verdicts == many.nodes[0].verdicts
