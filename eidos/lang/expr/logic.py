@@ -55,62 +55,45 @@ def kleene_not(values: Iterable[Truth]) -> Truth:
 # against its Kleene function on every combination of values.
 
 
-def and_closure(parts: tuple):
-    """``lambda lookup: kleene_and(p(lookup) for p in parts)``, unrolled."""
+def _kleene_closure(parts: tuple, stop: bool):
+    """``and`` (``stop`` False) or ``or`` (``stop`` True) over ``parts``, unrolled: the first
+    operand giving ``stop`` decides; otherwise unknown if any was unknown, else ``not stop``."""
+    rest = not stop
     if len(parts) == 2:
         first, second = parts
 
-        def and2(lookup):
+        def two(lookup):
             a = first(lookup)
-            if a is False:
-                return False
+            if a is stop:
+                return stop
             b = second(lookup)
-            if b is False:
-                return False
-            return None if a is None or b is None else True
+            if b is stop:
+                return stop
+            return None if a is None or b is None else rest
 
-        return and2
+        return two
 
-    def and_n(lookup):
+    def many(lookup):
         unknown = False
         for part in parts:
             value = part(lookup)
-            if value is False:
-                return False
+            if value is stop:
+                return stop
             if value is None:
                 unknown = True
-        return None if unknown else True
+        return None if unknown else rest
 
-    return and_n
+    return many
+
+
+def and_closure(parts: tuple):
+    """``lambda lookup: kleene_and(p(lookup) for p in parts)``, unrolled."""
+    return _kleene_closure(parts, False)
 
 
 def or_closure(parts: tuple):
     """``lambda lookup: kleene_or(p(lookup) for p in parts)``, unrolled."""
-    if len(parts) == 2:
-        first, second = parts
-
-        def or2(lookup):
-            a = first(lookup)
-            if a is True:
-                return True
-            b = second(lookup)
-            if b is True:
-                return True
-            return None if a is None or b is None else False
-
-        return or2
-
-    def or_n(lookup):
-        unknown = False
-        for part in parts:
-            value = part(lookup)
-            if value is True:
-                return True
-            if value is None:
-                unknown = True
-        return None if unknown else False
-
-    return or_n
+    return _kleene_closure(parts, True)
 
 
 def not_closure(parts: tuple):
