@@ -174,28 +174,13 @@ def eidos_path(path: tuple) -> str:
     return path[0] + "".join("." + _q(s) for s in path[1:])
 
 
-def _eidos_atom(a) -> str:
-    kind, path, op, const = a
-    p = eidos_path(path)
-    if kind == "version":
-        return f"{p} {op} {const}"
-    if kind == "int":
-        return f"{p} {op} {const}"
-    if kind == "bool":
-        return f"{p} == {'true' if const else 'false'}"
-    if kind == "set":
-        return f"{p} in {{{', '.join(_q(m) for m in const)}}}"
-    if kind == "text":
-        return f"{p} {op} {_q(const)}"
-    return f"{p} matches {_q(const)}"
-
-
-def _infix_atom(a, v: str, brackets: str, regex: str) -> str:
-    """One test in an infix language (CEL, Rego): ``v`` the variable as the language names
-    it, ``brackets`` its set literal's delimiters, ``regex`` its match with {v} and {p}."""
+def _infix_atom(a, v: str, brackets: str, regex: str, version=version_int) -> str:
+    """One test in an infix language (eidos, CEL, Rego): ``v`` the operand as the language
+    names it, ``brackets`` its set literal's delimiters, ``regex`` its match with {v} and {p},
+    ``version`` how a version constant is written (an integer for engines without versions)."""
     kind, _, op, const = a
     if kind == "version":
-        return f"{v} {op} {version_int(const)}"
+        return f"{v} {op} {version(const)}"
     if kind == "int":
         return f"{v} {op} {const}"
     if kind == "bool":
@@ -205,6 +190,10 @@ def _infix_atom(a, v: str, brackets: str, regex: str) -> str:
     if kind == "text":
         return f"{v} {op} {_q(const)}"
     return regex.format(v=v, p=_q(const))
+
+
+def _eidos_atom(a) -> str:
+    return _infix_atom(a, eidos_path(a[1]), "{}", "{v} matches {p}", version=str)
 
 
 def _cel_atom(a, names) -> str:  # CEL (both CEL engines)
