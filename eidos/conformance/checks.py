@@ -71,14 +71,17 @@ class Check:
     title: str
     what: str
     fn: Callable
+    #: a behavioural test (it creates pods): skipped, without calling ``fn``, under --no-workloads
+    workload: bool = False
 
 
 CHECKS: dict[str, Check] = {}
+NO_WORKLOADS = "behavioural test not run (--no-workloads)"
 
 
-def check(cid: str, title: str, what: str):
+def check(cid: str, title: str, what: str, *, workload: bool = False):
     def register(fn):
-        CHECKS[cid] = Check(cid, title, what, fn)
+        CHECKS[cid] = Check(cid, title, what, fn, workload)
         return fn
 
     return register
@@ -88,7 +91,7 @@ def run_check(cid: str, ctx) -> Outcome:
     """One check, with every API failure turned into an ``error`` outcome."""
     c = CHECKS[cid]
     try:
-        out = c.fn(ctx)
+        out = Outcome(cid, "skip", NO_WORKLOADS) if c.workload and not ctx.opts.workloads else c.fn(ctx)
     except EnvironmentFailure as err:
         out = Outcome(cid, "error", f"could not run: {err.message}",
                       remedy="check the API server is reachable and the credentials may read it")
@@ -228,10 +231,8 @@ def gang_scheduler(ctx) -> Outcome:
 
 @check("gang-all-or-nothing", "a pod group is placed all-or-nothing",
        "through the installed gang scheduler, a group that fits runs all its pods and a group larger "
-       "than what fits places none (eidos/conformance/gang.py)")
+       "than what fits places none (eidos/conformance/gang.py)", workload=True)
 def gang_all_or_nothing(ctx) -> Outcome:
-    if not ctx.opts.workloads:
-        return Outcome("gang-all-or-nothing", "skip", "behavioural test not run (--no-workloads)")
     ready, _ = ready_gang_schedulers(ctx.probe)
     if not ready:
         return Outcome("gang-all-or-nothing", "skip", "cannot run: no gang scheduler with a ready controller")
@@ -309,10 +310,8 @@ def _provider(node: dict) -> str:
 
 @check("gpu-node-scale-up", "a pending GPU pod makes the node autoscaler add capacity",
        "create a pod requesting one GPU that no existing node may take; wait for a new Karpenter NodeClaim, "
-       "a TriggeredScaleUp event or a new node (eidos/conformance/scaleup.py)")
+       "a TriggeredScaleUp event or a new node (eidos/conformance/scaleup.py)", workload=True)
 def gpu_node_scale_up(ctx) -> Outcome:
-    if not ctx.opts.workloads:
-        return Outcome("gpu-node-scale-up", "skip", "behavioural test not run (--no-workloads)")
     found = gpu_node_autoscaler(ctx)
     if found.status != "pass":
         return Outcome("gpu-node-scale-up", "skip", "cannot run: no node autoscaler found (see gpu-node-autoscaler)")
@@ -361,10 +360,8 @@ def gpu_custom_metrics(ctx) -> Outcome:
 
 @check("gpu-hpa-scaling", "an HPA on a GPU metric scales a Deployment up and back down",
        "a probe Deployment and an autoscaling/v2 HPA on an external DCGM metric; the target is moved below "
-       "and then far above the metric's value (eidos/conformance/hpa.py)")
+       "and then far above the metric's value (eidos/conformance/hpa.py)", workload=True)
 def gpu_hpa_scaling(ctx) -> Outcome:
-    if not ctx.opts.workloads:
-        return Outcome("gpu-hpa-scaling", "skip", "behavioural test not run (--no-workloads)")
     from eidos.conformance.hpa import run_hpa
 
     return run_hpa(ctx.probe.cluster, ctx.probe, ctx.probe_options(), ctx.warn)
@@ -508,10 +505,8 @@ def inference_extension(ctx) -> Outcome:
 
 @check("hpn-attach", "a pod gets a high-performance network device it asks for",
        "find a DRA network DeviceClass (dra.net) or EFA/RDMA extended resources; a pod asking for one must "
-       "see the attached interface or RDMA device (eidos/conformance/network.py)")
+       "see the attached interface or RDMA device (eidos/conformance/network.py)", workload=True)
 def hpn_attach(ctx) -> Outcome:
-    if not ctx.opts.workloads:
-        return Outcome("hpn-attach", "skip", "behavioural test not run (--no-workloads)")
     from eidos.conformance.network import run_network
 
     return run_network(ctx.probe.cluster, ctx.probe, ctx.probe_options(), ctx.warn)

@@ -83,13 +83,12 @@ class Context:
         return self._dra
 
     def _run_dra(self) -> DraRun:
-        from eidos.conformance.checks import gpu_device_class
+        from eidos.conformance.checks import NO_WORKLOADS, gpu_device_class
 
         what = "the DRA workload (ResourceClaim-backed pod, then a pod without a claim)"
         if not self.opts.workloads:
-            why = "behavioural test not run (--no-workloads)"
-            return DraRun(Outcome("dra-claim-pod", "skip", why, what=what),
-                          Outcome("dra-isolation", "skip", why, what=what))
+            return DraRun(Outcome("dra-claim-pod", "skip", NO_WORKLOADS, what=what),
+                          Outcome("dra-isolation", "skip", NO_WORKLOADS, what=what))
         try:
             cls, _ = gpu_device_class(self.probe)
         except EnvironmentFailure as err:  # an API failure reading DeviceClasses: the run cannot start
