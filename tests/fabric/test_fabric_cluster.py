@@ -276,16 +276,23 @@ def test_timeout_without_output_raises_and_cleans_up(kube):
     assert "eidos-fabric-r1" not in _namespaces(kube)
 
 
-def test_interrupt_cleans_up(kube):
-    class Interrupting(Progress):
-        def update(self, text):
-            if "pod(s)" in text:
-                raise Interrupted(2)
+class _Interrupting(Progress):
+    """Ctrl-C (exit 130's Interrupted) as soon as the run reports its pods."""
 
+    def update(self, text):
+        if "pod(s)" in text:
+            raise Interrupted(2)
+
+
+def _interrupted_leaves_nothing(kube, opts):
     with FakeController(kube, "hang", ""):
         with pytest.raises(Interrupted):
-            run_fabric(_cluster(kube), _opts(), Interrupting(enabled=False))
+            run_fabric(_cluster(kube), opts, _Interrupting(enabled=False))
     assert "eidos-fabric-r1" not in _namespaces(kube)
+
+
+def test_interrupt_cleans_up(kube):
+    _interrupted_leaves_nothing(kube, _opts())
 
 
 def test_no_cleanup_keeps_the_namespace_and_says_how_to_remove_it(kube):
@@ -436,16 +443,7 @@ def test_trainjob_timeout_with_partial_output_is_judged(kube):
 
 def test_trainjob_interrupt_cleans_up(kube):
     _trainer(kube)
-
-    class Interrupting(Progress):
-        def update(self, text):
-            if "pod(s)" in text:
-                raise Interrupted(2)
-
-    with FakeController(kube, "hang", ""):
-        with pytest.raises(Interrupted):
-            run_fabric(_cluster(kube), _opts(nodes=2), Interrupting(enabled=False))
-    assert "eidos-fabric-r1" not in _namespaces(kube)
+    _interrupted_leaves_nothing(kube, _opts(nodes=2))
 
 
 def test_partial_trainer_install_without_mpi_operator_says_what_is_missing(kube):
