@@ -1,8 +1,8 @@
 """The fast paths of atom evaluation give the answers of the plain ones.
 
 ``regex.searcher`` (RE2's own unanchored match) against the wrapper's ``search``, and the
-per-text memo of version comparisons and ``matches`` against a fresh evaluation, on
-texts that repeat, vary, are not ASCII, and overflow the memo.
+per-text caches of version comparisons (``versions.version_key``) and ``matches`` against a
+fresh evaluation, on texts that repeat, vary, are not ASCII, and overflow the cache.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from eidos.lang.expr import EvalError, compile_closure, regex
 from eidos.lang.expr.ir import Cmp, Const, Match, Operand
 from eidos.lang.expr.registry import TEXT_MEMO_LIMIT
 from eidos.lang.measurements import MISSING
-from eidos.lang.versions import Version
+from eidos.lang.versions import Version, version_key
 
 PATTERNS = ["^v1\\.", "^(ab|é+)[0-9]", "x$", "[[:alpha:]]{2,3}-", "^$", "a.c", "(?i)EKS"]
 texts = st.text(alphabet=st.sampled_from("abcxv1.-é0EKSeks9 \n"), max_size=12)
@@ -43,7 +43,7 @@ def test_version_answers_survive_the_memo(op):
     expected = Version.parse("1.30.2")
     fn = compile_closure(Cmp(op, _path(), Const("version", expected, "1.30.2")))
     values = [f"v1.{minor}.{patch}" for minor in range(28, 33) for patch in range(4)] * 3
-    values += [f"1.30.{i}" for i in range(TEXT_MEMO_LIMIT + 5)]  # past the memo's bound
+    values += [f"1.30.{i}" for i in range(version_key.cache_info().maxsize + 5)]  # past the cache's bound
     import operator
     test = {">=": operator.ge, "<": operator.lt, "==": operator.eq, "!=": operator.ne}[op]
     for text in values:

@@ -21,7 +21,8 @@ from eidos.lang import parser as parser_mod
 from eidos.lang.diagnostics import Reporter, SourceFile, Span
 from eidos.lang.expr import IR, REGISTRY, Checker, FactType, closure, render, trace
 from eidos.lang.expr.ir import Atom, Node
-from eidos.lang.expr.registry import Registry
+from eidos.lang.expr.logic import CLOSURE_OF
+from eidos.lang.expr.registry import Kind, Registry
 from eidos.lang.measurements import MISSING
 
 FACTS = {
@@ -92,6 +93,8 @@ def registry_gaps(registry, ast_classes, ir_classes, builder_own: set[str], gram
     for kind in kinds:
         if kind.is_atom != issubclass(kind.ir_type, Atom):
             gaps.append(f"kind {kind.name}: atoms compile, connectives combine")
+        if not kind.is_atom and kind.combine not in CLOSURE_OF:
+            gaps.append(f"kind {kind.name}: its Kleene function has no closure builder in logic.CLOSURE_OF")
         if kind.token is not None and set(kind.ops) != _token_spellings(kind.token):
             gaps.append(f"kind {kind.name}: operators {sorted(kind.ops)} but {kind.token} spells "
                         f"{sorted(_token_spellings(kind.token))}")
@@ -202,3 +205,82 @@ def test_the_registry_refuses_a_second_declaration():
     reduced.declare(kind)
     with pytest.raises(ValueError, match="declared twice"):
         reduced.declare(kind)
+
+
+# ---------------------------------------------------------------- declarations that cannot work are refused
+
+
+def _kind(**changes) -> Kind:
+    fields = dict(name="probe", ast_type=type("ProbeAst", (), {}), ir_type=type("ProbeIR", (), {}),
+                  syntax={"probe_rule": lambda b, ch: None}, check=lambda c, e, allow: None,
+                  render=lambda ir: "probe", compile=lambda ir: (lambda lookup: True))
+    fields.update(changes)
+    return Kind(**fields)
+
+
+def test_a_kind_is_an_atom_or_a_connective_and_only_atoms_negate():
+    with pytest.raises(ValueError, match="an atom has 'compile', a connective 'combine'"):
+        _kind(compile=None)
+    with pytest.raises(ValueError, match="an atom has 'compile', a connective 'combine'"):
+        _kind(combine=all)
+    with pytest.raises(ValueError, match="only an atom has 'negate'"):
+        _kind(compile=None, combine=all, negate=lambda ir: ir)
+    assert _kind(negate=lambda ir: ir).is_atom
+
+
+def test_a_grammar_rule_is_declared_once_and_unknown_nodes_are_refused():
+    registry = Registry()
+    first = _kind()
+    assert registry.declare(first) is first
+    assert registry.syntax_hooks() == {"probe_rule": first.syntax["probe_rule"]}
+    with pytest.raises(ValueError, match="grammar rule 'probe_rule' is declared twice"):
+        registry.declare(_kind(name="other", ast_type=type("A2", (), {}), ir_type=type("I2", (), {})))
+    assert registry.for_ast(first.ast_type()) is first and registry.for_ir(first.ir_type()) is first
+    with pytest.raises(TypeError, match="no expression kind is declared for object"):
+        registry.for_ast(object())
+    with pytest.raises(TypeError, match="no expression kind is declared for object"):
+        registry.for_ir(object())
+
+
+# ---------------------------------------------------------------- what the checker says, and renders
+
+
+def _diagnostics(allow: str, text: str):
+    r = Reporter()
+    facts = dict(FACTS, gpu_ok=FactType("gpu_ok", "bool"), ratio=FactType("ratio", "float"))
+    wrapper = f"overlay o {{ when {text} }}" if allow == "facts" else f"overlay o {{ when always require {text} }}"
+    module = parser_mod.parse_module(SourceFile("t.eidos", wrapper), r)
+    decl = module.decls[0]
+    ir = Checker(facts, r).check(decl.when[0] if allow == "facts" else decl.requires[0].expr, allow)
+    return ir, [(d.code, d.message, d.hint) for d in r.items]
+
+
+def test_a_set_keeps_each_member_once():
+    ir, found = _diagnostics("measurements", 'OS.release.ID in {"a", "b", "a"}')
+    assert not found and render(ir) == 'OS.release.ID in {"a", "b"}'
+
+
+def test_a_range_may_mix_integers_and_floats_but_not_other_types():
+    for text in ("ratio in 1..2.5", "ratio in 1.5..<3"):
+        ir, found = _diagnostics("facts", text)
+        assert not found and render(ir) == text
+    _, found = _diagnostics("measurements", "K8s.server.version in 1.30.0..2")
+    assert found == [("E301", "range ends differ in type (version and int)", None)]
+
+
+def test_text_tests_on_a_boolean_fact_say_how_to_compare_it():
+    _, found = _diagnostics("facts", 'gpu_ok matches "t"')
+    assert found == [("E301", "'matches' needs text; 'gpu_ok' is a bool fact",
+                      "compare booleans with == true or == false")]
+
+
+def test_an_invalid_pattern_names_re2_syntax():
+    _, found = _diagnostics("measurements", 'OS.release.ID matches "(a)\\\\1"')
+    assert [(code, hint) for code, _, hint in found] == [
+        ("E302", "patterns use RE2 syntax: no backreferences or lookaround; repetitions up to {1000}")]
+
+
+def test_exists_in_a_condition_is_refused_with_its_reason():
+    _, found = _diagnostics("facts", "exists OS.kmod.nvidia_peermem")
+    assert found == [("E301", "'exists' tests measurements, which conditions cannot see",
+                      "derive a fact from the snapshot with 'infer', then test the fact")]

@@ -21,10 +21,14 @@ TEST_MAP: dict[str, list[str]] = {
         "tests/test_version_order.py",
         "tests/test_versions.py",
         "tests/validate/test_version_semantics.py",
+        "tests/test_expr_shortcuts.py",
     ],
     "eidos/lang/expr": [
         "tests/test_public_names.py",
         "tests/test_expr.py",
+        "tests/test_expr_shortcuts.py",
+        "tests/test_expr_fastpaths.py",
+        "tests/test_expr_connectives.py",
         "tests/test_expr_registry.py",
         "tests/test_expr_survivors.py",
         "tests/test_regex_bounds.py",
@@ -81,14 +85,14 @@ EQUIVALENT: list[dict] = [
     },
     {
         "path": "eidos/lang/versions.py",
-        "line": "while len(release) > 1 and release[-1] == 0:", "description": "`>` -> `>=`",
+        "line": "while end > 1 and release[end - 1] == 0:", "description": "`>` -> `>=`",
         "reason": "an all-zero release then trims to () instead of (0,); both equal each other and sort "
                   "below every other trimmed release (non-empty, non-zero last part), so no "
                   "comparison changes.",
     },
     {
         "path": "eidos/lang/versions.py",
-        "line": "pre = (0, self.prerelease) if self.prerelease is not None else (1, ())",
+        "line": "_RELEASED = (1, ())",
         "description": "`1` -> `2`",
         "reason": "the release marker only has to sort after the pre-release marker 0.",
     },

@@ -2,10 +2,10 @@
 
 Closures are built lazily and never pickled, so the compiled rule graph stays plain,
 cacheable data. Atoms compile through their registry declaration; a connective's closure
-calls its children and hands their values, lazily, to the kind's Kleene function (the
-same function ``trace`` uses), so ``False and …`` short-circuits; for ``and``, ``or`` and
-``not`` the same function is built unrolled (``logic.CLOSURE_OF``), which is what makes a
-closure cheap.
+is its kind's Kleene function (the one ``trace`` uses) built unrolled over the children's
+closures (``logic.CLOSURE_OF``): it stops at the first deciding value, so ``False and …``
+short-circuits, and it pays no generator per call, which is what makes a closure cheap. ``not`` of an atom whose kind declares an exact complement (``negate``: a
+comparison, a set or range test) compiles as that complement, one call instead of two.
 
 A *keyed* closure (``keyed_closure``) is the same expression compiled so that each atom hands
 its lookup a ``Key`` — the operand's name, as a string — instead of the ``Operand``. Its
@@ -36,21 +36,20 @@ def compile_closure(ir: IR, key: Callable[[Operand], object] | None = None) -> C
     kind = REGISTRY.for_ir(ir)
     if kind.is_atom:
         return kind.compile(ir if key is None else record.evolve(ir, operand=key(ir.operand)))
-    parts = tuple(compile_closure(child, key) for child in ir.children)
     combine = kind.combine
+    if combine is kleene_not:
+        (child,) = ir.children
+        negate = REGISTRY.for_ir(child).negate
+        if negate is not None:  # `not` of an atom with an exact complement: that atom
+            return compile_closure(negate(child), key)
+    parts = tuple(compile_closure(child, key) for child in ir.children)
     if not parts:
         value = combine(())
         return lambda lookup: value
     if len(parts) == 1 and combine is not kleene_not:
         return parts[0]  # a one-operand `and`/`or` is its operand
-    build = CLOSURE_OF.get(combine)
-    if build is not None:
-        return build(parts)
-
-    def connective(lookup):
-        return combine(part(lookup) for part in parts)
-
-    return connective
+    # every connective's Kleene function has its unrolled builder (tests/test_expr_registry.py)
+    return CLOSURE_OF[combine](parts)
 
 
 @lru_cache(maxsize=65536)

@@ -8,7 +8,9 @@ A ``Kind`` says, for one kind of expression,
 - **evaluation**: for an atom, ``compile(ir) -> closure(lookup)``; for a connective, the
   Kleene function (``logic``) that ``combine``s its children's values — the closure
   compiler and ``trace`` both use it, so they cannot disagree;
-- **rendering**: canonical source text, with the precedence that decides parentheses.
+- **rendering**: canonical source text, with the precedence that decides parentheses;
+- **negation** (atoms, optional): the atom that is its exact complement, which the
+  closure compiler uses for ``not`` of it.
 
 Operator families (comparisons, text tests) list their operators in ``ops`` next to the
 grammar terminal that spells them (``token``). The parser, the checker, the closure
@@ -35,7 +37,7 @@ from eidos.lang.expr.coercion import EvalError, as_int_or_version, coerce, coerc
 from eidos.lang.expr.ir import AndE, Cmp, Exist, In, Match, NotE, OrE, Range, TextTest, TrueE
 from eidos.lang.expr.logic import kleene_and, kleene_not, kleene_or
 from eidos.lang.measurements import MISSING
-from eidos.lang.versions import Version
+from eidos.lang.versions import Version, VersionError, version_key
 
 # Precedence for rendering: a child whose kind binds looser than its parent requires is
 # parenthesised. Atoms never need parentheses.
@@ -54,6 +56,10 @@ class Kind:
     render: Callable[..., str]  # atom: (ir) -> text; connective: (ir, children's texts) -> text
     compile: Callable[[Any], Callable] | None = None  # atoms: ir -> closure(lookup)
     combine: Callable | None = None  # connectives: Kleene function over the children's values
+    # atoms whose negation is an atom of the same kind with the same value in every case
+    # (unknown stays unknown, the same values raise): ir -> that atom. ``not (a != x)``
+    # then compiles as ``a == x``, one closure call instead of two (closures.compile_closure)
+    negate: Callable[[Any], Any] | None = None
     precedence: int = ATOM  # how tightly the rendered form binds
     child_precedence: int = 0  # children binding looser than this are parenthesised
     ops: Mapping[str, Any] = record.field(factory=dict)  # an operator family: spelling -> function
@@ -62,6 +68,8 @@ class Kind:
     def __attrs_post_init__(self):
         if (self.compile is None) == (self.combine is None):
             raise ValueError(f"kind {self.name!r}: an atom has 'compile', a connective 'combine'")
+        if self.negate is not None and self.compile is None:
+            raise ValueError(f"kind {self.name!r}: only an atom has 'negate'")
 
     @property
     def is_atom(self) -> bool:
@@ -116,8 +124,9 @@ declare = REGISTRY.declare
 
 # ---------------------------------------------------------------- comparison: a == b, a < b …
 
-# Atoms whose answer for a text is costly (a version parsed and ordered, a regular
-# expression run) keep it per distinct text, up to this many texts per atom.
+# Atoms whose answer for a text is costly (a regular expression run) keep it per distinct
+# text, up to this many texts per atom. (Version comparisons keep each text's comparison
+# key for the process instead: ``versions.version_key``.)
 TEXT_MEMO_LIMIT = 4096
 
 # The measured types that need no coercion (``coercion.coercer``'s fast cases; a float
@@ -126,6 +135,9 @@ _EXACT = {"int": int, "string": str, "enum": str, "bool": bool}
 
 CMP_OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
            ">": operator.gt, ">=": operator.ge}
+# each operator's complement: every type a comparison coerces to (integers, finite floats,
+# text, booleans, version keys) is totally ordered, so ``not (a < b)`` is ``a >= b``
+CMP_COMPLEMENT = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 
 
 def _check_compare(c, e: ast.Compare, allow):
@@ -148,19 +160,20 @@ def _compile_compare(ir: Cmp):
         return cmp_measured_int
     convert = coercer(vtype)
     if vtype == "version":
-        # parsing and ordering a measured version costs ~20x a plain comparison, and a
-        # fleet measures the same few versions on every node: the answer is kept per text
-        memo: dict = {}
+        # A measured text is compared by its key alone (``Version`` orders by it), so no
+        # Version is built for it; ``version_key`` keeps the key per distinct text for the
+        # process (a fleet measures the same few versions on every node), and comparing two
+        # keys is one C call, so no memo of answers per atom is needed.
+        expected_key = expected.key
 
         def cmp_version(lookup):
             actual = lookup(operand)
             if type(actual) is str:
-                known = memo.get(actual)
-                if known is None:
-                    if len(memo) >= TEXT_MEMO_LIMIT:
-                        memo.clear()
-                    known = memo[actual] = test(convert(actual), expected)
-                return known
+                try:
+                    key = version_key(actual)
+                except VersionError as err:
+                    raise EvalError(str(err)) from None
+                return test(key, expected_key)
             if actual is MISSING:
                 return None
             return test(convert(actual), expected)
@@ -187,6 +200,7 @@ declare(Kind(
     syntax={"comparison": lambda b, ch: ast.Compare(str(ch[1]), ch[0], ch[2], b.span(ch))},
     check=_check_compare,
     compile=_compile_compare,
+    negate=lambda ir: record.evolve(ir, op=CMP_COMPLEMENT[ir.op]),
     render=lambda ir: f"{ir.operand} {ir.op} {ir.const}",
     ops=CMP_OPS,
     token="CMP_OP",
@@ -244,6 +258,7 @@ declare(Kind(
     },
     check=_check_in_set,
     compile=_compile_in_set,
+    negate=lambda ir: record.evolve(ir, negated=not ir.negated),
     render=_render_in_set,
 ))
 
@@ -306,6 +321,7 @@ declare(Kind(
     syntax={"in_range": _range_hook(False), "not_in_range": _range_hook(True)},
     check=_check_in_range,
     compile=_compile_in_range,
+    negate=lambda ir: record.evolve(ir, negated=not ir.negated),
     render=_render_in_range,
 ))
 
@@ -339,10 +355,11 @@ def _compile_match(ir: Match):
     memo: dict = {}  # text -> answer: a fleet measures the same texts on every node
 
     def match(lookup):
-        actual = lookup(operand)
-        if actual is MISSING:
-            return None
-        text = as_text(actual)
+        text = lookup(operand)
+        if type(text) is not str:  # (nearly every measured value is text already)
+            if text is MISSING:
+                return None
+            text = as_text(text)
         known = memo.get(text)
         if known is not None:
             return known
