@@ -1,8 +1,9 @@
 """The peer bench's no-memo rows really compute every answer, and are judged honestly.
 
-``bench.peers.memos`` must find the per-text memo of every version comparison and regular
-expression among a rule's closures (connectives included), so emptying them makes the
-next run compute each answer; the no-memo figures are judged against the same targets.
+``bench.peers.memos`` must find the per-text memo of every regular expression among a
+rule's closures (connectives included), and ``forget`` must empty them and the version
+key caches, so the next run computes each answer; the no-memo figures are judged against
+the same targets.
 """
 
 from __future__ import annotations
@@ -22,19 +23,23 @@ def _ir(text):
 
 
 def test_memos_are_found_through_connectives_and_emptied():
-    from bench.peers import memos
+    from bench.peers import forget, memos
+    from eidos.lang.versions import CACHES, version_key
 
     ir = _ir('K8s.server.version >= 1.30 and (not (OS.release.ID matches "^u") or OS.release.ID == "x")')
-    for fn, lookup in ((compile_closure(ir), lambda op: {"K8s.server.version": "v1.31.0",
-                                                         "OS.release.ID": "ubuntu"}[op.name]),
-                       (keyed_closure(ir)[0], {"K8s.server.version": "v1.31.0", "OS.release.ID": "ubuntu"}.__getitem__)):
+    values = {"K8s.server.version": "v1.31.0", "OS.release.ID": "ubuntu"}
+    for fn, lookup in ((compile_closure(ir), lambda op: values[op.name]),
+                       (keyed_closure(ir)[0], values.__getitem__)):
         found = memos([fn])
-        assert len(found) == 2  # the version comparison's and the regular expression's
+        assert len(found) == 1  # the regular expression's (a version comparison keeps none)
         fn(lookup)
         assert all(len(m) == 1 for m in found)
-        for m in found:
-            m.clear()
+        forget(found)
+        assert all(len(m) == 0 for m in found)
+        assert all(cache.cache_info().currsize == 0 for cache in CACHES)
+        misses = version_key.cache_info().misses
         assert fn(lookup) is False and all(len(m) == 1 for m in found)  # computed again
+        assert version_key.cache_info().misses == misses + 1  # the version's key too
 
 
 def test_no_memo_figures_are_judged_too():
