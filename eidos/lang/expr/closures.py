@@ -4,8 +4,9 @@ Closures are built lazily and never pickled, so the compiled rule graph stays pl
 cacheable data. Atoms compile through their registry declaration; a connective's closure
 is its kind's Kleene function (the one ``trace`` uses) built unrolled over the children's
 closures (``logic.CLOSURE_OF``): it stops at the first deciding value, so ``False and …``
-short-circuits, and it pays no generator per call, which is what makes a closure cheap. ``not`` of an atom whose kind declares an exact complement (``negate``: a
-comparison, a set or range test) compiles as that complement, one call instead of two.
+short-circuits, and it pays no generator per call, which is what makes a closure cheap.
+``not`` of an atom whose kind declares an exact complement (``negate``: a comparison, a
+set or range test) compiles as that complement, one call instead of two.
 
 A *keyed* closure (``keyed_closure``) is the same expression compiled so that each atom hands
 its lookup a ``Key`` — the operand's name, as a string — instead of the ``Operand``. Its

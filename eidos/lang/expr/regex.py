@@ -136,14 +136,6 @@ def literal_alternatives(body: str) -> tuple[str, ...] | None:
     return tuple(words)
 
 
-def literal_form(pattern: str) -> tuple[bool, tuple[str, ...]] | None:
-    """``(anchored, words)`` when ``pattern`` matches exactly the texts that start with
-    (``anchored``) or contain one of ``words``; None for any other pattern."""
-    anchored = pattern[:1] == "^"
-    words = literal_alternatives(pattern[1:] if anchored else pattern)
-    return None if words is None else (anchored, words)
-
-
 @lru_cache(maxsize=4096)
 def searcher(pattern: str):
     """``text -> bool``: whether ``pattern`` matches somewhere in ``text`` (as
@@ -159,10 +151,10 @@ def searcher(pattern: str):
     match positions in characters, several times the cost, which a ``matches`` test does
     not need; when the binding lacks that entry point, ``search`` is used."""
     regex_found = _re2_searcher(pattern)  # also checks the pattern
-    literal = literal_form(pattern)
-    if literal is None:
+    anchored = pattern[:1] == "^"
+    words = literal_alternatives(pattern[1:] if anchored else pattern)
+    if words is None:
         return regex_found
-    anchored, words = literal
     if anchored:
         def found_prefix(text: str) -> bool:
             return text.startswith(words) if text.isascii() else regex_found(text)
