@@ -41,6 +41,19 @@ def test_fleet_figures_are_judged_against_their_targets():
     assert len(lines) == 4 and all(line.endswith("NOT MET") for line in lines), lines
 
 
+def test_fanout_without_kmock_says_the_http_run_is_skipped(monkeypatch, capsys):
+    # `pip install '.[bench]'` has no kmock (a test extra): the run must say so, not crash
+    import importlib.util
+
+    from bench import fanout
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kmock" else real(name, *a))
+    results = list(fanout.over_http("tiny", 2))
+    assert [(r["metric"], r["unit"]) for r in results] == [("kmock over HTTP: not installed, skipped", "skipped")]
+    assert "kmock is not installed" in capsys.readouterr().err
+
+
 def test_unknown_scenario_is_refused(capsys):
     from bench.__main__ import main
 
